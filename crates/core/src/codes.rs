@@ -1,0 +1,67 @@
+//! Every diagnostic code the model check can emit, with a one-line summary.
+//!
+//! Codes are stable: tools and CI scripts may match on them. The book's "Diagnostics" page
+//! explains each one with an example and a fix.
+
+macro_rules! codes {
+    ($( $(#[$doc:meta])* $id:ident = $code:literal, $summary:literal; )*) => {
+        $( $(#[$doc])* pub const $id: &str = $code; )*
+        /// Every code with its summary, in documentation order.
+        pub const ALL: &[(&str, &str)] = &[ $( ($code, $summary), )* ];
+    };
+}
+
+codes! {
+    /// A name is not a DNS-1123 label.
+    NAME_INVALID = "escala::name::invalid", "a name is not a lowercase DNS-1123 label";
+    /// Two objects of one kind share a name.
+    NAME_DUPLICATE = "escala::name::duplicate", "two objects of the same kind share a name";
+    /// A service has neither an image nor a build.
+    SERVICE_NO_IMAGE = "escala::service::no_image", "a service has neither `image` nor `build`";
+    /// An image reference is malformed.
+    SERVICE_BAD_IMAGE = "escala::service::bad_image", "an image reference is malformed";
+    /// A port is 0 or declared twice.
+    SERVICE_BAD_PORT = "escala::service::bad_port", "a port is 0 or declared twice";
+    /// An environment variable name is not portable.
+    SERVICE_BAD_ENV = "escala::service::bad_env_name", "an environment variable name is not `[A-Za-z_][A-Za-z0-9_]*`";
+    /// A container path is not absolute, or two mounts share a target.
+    SERVICE_BAD_MOUNT = "escala::service::bad_mount", "a mount target is relative or used twice";
+    /// A reference names nothing.
+    REF_UNKNOWN = "escala::ref::unknown", "a reference names an object that does not exist";
+    /// A service depends on itself.
+    REF_SELF = "escala::ref::self_dependency", "a service depends on itself";
+    /// A config used the wrong way.
+    REF_CONFIG_KIND = "escala::ref::config_kind", "a key/value config is mounted, or a file config is read by key";
+    /// `depends_on … healthy` on a service with no health check.
+    DEP_NO_HEALTH = "escala::depends::no_health_check", "`depends_on` waits for health but the dependency has no health check";
+    /// A dependency cycle.
+    DEP_CYCLE = "escala::depends::cycle", "services depend on each other in a cycle";
+    /// A health check probes a port the service does not declare.
+    HEALTH_PORT = "escala::health::unknown_port", "a health check probes a port the service does not declare";
+    /// A health check is malformed.
+    HEALTH_BAD = "escala::health::invalid", "a health check has an empty command, zero interval or a timeout longer than its interval";
+    /// A route's target port is not declared.
+    ROUTE_PORT = "escala::route::unknown_port", "a route sends traffic to a port the service does not declare";
+    /// Two routes claim the same host and path.
+    ROUTE_DUPLICATE = "escala::route::duplicate", "two routes claim the same host and path";
+    /// A route's host or path is malformed.
+    ROUTE_BAD = "escala::route::invalid", "a route's host is not a DNS name or its path does not start with `/`";
+    /// Autoscaling bounds or targets are impossible.
+    SCALE_AUTOSCALE = "escala::scale::autoscale", "autoscaling has min > max, a zero bound, no metric or a zero target";
+    /// Replicas outside the autoscaling bounds.
+    SCALE_REPLICAS = "escala::scale::replicas_outside_autoscale", "replicas lie outside the autoscaling bounds";
+    /// Several replicas share a single-writer volume.
+    SCALE_SINGLE_WRITER = "escala::scale::single_writer", "more than one replica mounts a single-writer volume";
+    /// A request exceeds its limit.
+    RESOURCES_REQUEST = "escala::resources::request_exceeds_limit", "a CPU or memory request is larger than its limit";
+    /// No declared node satisfies a placement.
+    PLACEMENT_UNSATISFIABLE = "escala::placement::unsatisfiable", "no node declared in the phase satisfies a placement";
+    /// A scheduled workload has a bad cron expression.
+    WORKLOAD_SCHEDULE = "escala::workload::bad_schedule", "a scheduled job's cron expression does not have five fields";
+    /// A phase overrides a service twice or pairs a platform with the wrong engine.
+    PHASE_INVALID = "escala::phase::invalid", "a phase overrides a service twice or runs Dokploy on Kubernetes";
+    /// The system has no phase, so nothing is generated.
+    PHASE_NONE = "escala::phase::none", "the system declares no phase, so `build` writes nothing";
+    /// Alert thresholds are out of order or range.
+    ALERTS = "escala::alerts::invalid", "an alert's warning level is not below its critical level, or a percentage is outside 0-100";
+}

@@ -1,0 +1,72 @@
+//! # escala-core
+//!
+//! The target-neutral model of a system, its checks, and the [`Target`] trait backends
+//! implement.
+//!
+//! A user builds a [`System`] in plain Rust (services, volumes, networks, secrets, configs,
+//! routes, phases), calls [`System::check`] to get every problem at once as
+//! [`Diagnostics`], and hands the resulting [`Checked`] value to targets, which render each
+//! [`PhasePlan`] into files. This crate does no I/O and knows nothing of any engine's file
+//! format; that is the job of `escala-targets`.
+//!
+//! ```
+//! use escala_core::prelude::*;
+//!
+//! let system = System::new("shop")
+//!     .service(
+//!         Service::builder()
+//!             .name("web")
+//!             .image("nginx:1.27")
+//!             .ports([Port::tcp(80)])
+//!             .depends_on([Dependency::healthy("db")])
+//!             .build(),
+//!     )
+//!     .phase(Phase::new("prod", Engine::Compose));
+//!
+//! let errors = system.check().unwrap_err();
+//! assert_eq!(errors.codes(), ["escala::ref::unknown"]);
+//! ```
+
+pub mod alert;
+pub mod checked;
+pub mod codes;
+pub mod diag;
+pub mod name;
+pub mod network;
+pub mod phase;
+pub mod route;
+pub mod secret;
+pub mod service;
+pub mod suggest;
+pub mod system;
+pub mod target;
+pub mod units;
+mod validate;
+pub mod volume;
+
+pub use alert::{Alerts, Threshold};
+pub use checked::{Checked, PhasePlan};
+pub use diag::{Diagnostic, Diagnostics, Origin, Severity};
+pub use name::{Name, NameError};
+pub use network::Network;
+pub use phase::{Engine, Node, Override, Phase, Platform};
+pub use route::{Route, Tls};
+pub use secret::{Config, ConfigSource, Secret, SecretSource};
+pub use service::{
+    Autoscale, Build, Condition, ConfigMount, Dependency, Env, HealthCheck, Mount, MountSource,
+    NodeRole, Placement, Port, Probe, Protocol, Resources, Restart, Service, Spread, Workload,
+};
+pub use system::System;
+pub use target::{Artifacts, Target, TargetError};
+pub use units::{ByteSize, Cpu, Duration, UnitError};
+pub use volume::{Access, Volume};
+
+/// Everything an `infra.rs` needs, in one `use`.
+pub mod prelude {
+    pub use crate::{
+        Access, Alerts, Autoscale, Build, ByteSize, Condition, Config, ConfigMount, Cpu,
+        Dependency, Duration, Engine, Env, HealthCheck, Mount, Network, Node, NodeRole, Phase,
+        Placement, Platform, Port, Protocol, Resources, Restart, Route, Secret, Service, Spread,
+        System, Threshold, Tls, Volume, Workload,
+    };
+}

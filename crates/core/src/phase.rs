@@ -1,0 +1,190 @@
+//! Phases: the stages a system grows through, each on one engine, each with its own
+//! replicas, autoscaling, placement and resources.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use typed_builder::TypedBuilder;
+
+use crate::{Autoscale, ByteSize, Cpu, Name, NodeRole, Placement, Resources};
+
+/// The engine that runs a phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// `docker compose` on one machine.
+    Compose,
+    /// Docker Swarm (`docker stack deploy`).
+    Swarm,
+    /// Kubernetes (K3s and others).
+    Kubernetes,
+}
+
+impl Engine {
+    /// `compose`, `swarm` or `kubernetes`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Compose => "compose",
+            Engine::Swarm => "swarm",
+            Engine::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+/// The platform that drives the engine, which changes conventions of the output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// The engine's own CLI, by hand or from CI.
+    #[default]
+    Plain,
+    /// Dokploy, which deploys compose files and stacks behind its own Traefik.
+    Dokploy {
+        /// Dokploy's "isolated deployments": each app on its own network named after it,
+        /// instead of the shared `dokploy-network`.
+        #[serde(default)]
+        isolated: bool,
+    },
+}
+
+/// A machine the phase runs on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TypedBuilder)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[builder(doc)]
+pub struct Node {
+    /// The node's name (its hostname).
+    #[builder(setter(into))]
+    pub name: Name,
+    /// Manager or worker.
+    pub role: NodeRole,
+    /// Node labels placement constraints can select on.
+    #[builder(default, setter(transform = |labels: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>| labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))]
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+    /// CPU the node offers.
+    pub cpu: Cpu,
+    /// Memory the node offers.
+    pub memory: ByteSize,
+}
+
+impl Node {
+    /// Whether a service with `placement` may run on this node.
+    pub fn satisfies(&self, placement: &Placement) -> bool {
+        placement.role.is_none_or(|r| r == self.role)
+            && placement
+                .labels
+                .iter()
+                .all(|(k, v)| self.labels.get(k) == Some(v))
+    }
+}
+
+/// What a phase changes about one service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Override {
+    /// The service overridden.
+    pub service: Name,
+    /// Replicas in this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Autoscaling in this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<Autoscale>,
+    /// Placement in this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<Placement>,
+    /// Resources in this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
+}
+
+/// A deployment stage: one engine, its nodes, and per-service overrides.
+///
+/// ```
+/// use escala_core::prelude::*;
+/// let swarm = Phase::new("swarm", Engine::Swarm)
+///     .replicas("backend", 6)
+///     .placement("postgres", Placement::anywhere().role(NodeRole::Manager));
+/// assert_eq!(swarm.overrides.len(), 2);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Phase {
+    /// The phase's name; also the first directory of its output.
+    pub name: Name,
+    /// The engine that runs it.
+    pub engine: Engine,
+    /// The platform that drives the engine.
+    #[serde(default)]
+    pub platform: Platform,
+    /// The machines it runs on (used to check placement and capacity).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<Node>,
+    /// Per-service changes, in the order they were declared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+impl Phase {
+    /// A phase named `name` on `engine`, run by the engine's own CLI.
+    pub fn new(name: impl Into<Name>, engine: Engine) -> Self {
+        Phase {
+            name: name.into(),
+            engine,
+            platform: Platform::Plain,
+            nodes: Vec::new(),
+            overrides: Vec::new(),
+        }
+    }
+    /// Sets the platform (for example Dokploy).
+    pub fn platform(mut self, platform: Platform) -> Self {
+        self.platform = platform;
+        self
+    }
+    /// Declares a node.
+    pub fn node(mut self, node: Node) -> Self {
+        self.nodes.push(node);
+        self
+    }
+    fn entry(&mut self, service: Name) -> &mut Override {
+        let at = match self.overrides.iter().position(|o| o.service == service) {
+            Some(at) => at,
+            None => {
+                self.overrides.push(Override {
+                    service,
+                    replicas: None,
+                    autoscale: None,
+                    placement: None,
+                    resources: None,
+                });
+                self.overrides.len() - 1
+            }
+        };
+        &mut self.overrides[at]
+    }
+    /// Runs `n` replicas of `service` in this phase.
+    pub fn replicas(mut self, service: impl Into<Name>, n: u32) -> Self {
+        self.entry(service.into()).replicas = Some(n);
+        self
+    }
+    /// Autoscales `service` in this phase.
+    pub fn autoscale(mut self, service: impl Into<Name>, autoscale: Autoscale) -> Self {
+        self.entry(service.into()).autoscale = Some(autoscale);
+        self
+    }
+    /// Places `service` in this phase.
+    pub fn placement(mut self, service: impl Into<Name>, placement: Placement) -> Self {
+        self.entry(service.into()).placement = Some(placement);
+        self
+    }
+    /// Gives `service` these resources in this phase.
+    pub fn resources(mut self, service: impl Into<Name>, resources: Resources) -> Self {
+        self.entry(service.into()).resources = Some(resources);
+        self
+    }
+    /// The override of `service`, if any.
+    pub fn override_of(&self, service: &Name) -> Option<&Override> {
+        self.overrides.iter().find(|o| &o.service == service)
+    }
+}

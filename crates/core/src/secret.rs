@@ -1,0 +1,112 @@
+//! Secrets and configs.
+//!
+//! A [`Secret`] never holds its value: it says where the value comes from at deploy time (an
+//! environment variable, a file, or a secret the engine already stores). A [`Config`] is
+//! non-secret data and may be inline.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::Name;
+
+/// Where a secret's value comes from at deploy time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SecretSource {
+    /// The environment variable of this name, on the machine that deploys.
+    Env(String),
+    /// A file, relative to the project root, on the machine that deploys.
+    File(String),
+    /// A secret already stored in the engine under this name (Swarm secret, Kubernetes Secret).
+    External(String),
+}
+
+/// A secret: a reference to a value, never the value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Secret {
+    /// The secret's name.
+    pub name: Name,
+    /// Where its value comes from.
+    pub source: SecretSource,
+}
+
+impl Secret {
+    /// A secret read from the environment variable `var` when deploying.
+    pub fn from_env(name: impl Into<Name>, var: impl Into<String>) -> Self {
+        Secret {
+            name: name.into(),
+            source: SecretSource::Env(var.into()),
+        }
+    }
+    /// A secret read from `path` when deploying.
+    pub fn from_file(name: impl Into<Name>, path: impl Into<String>) -> Self {
+        Secret {
+            name: name.into(),
+            source: SecretSource::File(path.into()),
+        }
+    }
+    /// A secret the engine already stores as `external_name`.
+    pub fn external(name: impl Into<Name>, external_name: impl Into<String>) -> Self {
+        Secret {
+            name: name.into(),
+            source: SecretSource::External(external_name.into()),
+        }
+    }
+}
+
+/// Where a config's content comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigSource {
+    /// A file relative to the project root; mountable.
+    File(String),
+    /// Inline file content; mountable.
+    Inline(String),
+    /// Key/value pairs that environment variables can reference; not mountable.
+    Values(IndexMap<String, String>),
+}
+
+/// Non-secret configuration: a file to mount, or values to reference from the environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Config {
+    /// The config's name.
+    pub name: Name,
+    /// Its content.
+    pub source: ConfigSource,
+}
+
+impl Config {
+    /// A config whose content is the file at `path`.
+    pub fn file(name: impl Into<Name>, path: impl Into<String>) -> Self {
+        Config {
+            name: name.into(),
+            source: ConfigSource::File(path.into()),
+        }
+    }
+    /// A config with inline content.
+    pub fn inline(name: impl Into<Name>, content: impl Into<String>) -> Self {
+        Config {
+            name: name.into(),
+            source: ConfigSource::Inline(content.into()),
+        }
+    }
+    /// A config holding key/value pairs.
+    pub fn values(
+        name: impl Into<Name>,
+        values: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        Config {
+            name: name.into(),
+            source: ConfigSource::Values(
+                values
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            ),
+        }
+    }
+}

@@ -1,0 +1,684 @@
+//! Services: the containers a system runs, and everything about how they run.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use typed_builder::TypedBuilder;
+
+use crate::{ByteSize, Cpu, Duration, Name, Origin};
+
+/// One long-running (or scheduled) program of the system: a compose service, a Swarm
+/// service, a Kubernetes workload.
+///
+/// `name` is required at compile time; everything else has a sensible default.
+///
+/// ```
+/// use escala_core::prelude::*;
+/// let web = Service::builder()
+///     .name("web")
+///     .image("nginx:1.27")
+///     .ports([Port::tcp(80)])
+///     .build();
+/// assert_eq!(web.replicas, 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TypedBuilder)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[builder(doc)]
+pub struct Service {
+    /// The service's name: compose key, Swarm service, Kubernetes object name.
+    #[builder(setter(into))]
+    pub name: Name,
+    /// Image reference (`ghcr.io/acme/api:1.4`). Required by engines that cannot build.
+    #[builder(default, setter(into, strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// How to build the image from source (builder method: `.build_from(Build::new("./dir"))`).
+    #[builder(default, setter(strip_option, suffix = "_from"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<Build>,
+    /// Overrides the image's command (`CMD`).
+    #[builder(default, setter(transform = |args: impl IntoIterator<Item = impl Into<String>>| args.into_iter().map(Into::into).collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Overrides the image's entrypoint.
+    #[builder(default, setter(transform = |args: impl IntoIterator<Item = impl Into<String>>| args.into_iter().map(Into::into).collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entrypoint: Vec<String>,
+    /// Environment variables, in order.
+    #[builder(default, setter(transform = |vars: impl IntoIterator<Item = (impl Into<String>, Env)>| vars.into_iter().map(|(k, v)| (k.into(), v)).collect()))]
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, Env>,
+    /// Ports the container listens on.
+    #[builder(default, setter(transform = |ports: impl IntoIterator<Item = Port>| ports.into_iter().collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<Port>,
+    /// Volumes, bind mounts and tmpfs mounts.
+    #[builder(default, setter(transform = |mounts: impl IntoIterator<Item = Mount>| mounts.into_iter().collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<Mount>,
+    /// Services that must be up (or healthy, or finished) before this one starts.
+    #[builder(default, setter(transform = |deps: impl IntoIterator<Item = Dependency>| deps.into_iter().collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Dependency>,
+    /// Networks the service joins (none: the system's default network).
+    #[builder(default, setter(transform = |nets: impl IntoIterator<Item = impl Into<Name>>| nets.into_iter().map(Into::into).collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<Name>,
+    /// Secrets mounted as files at `/run/secrets/<name>`.
+    #[builder(default, setter(transform = |names: impl IntoIterator<Item = impl Into<Name>>| names.into_iter().map(Into::into).collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<Name>,
+    /// Configs mounted as files.
+    #[builder(default, setter(transform = |mounts: impl IntoIterator<Item = ConfigMount>| mounts.into_iter().collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub configs: Vec<ConfigMount>,
+    /// How the engine tells whether the service is healthy.
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthCheck>,
+    /// CPU and memory requests and limits.
+    #[builder(default)]
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub resources: Resources,
+    /// How many copies run, unless a phase overrides it.
+    #[builder(default = 1)]
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// Horizontal autoscaling, where the engine supports it.
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<Autoscale>,
+    /// Where the service may run on a multi-node engine.
+    #[builder(default)]
+    #[serde(default, skip_serializing_if = "Placement::is_empty")]
+    pub placement: Placement,
+    /// What kind of workload this is (stateless, stateful, one per node, scheduled job).
+    #[builder(default)]
+    #[serde(default)]
+    pub workload: Workload,
+    /// When the engine restarts the service's containers.
+    #[builder(default)]
+    #[serde(default)]
+    pub restart: Restart,
+    /// Labels put on the service (metadata; never interpreted by escala).
+    #[builder(default, setter(transform = |labels: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>| labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))]
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+    /// The user (`1000`, `1000:1000`, `node`) the container runs as.
+    #[builder(default, setter(into, strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Mount the container's root filesystem read-only.
+    #[builder(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only_root: bool,
+    /// Where in `infra.rs` the service was added (filled by [`System::service`](crate::System::service)).
+    #[builder(default, setter(skip))]
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub origin: Option<Origin>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Service {
+    /// The port declared with this container port, if any.
+    pub fn port(&self, container: u16) -> Option<&Port> {
+        self.ports.iter().find(|p| p.container == container)
+    }
+}
+
+/// How to build a service's image from source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Build {
+    /// The build context, relative to the project root (`./backend`).
+    pub context: String,
+    /// The Dockerfile, relative to the context.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    /// Build arguments.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub args: IndexMap<String, String>,
+    /// The stage of a multi-stage Dockerfile to build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+impl Build {
+    /// Builds the Dockerfile at the root of `context`.
+    pub fn new(context: impl Into<String>) -> Self {
+        Build {
+            context: context.into(),
+            dockerfile: None,
+            args: IndexMap::new(),
+            target: None,
+        }
+    }
+    /// Uses another Dockerfile, relative to the context.
+    pub fn dockerfile(mut self, path: impl Into<String>) -> Self {
+        self.dockerfile = Some(path.into());
+        self
+    }
+    /// Adds a build argument.
+    pub fn arg(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.args.insert(key.into(), value.into());
+        self
+    }
+    /// Builds one stage of a multi-stage Dockerfile.
+    pub fn target(mut self, stage: impl Into<String>) -> Self {
+        self.target = Some(stage.into());
+        self
+    }
+}
+
+/// The value of an environment variable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Env {
+    /// A literal value, written as is (with `$` escaped where the target interpolates).
+    Literal(String),
+    /// The value of a key of a [`Config`](crate::Config) with
+    /// [`ConfigSource::Values`](crate::ConfigSource::Values).
+    Config {
+        /// The config's name.
+        config: Name,
+        /// The key in that config.
+        key: String,
+    },
+    /// The value of a [`Secret`](crate::Secret): injected by reference, never written out.
+    Secret(Name),
+}
+
+impl Env {
+    /// A literal value.
+    pub fn literal(value: impl Into<String>) -> Self {
+        Env::Literal(value.into())
+    }
+    /// The value of `key` in the config `config`.
+    pub fn config(config: impl Into<Name>, key: impl Into<String>) -> Self {
+        Env::Config {
+            config: config.into(),
+            key: key.into(),
+        }
+    }
+    /// The value of the secret `name`.
+    pub fn secret(name: impl Into<Name>) -> Self {
+        Env::Secret(name.into())
+    }
+}
+
+/// The transport protocol of a port.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    #[default]
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// `tcp` or `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+/// A port the container listens on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Port {
+    /// The port inside the container.
+    pub container: u16,
+    /// TCP or UDP.
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// A name for the port (`http`, `metrics`); Kubernetes uses it for named ports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Publish the port on the host at this port number. Routed services should not need it:
+    /// traffic reaches them through the router.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<u16>,
+}
+
+impl Port {
+    /// A TCP port.
+    pub fn tcp(container: u16) -> Self {
+        Port {
+            container,
+            protocol: Protocol::Tcp,
+            name: None,
+            publish: None,
+        }
+    }
+    /// A UDP port.
+    pub fn udp(container: u16) -> Self {
+        Port {
+            protocol: Protocol::Udp,
+            ..Port::tcp(container)
+        }
+    }
+    /// Names the port.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Publishes the port on the host.
+    pub fn publish(mut self, host_port: u16) -> Self {
+        self.publish = Some(host_port);
+        self
+    }
+}
+
+/// What a [`Mount`] mounts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MountSource {
+    /// A named [`Volume`](crate::Volume) of the system.
+    Volume(Name),
+    /// A path on the host, relative to the project root.
+    Bind(String),
+    /// A memory-backed filesystem.
+    Tmpfs {
+        /// Its maximum size.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<ByteSize>,
+    },
+}
+
+/// A filesystem mounted into the container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Mount {
+    /// What is mounted.
+    pub source: MountSource,
+    /// The absolute path inside the container.
+    pub target: String,
+    /// Mount it read-only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub read_only: bool,
+}
+
+impl Mount {
+    /// Mounts the named volume `volume` at `target`.
+    pub fn volume(volume: impl Into<Name>, target: impl Into<String>) -> Self {
+        Mount {
+            source: MountSource::Volume(volume.into()),
+            target: target.into(),
+            read_only: false,
+        }
+    }
+    /// Mounts the host path `path` (relative to the project) at `target`.
+    pub fn bind(path: impl Into<String>, target: impl Into<String>) -> Self {
+        Mount {
+            source: MountSource::Bind(path.into()),
+            target: target.into(),
+            read_only: false,
+        }
+    }
+    /// Mounts a tmpfs at `target`.
+    pub fn tmpfs(target: impl Into<String>) -> Self {
+        Mount {
+            source: MountSource::Tmpfs { size: None },
+            target: target.into(),
+            read_only: false,
+        }
+    }
+    /// Makes the mount read-only.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+}
+
+/// When a dependency counts as ready.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    /// As soon as it has started.
+    #[default]
+    Started,
+    /// Once its health check passes (it needs one).
+    Healthy,
+    /// Once it has run to completion successfully (a one-off job).
+    Completed,
+}
+
+/// A start-order dependency on another service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Dependency {
+    /// The service depended on.
+    pub service: Name,
+    /// When it counts as ready.
+    #[serde(default)]
+    pub condition: Condition,
+}
+
+impl Dependency {
+    /// Start after `service` has started.
+    pub fn started(service: impl Into<Name>) -> Self {
+        Dependency {
+            service: service.into(),
+            condition: Condition::Started,
+        }
+    }
+    /// Start after `service` is healthy.
+    pub fn healthy(service: impl Into<Name>) -> Self {
+        Dependency {
+            service: service.into(),
+            condition: Condition::Healthy,
+        }
+    }
+    /// Start after `service` has completed successfully.
+    pub fn completed(service: impl Into<Name>) -> Self {
+        Dependency {
+            service: service.into(),
+            condition: Condition::Completed,
+        }
+    }
+}
+
+/// A config mounted as a file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ConfigMount {
+    /// The [`Config`](crate::Config)'s name.
+    pub config: Name,
+    /// The absolute path of the file inside the container.
+    pub target: String,
+}
+
+impl ConfigMount {
+    /// Mounts `config` at `target`.
+    pub fn new(config: impl Into<Name>, target: impl Into<String>) -> Self {
+        ConfigMount {
+            config: config.into(),
+            target: target.into(),
+        }
+    }
+}
+
+/// What a health check probes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Probe {
+    /// An HTTP GET that must answer 2xx/3xx.
+    Http {
+        /// The request path (`/health`).
+        path: String,
+        /// The container port.
+        port: u16,
+    },
+    /// A TCP connection that must be accepted.
+    Tcp {
+        /// The container port.
+        port: u16,
+    },
+    /// A command run inside the container that must exit 0.
+    Command(Vec<String>),
+}
+
+/// How the engine decides whether a service is healthy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct HealthCheck {
+    /// What is probed.
+    pub probe: Probe,
+    /// Time between probes (default 30s).
+    pub interval: Duration,
+    /// How long one probe may take (default 5s).
+    pub timeout: Duration,
+    /// Failures in a row before the service is unhealthy (default 3).
+    pub retries: u32,
+    /// Grace period after start during which failures do not count (default 0s).
+    pub start_period: Duration,
+}
+
+impl HealthCheck {
+    fn with(probe: Probe) -> Self {
+        HealthCheck {
+            probe,
+            interval: Duration::secs(30),
+            timeout: Duration::secs(5),
+            retries: 3,
+            start_period: Duration::secs(0),
+        }
+    }
+    /// An HTTP GET of `path` on container port `port`.
+    pub fn http(path: impl Into<String>, port: u16) -> Self {
+        Self::with(Probe::Http {
+            path: path.into(),
+            port,
+        })
+    }
+    /// A TCP connect to container port `port`.
+    pub fn tcp(port: u16) -> Self {
+        Self::with(Probe::Tcp { port })
+    }
+    /// A command (exec form, no shell) that must exit 0.
+    pub fn command(args: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self::with(Probe::Command(args.into_iter().map(Into::into).collect()))
+    }
+    /// Sets the interval between probes.
+    pub fn interval(mut self, d: Duration) -> Self {
+        self.interval = d;
+        self
+    }
+    /// Sets the probe timeout.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+    /// Sets the failures in a row that make the service unhealthy.
+    pub fn retries(mut self, n: u32) -> Self {
+        self.retries = n;
+        self
+    }
+    /// Sets the start period.
+    pub fn start_period(mut self, d: Duration) -> Self {
+        self.start_period = d;
+        self
+    }
+}
+
+/// CPU and memory requests (reserved for the service) and limits (never exceeded).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Resources {
+    /// CPU reserved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_request: Option<Cpu>,
+    /// CPU never exceeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit: Option<Cpu>,
+    /// Memory reserved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_request: Option<ByteSize>,
+    /// Memory never exceeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<ByteSize>,
+}
+
+impl Resources {
+    /// No requests, no limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets the CPU request and limit.
+    pub fn cpu(mut self, request: Cpu, limit: Cpu) -> Self {
+        self.cpu_request = Some(request);
+        self.cpu_limit = Some(limit);
+        self
+    }
+    /// Sets the memory request and limit.
+    pub fn memory(mut self, request: ByteSize, limit: ByteSize) -> Self {
+        self.memory_request = Some(request);
+        self.memory_limit = Some(limit);
+        self
+    }
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Horizontal autoscaling bounds and targets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Autoscale {
+    /// Fewest replicas.
+    pub min: u32,
+    /// Most replicas.
+    pub max: u32,
+    /// Target average CPU utilisation, percent of the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<u8>,
+    /// Target average memory utilisation, percent of the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_percent: Option<u8>,
+}
+
+impl Autoscale {
+    /// Between `min` and `max` replicas, with no metric yet.
+    pub fn between(min: u32, max: u32) -> Self {
+        Autoscale {
+            min,
+            max,
+            cpu_percent: None,
+            memory_percent: None,
+        }
+    }
+    /// Scales on average CPU utilisation.
+    pub fn cpu(mut self, percent: u8) -> Self {
+        self.cpu_percent = Some(percent);
+        self
+    }
+    /// Scales on average memory utilisation.
+    pub fn memory(mut self, percent: u8) -> Self {
+        self.memory_percent = Some(percent);
+        self
+    }
+}
+
+/// The role of a node in a multi-node engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRole {
+    /// A Swarm manager / Kubernetes control-plane node.
+    Manager,
+    /// A worker node.
+    Worker,
+}
+
+/// How replicas are spread over nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Spread {
+    /// Over distinct nodes.
+    Nodes,
+    /// Over the values of a node label (`zone`).
+    Label(String),
+}
+
+/// Where a service may run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Placement {
+    /// Only on nodes with this role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<NodeRole>,
+    /// Only on nodes carrying all these labels.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
+    /// Spread replicas over nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+impl Placement {
+    /// Anywhere.
+    pub fn anywhere() -> Self {
+        Self::default()
+    }
+    /// Only on nodes with `role`.
+    pub fn role(mut self, role: NodeRole) -> Self {
+        self.role = Some(role);
+        self
+    }
+    /// Only on nodes labelled `key=value`.
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.insert(key.into(), value.into());
+        self
+    }
+    /// Spread replicas.
+    pub fn spread(mut self, spread: Spread) -> Self {
+        self.spread = Some(spread);
+        self
+    }
+    /// Whether no constraint is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+    /// Whether this placement constrains which nodes qualify (role or labels).
+    pub fn constrains(&self) -> bool {
+        self.role.is_some() || !self.labels.is_empty()
+    }
+}
+
+/// The kind of workload, which decides the controller on Kubernetes and the mode on Swarm.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    /// Interchangeable replicas (Deployment).
+    #[default]
+    Stateless,
+    /// Replicas with identity and their own storage (StatefulSet).
+    Stateful,
+    /// Exactly one copy on every node (DaemonSet, Swarm global mode).
+    PerNode,
+    /// A job run on a cron schedule (CronJob).
+    Scheduled {
+        /// Cron expression, five fields (`0 3 * * *`).
+        schedule: String,
+    },
+}
+
+/// When containers are restarted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Restart {
+    /// Always, even after a clean exit.
+    Always,
+    /// Always, unless stopped by hand (the default).
+    #[default]
+    UnlessStopped,
+    /// Only after a failure, at most `max_attempts` times if given.
+    OnFailure {
+        /// The most restarts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_attempts: Option<u32>,
+    },
+    /// Never.
+    Never,
+}

@@ -1,0 +1,55 @@
+//! `System::check`: every rule, one file per family, all findings collected.
+//!
+//! Each rule appends to one [`Diagnostics`] sink and never returns early, so a user sees every
+//! problem of a model in one run.
+
+mod depends;
+mod names;
+mod refs;
+mod routes;
+mod scaling;
+
+use crate::{suggest, Diagnostic, Diagnostics, Name, System};
+
+/// Runs every rule on `system`.
+pub(crate) fn check(system: &System) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    names::check(system, &mut diags);
+    refs::check(system, &mut diags);
+    depends::check(system, &mut diags);
+    routes::check(system, &mut diags);
+    scaling::check(system, &mut diags);
+    diags
+}
+
+/// Reports a reference to `wanted` among `known` objects of `kind`, with a did-you-mean.
+pub(crate) fn unknown<'a>(
+    diags: &'a mut Diagnostics,
+    path: String,
+    kind: &str,
+    wanted: &Name,
+    known: impl IntoIterator<Item = &'a Name>,
+    declare: &str,
+) -> &'a mut Diagnostic {
+    let known: Vec<&Name> = known.into_iter().collect();
+    let hint = suggest::closest(wanted.as_str(), known.iter().map(|n| n.as_str()));
+    let help = match hint {
+        Some(h) => format!("did you mean `{h}`?"),
+        None if known.is_empty() => format!("no {kind} is declared; add one with `{declare}`"),
+        None => format!(
+            "declare it with `{declare}`, or use one of: {}",
+            known
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let d = diags.error(
+        crate::codes::REF_UNKNOWN,
+        path,
+        format!("unknown {kind} `{wanted}`"),
+    );
+    d.help(help);
+    d
+}

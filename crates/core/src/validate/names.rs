@@ -1,0 +1,176 @@
+//! Names: valid everywhere, unique per kind; image references and env var names.
+
+use std::collections::HashSet;
+
+use crate::codes::{
+    NAME_DUPLICATE, NAME_INVALID, SERVICE_BAD_ENV, SERVICE_BAD_IMAGE, SERVICE_NO_IMAGE,
+};
+use crate::{Diagnostics, Name, Origin, System};
+
+pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    name(&system.name, "name".into(), None, diags);
+    let services = system.services.iter().map(|s| (&s.name, s.origin.as_ref()));
+    unique("services", "service", services, diags);
+    unique("volumes", "volume", plain(system.volumes.iter().map(|v| &v.name).collect()), diags);
+    unique("networks", "network", plain(system.networks.iter().map(|v| &v.name).collect()), diags);
+    unique("secrets", "secret", plain(system.secrets.iter().map(|v| &v.name).collect()), diags);
+    unique("configs", "config", plain(system.configs.iter().map(|v| &v.name).collect()), diags);
+    unique("phases", "phase", plain(system.phases.iter().map(|v| &v.name).collect()), diags);
+    for phase in &system.phases {
+        let nodes = plain(phase.nodes.iter().map(|n| &n.name).collect());
+        unique(&format!("phases.{}.nodes", phase.name), "node", nodes, diags);
+    }
+    for s in &system.services {
+        let at = format!("services.{}", s.name);
+        match (&s.image, &s.build) {
+            (None, None) => {
+                diags
+                    .error(SERVICE_NO_IMAGE, &at, format!("service `{}` has neither an image nor a build", s.name))
+                    .help("set `.image(\"registry/name:tag\")`, or `.build_from(Build::new(\"./dir\"))` for engines that build")
+                    .origin(s.origin.as_ref());
+            }
+            (Some(image), _) => {
+                if let Err(why) = image_ref(image) {
+                    diags
+                        .error(SERVICE_BAD_IMAGE, format!("{at}.image"), format!("image `{image}` is not a valid reference: {why}"))
+                        .help("write it as `[registry/]repository[:tag][@digest]`, repository in lowercase")
+                        .origin(s.origin.as_ref());
+                }
+            }
+            _ => {}
+        }
+        for key in s.env.keys() {
+            if !env_name(key) {
+                diags
+                    .error(SERVICE_BAD_ENV, format!("{at}.env.{key}"), format!("`{key}` is not a portable environment variable name"))
+                    .help("use letters, digits and `_`, not starting with a digit")
+                    .origin(s.origin.as_ref());
+            }
+        }
+    }
+}
+
+fn plain(names: Vec<&Name>) -> Vec<(&Name, Option<&Origin>)> {
+    names.into_iter().map(|n| (n, None)).collect()
+}
+
+fn name(n: &Name, path: String, origin: Option<&Origin>, diags: &mut Diagnostics) {
+    if let Err(e) = n.validate() {
+        let suggestion = n.suggestion();
+        let d = diags.error(NAME_INVALID, path, e.to_string());
+        if suggestion.is_empty() {
+            d.help("names are DNS-1123 labels: lowercase letters, digits and `-`, at most 63");
+        } else {
+            d.help(format!("names are DNS-1123 labels (Kubernetes rejects anything else); try `{suggestion}`"));
+        }
+        d.origin(origin);
+    }
+}
+
+fn unique<'a>(
+    section: &str,
+    kind: &str,
+    names: impl IntoIterator<Item = (&'a Name, Option<&'a Origin>)>,
+    diags: &mut Diagnostics,
+) {
+    let mut seen = HashSet::new();
+    for (i, (n, origin)) in names.into_iter().enumerate() {
+        name(n, format!("{section}[{i}].name"), origin, diags);
+        if !seen.insert(n) {
+            diags
+                .error(NAME_DUPLICATE, format!("{section}[{i}]"), format!("{kind} `{n}` is declared more than once"))
+                .help(format!("rename one of them or remove the duplicate; each {kind} name must be unique"))
+                .origin(origin);
+        }
+    }
+}
+
+/// A portable environment variable name.
+fn env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Checks the shape of an image reference: `[host[:port]/]path[:tag][@digest]`.
+fn image_ref(image: &str) -> Result<(), &'static str> {
+    if image.is_empty() {
+        return Err("it is empty");
+    }
+    if image.chars().any(char::is_whitespace) {
+        return Err("it contains whitespace");
+    }
+    let (rest, digest) = match image.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (image, None),
+    };
+    if let Some(d) = digest {
+        if !d.contains(':') {
+            return Err("the digest must look like `sha256:…`");
+        }
+    }
+    // A tag follows the last `:` after the last `/` (a registry port comes before a `/`).
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (path, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    if let Some(tag) = tag {
+        let ok = !tag.is_empty()
+            && tag.len() <= 128
+            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !ok {
+            return Err("the tag may hold only letters, digits, `_`, `.` and `-`");
+        }
+    }
+    let mut parts = path.split('/').peekable();
+    let mut first = true;
+    while let Some(part) = parts.next() {
+        let is_registry = first && parts.peek().is_some() && (part.contains('.') || part.contains(':') || part == "localhost");
+        first = false;
+        if is_registry {
+            continue;
+        }
+        if part.is_empty() {
+            return Err("a path component is empty");
+        }
+        if part.chars().any(|c| c.is_ascii_uppercase()) {
+            return Err("the repository must be lowercase");
+        }
+        if !part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
+            return Err("the repository may hold only lowercase letters, digits, `.`, `_` and `-`");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{env_name, image_ref};
+
+    #[test]
+    fn image_refs() {
+        for ok in [
+            "nginx",
+            "nginx:1.27",
+            "pgvector/pgvector:pg18",
+            "ghcr.io/acme/api:1.4.2",
+            "localhost:5000/app",
+            "registry.example.com:5000/team/app:v1@sha256:abc",
+        ] {
+            assert_eq!(image_ref(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "Nginx:Latest", "nginx:", "nginx:${TAG}", "a b", "repo//x"] {
+            assert!(image_ref(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_names() {
+        assert!(env_name("DATABASE_URL"));
+        assert!(env_name("_x1"));
+        assert!(!env_name("1X"));
+        assert!(!env_name("A-B"));
+        assert!(!env_name(""));
+    }
+}

@@ -1,0 +1,190 @@
+//! References between objects: every name used must be declared, and used the right way.
+
+use std::collections::HashSet;
+
+use super::unknown;
+use crate::codes::{HEALTH_BAD, HEALTH_PORT, REF_CONFIG_KIND, REF_SELF, SERVICE_BAD_MOUNT, SERVICE_BAD_PORT};
+use crate::{ConfigSource, Diagnostics, Env, MountSource, Probe, System};
+
+pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    let services: Vec<_> = system.services.iter().map(|s| &s.name).collect();
+    let volumes: Vec<_> = system.volumes.iter().map(|v| &v.name).collect();
+    let networks: Vec<_> = system.networks.iter().map(|v| &v.name).collect();
+    let secrets: Vec<_> = system.secrets.iter().map(|v| &v.name).collect();
+    let configs: Vec<_> = system.configs.iter().map(|v| &v.name).collect();
+
+    for s in &system.services {
+        let at = format!("services.{}", s.name);
+        let origin = s.origin.as_ref();
+        for (i, dep) in s.depends_on.iter().enumerate() {
+            let path = format!("{at}.depends_on[{i}]");
+            if dep.service == s.name {
+                diags
+                    .error(REF_SELF, path, format!("service `{}` depends on itself", s.name))
+                    .help("remove this dependency")
+                    .origin(origin);
+            } else if !services.contains(&&dep.service) {
+                unknown(diags, path, "service", &dep.service, services.iter().copied(), "System::service")
+                    .origin(origin);
+            }
+        }
+        let mut targets = HashSet::new();
+        for (i, m) in s.mounts.iter().enumerate() {
+            let path = format!("{at}.mounts[{i}]");
+            if let MountSource::Volume(v) = &m.source {
+                if !volumes.contains(&v) {
+                    unknown(diags, format!("{path}.source"), "volume", v, volumes.iter().copied(), "System::volume")
+                        .origin(origin);
+                }
+            }
+            container_path(&m.target, &format!("{path}.target"), &mut targets, diags, origin);
+        }
+        for (i, n) in s.networks.iter().enumerate() {
+            if !networks.contains(&n) {
+                unknown(diags, format!("{at}.networks[{i}]"), "network", n, networks.iter().copied(), "System::network")
+                    .origin(origin);
+            }
+        }
+        for (i, n) in s.secrets.iter().enumerate() {
+            if !secrets.contains(&n) {
+                unknown(diags, format!("{at}.secrets[{i}]"), "secret", n, secrets.iter().copied(), "System::secret")
+                    .origin(origin);
+            }
+        }
+        for (i, c) in s.configs.iter().enumerate() {
+            let path = format!("{at}.configs[{i}]");
+            match system.configs.iter().find(|x| x.name == c.config) {
+                None => {
+                    unknown(diags, path.clone(), "config", &c.config, configs.iter().copied(), "System::config")
+                        .origin(origin);
+                }
+                Some(cfg) if matches!(cfg.source, ConfigSource::Values(_)) => {
+                    diags
+                        .error(REF_CONFIG_KIND, path.clone(), format!("config `{}` holds key/value pairs and cannot be mounted as a file", c.config))
+                        .help("mount a `Config::file` or `Config::inline`, or read its keys with `Env::config`")
+                        .origin(origin);
+                }
+                Some(_) => {}
+            }
+            container_path(&c.target, &format!("{path}.target"), &mut targets, diags, origin);
+        }
+        for (key, value) in &s.env {
+            let path = format!("{at}.env.{key}");
+            match value {
+                Env::Literal(_) => {}
+                Env::Secret(n) => {
+                    if !secrets.contains(&n) {
+                        unknown(diags, path, "secret", n, secrets.iter().copied(), "System::secret").origin(origin);
+                    }
+                }
+                Env::Config { config, key: k } => match system.configs.iter().find(|x| &x.name == config) {
+                    None => {
+                        unknown(diags, path, "config", config, configs.iter().copied(), "System::config").origin(origin);
+                    }
+                    Some(cfg) => match &cfg.source {
+                        ConfigSource::Values(values) if values.contains_key(k) => {}
+                        ConfigSource::Values(values) => {
+                            let hint = crate::suggest::closest(k, values.keys().map(String::as_str));
+                            let d = diags.error(crate::codes::REF_UNKNOWN, path, format!("config `{config}` has no key `{k}`"));
+                            match hint {
+                                Some(h) => d.help(format!("did you mean `{h}`?")),
+                                None => d.help(format!("add `{k}` to config `{config}`")),
+                            };
+                            d.origin(origin);
+                        }
+                        _ => {
+                            diags
+                                .error(REF_CONFIG_KIND, path, format!("config `{config}` is a file, not key/value pairs"))
+                                .help("declare it with `Config::values`, or mount the file instead")
+                                .origin(origin);
+                        }
+                    },
+                },
+            }
+        }
+        let mut ports = HashSet::new();
+        for (i, p) in s.ports.iter().enumerate() {
+            let path = format!("{at}.ports[{i}]");
+            if p.container == 0 || p.publish == Some(0) {
+                diags
+                    .error(SERVICE_BAD_PORT, path, "port 0 is not a port")
+                    .help("use a port between 1 and 65535")
+                    .origin(origin);
+            } else if !ports.insert((p.container, p.protocol)) {
+                diags
+                    .error(SERVICE_BAD_PORT, path, format!("port {}/{} is declared twice", p.container, p.protocol.as_str()))
+                    .help("remove the duplicate")
+                    .origin(origin);
+            }
+        }
+        if let Some(h) = &s.health {
+            let path = format!("{at}.health");
+            let port = match &h.probe {
+                Probe::Http { port, .. } | Probe::Tcp { port } => Some(*port),
+                Probe::Command(args) => {
+                    if args.is_empty() || args[0].is_empty() {
+                        diags
+                            .error(HEALTH_BAD, format!("{path}.probe"), "the health check command is empty")
+                            .help("give the program and its arguments, e.g. `[\"pg_isready\", \"-U\", \"postgres\"]`")
+                            .origin(origin);
+                    }
+                    None
+                }
+            };
+            if let Some(port) = port {
+                if s.port(port).is_none() {
+                    diags
+                        .warning(HEALTH_PORT, format!("{path}.probe"), format!("the health check probes port {port}, which service `{}` does not declare", s.name))
+                        .help(format!("add `Port::tcp({port})` to the service's ports"))
+                        .origin(origin);
+                }
+            }
+            if h.interval.as_millis() == 0 {
+                diags
+                    .error(HEALTH_BAD, format!("{path}.interval"), "the health check interval is zero")
+                    .help("use an interval of at least 1s")
+                    .origin(origin);
+            } else if h.timeout > h.interval {
+                diags
+                    .error(HEALTH_BAD, format!("{path}.timeout"), format!("the timeout ({}) is longer than the interval ({})", h.timeout, h.interval))
+                    .help("make the timeout shorter than the interval")
+                    .origin(origin);
+            }
+        }
+    }
+
+    for phase in &system.phases {
+        for (i, o) in phase.overrides.iter().enumerate() {
+            if !services.contains(&&o.service) {
+                unknown(
+                    diags,
+                    format!("phases.{}.overrides[{i}].service", phase.name),
+                    "service",
+                    &o.service,
+                    services.iter().copied(),
+                    "System::service",
+                );
+            }
+        }
+    }
+}
+
+fn container_path(
+    target: &str,
+    path: &str,
+    seen: &mut HashSet<String>,
+    diags: &mut Diagnostics,
+    origin: Option<&crate::Origin>,
+) {
+    if !target.starts_with('/') {
+        diags
+            .error(SERVICE_BAD_MOUNT, path, format!("container path `{target}` is not absolute"))
+            .help(format!("write it from the container's root, e.g. `/{}`", target.trim_start_matches("./")))
+            .origin(origin);
+    } else if !seen.insert(target.trim_end_matches('/').to_owned()) {
+        diags
+            .error(SERVICE_BAD_MOUNT, path, format!("two mounts use the container path `{target}`"))
+            .help("mount each path once")
+            .origin(origin);
+    }
+}

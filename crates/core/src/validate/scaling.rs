@@ -1,0 +1,206 @@
+//! Replicas, autoscaling, resources, placement, workloads, phases and alerts.
+//!
+//! Rules about how a service runs are checked on the service itself (path `services.x.…`)
+//! and again for every phase override that changes the fields involved (path
+//! `phases.p.overrides[i].…`), so a problem is reported once, where it was written.
+
+use std::collections::HashSet;
+
+use crate::checked::effective;
+use crate::codes::{
+    ALERTS, PHASE_INVALID, PHASE_NONE, PLACEMENT_UNSATISFIABLE, RESOURCES_REQUEST,
+    SCALE_AUTOSCALE, SCALE_REPLICAS, SCALE_SINGLE_WRITER, WORKLOAD_SCHEDULE,
+};
+use crate::{
+    Access, Diagnostics, Engine, MountSource, Origin, Platform, Service, System, Threshold,
+    Workload,
+};
+
+pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    for s in &system.services {
+        let at = format!("services.{}", s.name);
+        let o = s.origin.as_ref();
+        autoscale(s, &at, "", o, diags);
+        replicas(s, &at, "", o, diags);
+        single_writer(system, s, &at, "", o, diags);
+        resources(s, &at, "", o, diags);
+        if let Workload::Scheduled { schedule } = &s.workload {
+            if schedule.split_whitespace().count() != 5 {
+                diags
+                    .error(WORKLOAD_SCHEDULE, format!("{at}.workload"), format!("cron schedule `{schedule}` does not have five fields"))
+                    .help("write minute hour day-of-month month day-of-week, e.g. `0 3 * * *`")
+                    .origin(o);
+            }
+        }
+    }
+
+    if system.phases.is_empty() {
+        diags
+            .warning(PHASE_NONE, "phases", "the system declares no phase, so nothing will be generated")
+            .help("add one, e.g. `.phase(Phase::new(\"single-node\", Engine::Compose))`");
+    }
+
+    for phase in &system.phases {
+        let pat = format!("phases.{}", phase.name);
+        let ctx = format!(" in phase `{}`", phase.name);
+        if phase.engine == Engine::Kubernetes && matches!(phase.platform, Platform::Dokploy { .. }) {
+            diags
+                .error(PHASE_INVALID, format!("{pat}.platform"), "Dokploy deploys compose files and Swarm stacks, not Kubernetes")
+                .help("use `Platform::Plain` for a Kubernetes phase");
+        }
+        let mut seen = HashSet::new();
+        for (i, ov) in phase.overrides.iter().enumerate() {
+            let at = format!("{pat}.overrides[{i}]");
+            if !seen.insert(&ov.service) {
+                diags
+                    .error(PHASE_INVALID, &at, format!("phase `{}` overrides `{}` more than once", phase.name, ov.service))
+                    .help("merge the overrides into one");
+                continue;
+            }
+            let Some(base) = system.find_service(&ov.service) else { continue };
+            let s = effective(base, phase);
+            if ov.autoscale.is_some() {
+                autoscale(&s, &at, &ctx, None, diags);
+            }
+            if ov.replicas.is_some() || ov.autoscale.is_some() {
+                replicas(&s, &at, &ctx, None, diags);
+                single_writer(system, &s, &at, &ctx, None, diags);
+            }
+            if ov.resources.is_some() {
+                resources(&s, &at, &ctx, None, diags);
+            }
+        }
+        if phase.nodes.is_empty() {
+            continue;
+        }
+        for base in &system.services {
+            let s = effective(base, phase);
+            if !s.placement.constrains() || phase.nodes.iter().any(|n| n.satisfies(&s.placement)) {
+                continue;
+            }
+            let from_override = phase
+                .overrides
+                .iter()
+                .position(|o| o.service == s.name && o.placement.is_some());
+            let (path, origin) = match from_override {
+                Some(i) => (format!("{pat}.overrides[{i}].placement"), None),
+                None => (format!("services.{}.placement", s.name), base.origin.as_ref()),
+            };
+            let wanted: Vec<String> = s
+                .placement
+                .role
+                .iter()
+                .map(|r| format!("role {r:?}").to_lowercase())
+                .chain(s.placement.labels.iter().map(|(k, v)| format!("label {k}={v}")))
+                .collect();
+            diags
+                .error(PLACEMENT_UNSATISFIABLE, path, format!("no node of phase `{}` satisfies the placement of `{}` ({})", phase.name, s.name, wanted.join(", ")))
+                .help("declare a node with that role and labels in the phase, or relax the placement")
+                .origin(origin);
+        }
+    }
+
+    let a = &system.alerts;
+    percent("cpu_percent", &a.cpu_percent, diags);
+    percent("memory_percent", &a.memory_percent, diags);
+    percent("disk_percent", &a.disk_percent, diags);
+    percent("error_rate_percent", &a.error_rate_percent, diags);
+    if a.p95_latency.warning >= a.p95_latency.critical {
+        diags
+            .error(ALERTS, "alerts.p95_latency", "the warning level is not below the critical level")
+            .help("make `warning` smaller than `critical`");
+    }
+}
+
+fn percent(name: &str, t: &Threshold<f64>, diags: &mut Diagnostics) {
+    let in_range = |v: f64| (0.0..=100.0).contains(&v);
+    if !in_range(t.warning) || !in_range(t.critical) {
+        diags
+            .error(ALERTS, format!("alerts.{name}"), format!("{name} thresholds must lie between 0 and 100"))
+            .help("give percentages, e.g. 65.0 and 80.0");
+    } else if t.warning >= t.critical {
+        diags
+            .error(ALERTS, format!("alerts.{name}"), "the warning level is not below the critical level")
+            .help("make `warning` smaller than `critical`");
+    }
+}
+
+fn autoscale(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
+    let Some(a) = &s.autoscale else { return };
+    let path = format!("{at}.autoscale");
+    let problem = if a.min == 0 {
+        Some(format!("autoscaling of `{}`{ctx} has min 0", s.name))
+    } else if a.min > a.max {
+        Some(format!("autoscaling of `{}`{ctx} has min {} > max {}", s.name, a.min, a.max))
+    } else if a.cpu_percent.is_none() && a.memory_percent.is_none() {
+        Some(format!("autoscaling of `{}`{ctx} has no metric to scale on", s.name))
+    } else if a.cpu_percent == Some(0) || a.memory_percent == Some(0) {
+        Some(format!("autoscaling of `{}`{ctx} targets 0 %", s.name))
+    } else {
+        None
+    };
+    if let Some(msg) = problem {
+        diags
+            .error(SCALE_AUTOSCALE, path, msg)
+            .help("use `Autoscale::between(min, max).cpu(70)` with 1 ≤ min ≤ max and a target above 0")
+            .origin(o);
+    }
+}
+
+fn replicas(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
+    let Some(a) = &s.autoscale else { return };
+    if a.min <= a.max && (s.replicas < a.min || s.replicas > a.max) {
+        diags
+            .error(SCALE_REPLICAS, format!("{at}.replicas"), format!("`{}` runs {} replicas{ctx}, outside its autoscaling bounds {}–{}", s.name, s.replicas, a.min, a.max))
+            .help(format!("set replicas between {} and {}; they are the starting count the autoscaler adjusts", a.min, a.max))
+            .origin(o);
+    }
+}
+
+fn single_writer(
+    system: &System,
+    s: &Service,
+    at: &str,
+    ctx: &str,
+    o: Option<&Origin>,
+    diags: &mut Diagnostics,
+) {
+    let most = s.replicas.max(s.autoscale.as_ref().map_or(0, |a| a.max));
+    if most <= 1 {
+        return;
+    }
+    for m in &s.mounts {
+        let MountSource::Volume(v) = &m.source else { continue };
+        let single = system
+            .volumes
+            .iter()
+            .find(|x| &x.name == v)
+            .is_some_and(|x| x.access == Access::SingleWriter);
+        if single && !m.read_only {
+            diags
+                .error(SCALE_SINGLE_WRITER, format!("{at}.replicas"), format!("`{}` can run {most} replicas{ctx}, but they would all write to single-writer volume `{v}`", s.name))
+                .help(format!("run one replica, mount `{v}` read-only, or declare it `Access::ReadWriteMany` on storage that allows it"))
+                .origin(o);
+        }
+    }
+}
+
+fn resources(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
+    let r = &s.resources;
+    if let (Some(req), Some(lim)) = (r.cpu_request, r.cpu_limit) {
+        if req > lim {
+            diags
+                .error(RESOURCES_REQUEST, format!("{at}.resources.cpu_request"), format!("`{}` requests {} CPU{ctx} but is limited to {}", s.name, req.to_decimal(), lim.to_decimal()))
+                .help("make the request at most the limit")
+                .origin(o);
+        }
+    }
+    if let (Some(req), Some(lim)) = (r.memory_request, r.memory_limit) {
+        if req > lim {
+            diags
+                .error(RESOURCES_REQUEST, format!("{at}.resources.memory_request"), format!("`{}` requests {req} of memory{ctx} but is limited to {lim}", s.name))
+                .help("make the request at most the limit")
+                .origin(o);
+        }
+    }
+}
