@@ -1,1 +1,170 @@
-//! wip
+//! # escala-cli
+//!
+//! The edge of escala: argument parsing, the output directory and the terminal. Everything
+//! here is also a library function, so other tools can drive it.
+//!
+//! A user's `infra.rs` calls [`run`] with its [`System`]; the standalone `escala` binary
+//! offers commands that need no model (listing diagnostic codes, printing the model's JSON
+//! Schema).
+//!
+//! Exit codes: `0` success, `1` diagnostics with errors or files that differ, `2` usage or
+//! internal error.
+
+pub mod args;
+pub mod cmd;
+pub mod generate;
+pub mod output;
+pub mod report;
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use escala_core::{Diagnostics, System, Target};
+
+use args::{ColorChoice, ErrorFormat, Global, InfraCli, InfraCommand, Selection};
+pub use generate::{generate, GenerateError, Generated};
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success.
+    Ok = 0,
+    /// Diagnostics with errors, or files that differ.
+    Findings = 1,
+    /// Bad usage or an internal failure.
+    Internal = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Where a command writes, and how.
+pub struct Ctx<'a> {
+    /// Colors or not.
+    pub style: report::Style,
+    /// Human or JSON diagnostics.
+    pub format: ErrorFormat,
+    /// Standard output.
+    pub out: &'a mut dyn Write,
+    /// Standard error.
+    pub err: &'a mut dyn Write,
+}
+
+impl Ctx<'_> {
+    /// A progress line for people (stderr; silent in JSON mode).
+    pub fn say(&mut self, line: &str) {
+        if self.format == ErrorFormat::Human {
+            let _ = writeln!(self.err, "{line}");
+        }
+    }
+    /// Reports an internal error and returns exit code 2.
+    pub fn internal(&mut self, e: &dyn std::error::Error) -> Exit {
+        let _ = writeln!(self.err, "{}: {e}", self.style.paint("1;31", "error"));
+        Exit::Internal
+    }
+    /// Prints diagnostics in the chosen format.
+    pub fn diagnostics(&mut self, diags: &Diagnostics) {
+        let _ = match self.format {
+            ErrorFormat::Human => report::human(diags, self.style, self.err),
+            ErrorFormat::Json => report::json(diags, self.out),
+        };
+    }
+}
+
+/// Generates for a selection, printing diagnostics; `None` means exit 1 (or 2, printed).
+pub(crate) fn prepare(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    sel: &Selection,
+    ctx: &mut Ctx<'_>,
+) -> Option<Generated> {
+    match generate(system, targets, sel) {
+        Ok(g) => {
+            if !g.warnings.is_empty() || ctx.format == ErrorFormat::Json {
+                ctx.diagnostics(&g.warnings);
+            }
+            for (phase, engine) in &g.skipped {
+                ctx.say(&format!(
+                    "note: no target compiled in renders engine `{engine}` yet; phase `{phase}` skipped"
+                ));
+            }
+            Some(g)
+        }
+        Err(GenerateError::Invalid(diags)) => {
+            ctx.diagnostics(&diags);
+            None
+        }
+        Err(e) => {
+            ctx.internal(&e);
+            None
+        }
+    }
+}
+
+fn style_for(choice: ColorChoice) -> report::Style {
+    let color = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal(),
+    };
+    report::Style::new(color)
+}
+
+/// Runs a user's `infra.rs`: reads `build | diff | check` and options from the process
+/// arguments, with every compiled-in target.
+///
+/// ```no_run
+/// use escala_core::prelude::*;
+/// fn main() -> std::process::ExitCode {
+///     let system = System::new("shop")
+///         .service(Service::builder().name("web").image("nginx:1.27").build())
+///         .phase(Phase::new("prod", Engine::Compose));
+///     escala_cli::run(system)
+/// }
+/// ```
+pub fn run(system: System) -> ExitCode {
+    let targets = escala_targets::all();
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    run_with(&system, &targets, std::env::args_os(), &mut out, &mut err).into()
+}
+
+/// [`run`] with explicit targets, arguments and output streams (for tests and tools).
+pub fn run_with(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    argv: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Exit {
+    let cli = match InfraCli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = write!(err, "{}", e.render());
+            return if e.use_stderr() {
+                Exit::Internal
+            } else {
+                Exit::Ok
+            };
+        }
+    };
+    let Global {
+        color,
+        error_format,
+    } = cli.global;
+    let mut ctx = Ctx {
+        style: style_for(color),
+        format: error_format,
+        out,
+        err,
+    };
+    match &cli.command {
+        InfraCommand::Build(a) => cmd::build::run(system, targets, a, &mut ctx),
+        InfraCommand::Diff(sel) => cmd::diff::run(system, targets, sel, &mut ctx),
+        InfraCommand::Check(sel) => cmd::check::run(system, targets, sel, &mut ctx),
+    }
+}

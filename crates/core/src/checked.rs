@@ -1,6 +1,6 @@
 //! A validated system, and its view at one phase.
 
-use crate::{Diagnostics, Name, Phase, Service, System};
+use crate::{Diagnostics, Name, Phase, Route, Service, System};
 
 /// A [`System`] that passed [`System::check`]: the only thing targets accept.
 #[derive(Clone, Debug)]
@@ -52,6 +52,7 @@ impl<'a> PhasePlan<'a> {
         let services = system
             .services
             .iter()
+            .filter(|s| phase.runs(&s.name))
             .map(|s| effective(s, phase))
             .collect();
         PhasePlan {
@@ -71,6 +72,14 @@ impl<'a> PhasePlan<'a> {
     /// The services with this phase's overrides applied, in declaration order.
     pub fn services(&self) -> &[Service] {
         &self.services
+    }
+    /// The routes to services this phase runs, in declaration order.
+    pub fn routes(&self) -> Vec<&'a Route> {
+        self.system
+            .routes
+            .iter()
+            .filter(|r| self.phase.runs(&r.service))
+            .collect()
     }
     /// The effective service named `name`.
     pub fn service(&self, name: &Name) -> Option<&Service> {

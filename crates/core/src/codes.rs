@@ -60,6 +60,8 @@ codes! {
     WORKLOAD_SCHEDULE = "escala::workload::bad_schedule", "a scheduled job's cron expression does not have five fields";
     /// A phase overrides a service twice or pairs a platform with the wrong engine.
     PHASE_INVALID = "escala::phase::invalid", "a phase overrides a service twice or runs Dokploy on Kubernetes";
+    /// A phase leaves out a service that another service or a route of the phase needs.
+    PHASE_MISSING = "escala::phase::missing_service", "a phase leaves out a service that a running service depends on or a route goes to";
     /// The system has no phase, so nothing is generated.
     PHASE_NONE = "escala::phase::none", "the system declares no phase, so `build` writes nothing";
     /// Alert thresholds are out of order or range.

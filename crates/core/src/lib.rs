@@ -57,7 +57,7 @@ pub use service::{
     NodeRole, Placement, Port, Probe, Protocol, Resources, Restart, Service, Spread, Workload,
 };
 pub use system::System;
-pub use target::{Artifacts, Target, TargetError};
+pub use target::{header, Artifacts, Target, TargetError, GENERATED_MARKER};
 pub use units::{ByteSize, Cpu, Duration, UnitError};
 pub use volume::{Access, Volume};
 

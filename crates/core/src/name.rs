@@ -164,11 +164,20 @@ mod tests {
     #[test]
     fn rejects_what_kubernetes_rejects() {
         assert_eq!(Name::parse(""), Err(NameError::Empty));
-        assert!(matches!(Name::parse("Web"), Err(NameError::BadChar { ch: 'W', .. })));
-        assert!(matches!(Name::parse("my_app"), Err(NameError::BadChar { ch: '_', .. })));
+        assert!(matches!(
+            Name::parse("Web"),
+            Err(NameError::BadChar { ch: 'W', .. })
+        ));
+        assert!(matches!(
+            Name::parse("my_app"),
+            Err(NameError::BadChar { ch: '_', .. })
+        ));
         assert!(matches!(Name::parse("-a"), Err(NameError::BadEdge(_))));
         assert!(matches!(Name::parse("a-"), Err(NameError::BadEdge(_))));
-        assert!(matches!(Name::parse(&"a".repeat(64)), Err(NameError::TooLong(_))));
+        assert!(matches!(
+            Name::parse(&"a".repeat(64)),
+            Err(NameError::TooLong(_))
+        ));
         assert!(Name::parse(&"a".repeat(63)).is_ok());
     }
 

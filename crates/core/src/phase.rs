@@ -124,6 +124,10 @@ pub struct Phase {
     /// Per-service changes, in the order they were declared.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<Override>,
+    /// Services this phase does not run (for example Traefik where the platform brings its
+    /// own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without: Vec<Name>,
 }
 
 impl Phase {
@@ -135,7 +139,17 @@ impl Phase {
             platform: Platform::Plain,
             nodes: Vec::new(),
             overrides: Vec::new(),
+            without: Vec::new(),
         }
+    }
+    /// Leaves `service` out of this phase.
+    pub fn without(mut self, service: impl Into<Name>) -> Self {
+        self.without.push(service.into());
+        self
+    }
+    /// Whether this phase runs `service`.
+    pub fn runs(&self, service: &Name) -> bool {
+        !self.without.contains(service)
     }
     /// Sets the platform (for example Dokploy).
     pub fn platform(mut self, platform: Platform) -> Self {

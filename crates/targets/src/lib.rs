@@ -1,1 +1,48 @@
-//! wip
+//! # escala-targets
+//!
+//! The backends that turn a checked [`escala_core::System`] into files, one module tree per
+//! engine behind [`escala_core::Target`], each behind a cargo feature:
+//!
+//! - [`compose`] (feature `compose`): `docker-compose.yml` and `.env.example`, plain or
+//!   Dokploy-ready.
+//!
+//! Every target is pure (no I/O, no clock) and deterministic, so its output can be
+//! snapshot-tested and diffed against what is on disk.
+//!
+//! ```
+//! use escala_core::prelude::*;
+//! use escala_core::Target;
+//!
+//! let checked = System::new("shop")
+//!     .service(Service::builder().name("web").image("nginx:1.27").build())
+//!     .phase(Phase::new("prod", Engine::Compose))
+//!     .check()
+//!     .expect("a valid model");
+//! let plan = checked.plan("prod").expect("declared above");
+//! let files = escala_targets::compose::Compose::new().render(&plan).expect("renders");
+//! assert!(files.get("docker-compose.yml").is_some());
+//! ```
+
+#[cfg(feature = "compose")]
+pub mod compose;
+mod yaml;
+
+use escala_core::Target;
+
+/// Every target compiled in, in a stable order.
+pub fn all() -> Vec<Box<dyn Target>> {
+    #[allow(unused_mut)]
+    let mut targets: Vec<Box<dyn Target>> = Vec::new();
+    #[cfg(feature = "compose")]
+    targets.push(Box::new(compose::Compose::new()));
+    targets
+}
+
+/// Every diagnostic code the compiled-in targets can emit, with a summary.
+pub fn codes() -> Vec<(&'static str, &'static str)> {
+    #[allow(unused_mut)]
+    let mut all = Vec::new();
+    #[cfg(feature = "compose")]
+    all.extend_from_slice(compose::codes::ALL);
+    all
+}

@@ -83,7 +83,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                                     format!("services.{}.depends_on[{k}]", s.name),
                                     format!("dependency cycle: {}", names.join(" → ")),
                                 )
-                                .help("remove one of these dependencies; no engine can start a cycle")
+                                .help(
+                                    "remove one of these dependencies; no engine can start a cycle",
+                                )
                                 .origin(s.origin.as_ref());
                         }
                     }

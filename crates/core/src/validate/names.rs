@@ -11,14 +11,44 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     name(&system.name, "name".into(), None, diags);
     let services = system.services.iter().map(|s| (&s.name, s.origin.as_ref()));
     unique("services", "service", services, diags);
-    unique("volumes", "volume", plain(system.volumes.iter().map(|v| &v.name).collect()), diags);
-    unique("networks", "network", plain(system.networks.iter().map(|v| &v.name).collect()), diags);
-    unique("secrets", "secret", plain(system.secrets.iter().map(|v| &v.name).collect()), diags);
-    unique("configs", "config", plain(system.configs.iter().map(|v| &v.name).collect()), diags);
-    unique("phases", "phase", plain(system.phases.iter().map(|v| &v.name).collect()), diags);
+    unique(
+        "volumes",
+        "volume",
+        plain(system.volumes.iter().map(|v| &v.name).collect()),
+        diags,
+    );
+    unique(
+        "networks",
+        "network",
+        plain(system.networks.iter().map(|v| &v.name).collect()),
+        diags,
+    );
+    unique(
+        "secrets",
+        "secret",
+        plain(system.secrets.iter().map(|v| &v.name).collect()),
+        diags,
+    );
+    unique(
+        "configs",
+        "config",
+        plain(system.configs.iter().map(|v| &v.name).collect()),
+        diags,
+    );
+    unique(
+        "phases",
+        "phase",
+        plain(system.phases.iter().map(|v| &v.name).collect()),
+        diags,
+    );
     for phase in &system.phases {
         let nodes = plain(phase.nodes.iter().map(|n| &n.name).collect());
-        unique(&format!("phases.{}.nodes", phase.name), "node", nodes, diags);
+        unique(
+            &format!("phases.{}.nodes", phase.name),
+            "node",
+            nodes,
+            diags,
+        );
     }
     for s in &system.services {
         let at = format!("services.{}", s.name);
@@ -42,7 +72,11 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         for key in s.env.keys() {
             if !env_name(key) {
                 diags
-                    .error(SERVICE_BAD_ENV, format!("{at}.env.{key}"), format!("`{key}` is not a portable environment variable name"))
+                    .error(
+                        SERVICE_BAD_ENV,
+                        format!("{at}.env.{key}"),
+                        format!("`{key}` is not a portable environment variable name"),
+                    )
                     .help("use letters, digits and `_`, not starting with a digit")
                     .origin(s.origin.as_ref());
             }
@@ -61,7 +95,9 @@ fn name(n: &Name, path: String, origin: Option<&Origin>, diags: &mut Diagnostics
         if suggestion.is_empty() {
             d.help("names are DNS-1123 labels: lowercase letters, digits and `-`, at most 63");
         } else {
-            d.help(format!("names are DNS-1123 labels (Kubernetes rejects anything else); try `{suggestion}`"));
+            d.help(format!(
+                "names are DNS-1123 labels (Kubernetes rejects anything else); try `{suggestion}`"
+            ));
         }
         d.origin(origin);
     }
@@ -78,8 +114,14 @@ fn unique<'a>(
         name(n, format!("{section}[{i}].name"), origin, diags);
         if !seen.insert(n) {
             diags
-                .error(NAME_DUPLICATE, format!("{section}[{i}]"), format!("{kind} `{n}` is declared more than once"))
-                .help(format!("rename one of them or remove the duplicate; each {kind} name must be unique"))
+                .error(
+                    NAME_DUPLICATE,
+                    format!("{section}[{i}]"),
+                    format!("{kind} `{n}` is declared more than once"),
+                )
+                .help(format!(
+                    "rename one of them or remove the duplicate; each {kind} name must be unique"
+                ))
                 .origin(origin);
         }
     }
@@ -118,7 +160,9 @@ fn image_ref(image: &str) -> Result<(), &'static str> {
     if let Some(tag) = tag {
         let ok = !tag.is_empty()
             && tag.len() <= 128
-            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
         if !ok {
             return Err("the tag may hold only letters, digits, `_`, `.` and `-`");
         }
@@ -126,7 +170,9 @@ fn image_ref(image: &str) -> Result<(), &'static str> {
     let mut parts = path.split('/').peekable();
     let mut first = true;
     while let Some(part) = parts.next() {
-        let is_registry = first && parts.peek().is_some() && (part.contains('.') || part.contains(':') || part == "localhost");
+        let is_registry = first
+            && parts.peek().is_some()
+            && (part.contains('.') || part.contains(':') || part == "localhost");
         first = false;
         if is_registry {
             continue;
@@ -137,7 +183,10 @@ fn image_ref(image: &str) -> Result<(), &'static str> {
         if part.chars().any(|c| c.is_ascii_uppercase()) {
             return Err("the repository must be lowercase");
         }
-        if !part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
+        if !part
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        {
             return Err("the repository may hold only lowercase letters, digits, `.`, `_` and `-`");
         }
     }
@@ -160,7 +209,14 @@ mod tests {
         ] {
             assert_eq!(image_ref(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "Nginx:Latest", "nginx:", "nginx:${TAG}", "a b", "repo//x"] {
+        for bad in [
+            "",
+            "Nginx:Latest",
+            "nginx:",
+            "nginx:${TAG}",
+            "a b",
+            "repo//x",
+        ] {
             assert!(image_ref(bad).is_err(), "{bad}");
         }
     }

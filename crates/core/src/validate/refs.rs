@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 
 use super::unknown;
-use crate::codes::{HEALTH_BAD, HEALTH_PORT, REF_CONFIG_KIND, REF_SELF, SERVICE_BAD_MOUNT, SERVICE_BAD_PORT};
+use crate::codes::{
+    HEALTH_BAD, HEALTH_PORT, REF_CONFIG_KIND, REF_SELF, SERVICE_BAD_MOUNT, SERVICE_BAD_PORT,
+};
 use crate::{ConfigSource, Diagnostics, Env, MountSource, Probe, System};
 
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
@@ -20,12 +22,23 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             let path = format!("{at}.depends_on[{i}]");
             if dep.service == s.name {
                 diags
-                    .error(REF_SELF, path, format!("service `{}` depends on itself", s.name))
+                    .error(
+                        REF_SELF,
+                        path,
+                        format!("service `{}` depends on itself", s.name),
+                    )
                     .help("remove this dependency")
                     .origin(origin);
             } else if !services.contains(&&dep.service) {
-                unknown(diags, path, "service", &dep.service, services.iter().copied(), "System::service")
-                    .origin(origin);
+                unknown(
+                    diags,
+                    path,
+                    "service",
+                    &dep.service,
+                    services.iter().copied(),
+                    "System::service",
+                )
+                .origin(origin);
             }
         }
         let mut targets = HashSet::new();
@@ -33,30 +46,64 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             let path = format!("{at}.mounts[{i}]");
             if let MountSource::Volume(v) = &m.source {
                 if !volumes.contains(&v) {
-                    unknown(diags, format!("{path}.source"), "volume", v, volumes.iter().copied(), "System::volume")
-                        .origin(origin);
+                    unknown(
+                        diags,
+                        format!("{path}.source"),
+                        "volume",
+                        v,
+                        volumes.iter().copied(),
+                        "System::volume",
+                    )
+                    .origin(origin);
                 }
             }
-            container_path(&m.target, &format!("{path}.target"), &mut targets, diags, origin);
+            container_path(
+                &m.target,
+                &format!("{path}.target"),
+                &mut targets,
+                diags,
+                origin,
+            );
         }
         for (i, n) in s.networks.iter().enumerate() {
             if !networks.contains(&n) {
-                unknown(diags, format!("{at}.networks[{i}]"), "network", n, networks.iter().copied(), "System::network")
-                    .origin(origin);
+                unknown(
+                    diags,
+                    format!("{at}.networks[{i}]"),
+                    "network",
+                    n,
+                    networks.iter().copied(),
+                    "System::network",
+                )
+                .origin(origin);
             }
         }
         for (i, n) in s.secrets.iter().enumerate() {
             if !secrets.contains(&n) {
-                unknown(diags, format!("{at}.secrets[{i}]"), "secret", n, secrets.iter().copied(), "System::secret")
-                    .origin(origin);
+                unknown(
+                    diags,
+                    format!("{at}.secrets[{i}]"),
+                    "secret",
+                    n,
+                    secrets.iter().copied(),
+                    "System::secret",
+                )
+                .origin(origin);
             }
         }
         for (i, c) in s.configs.iter().enumerate() {
             let path = format!("{at}.configs[{i}]");
             match system.configs.iter().find(|x| x.name == c.config) {
                 None => {
-                    unknown(diags, path.clone(), "config", &c.config, configs.iter().copied(), "System::config")
-                        .origin(origin);
+                    unknown(
+                        diags,
+                        path.clone(),
+                        "config",
+                        &c.config,
+                        configs.iter().copied(),
+                        "System::config",
+                    )
+                    .origin(origin);
                 }
                 Some(cfg) if matches!(cfg.source, ConfigSource::Values(_)) => {
                     diags
@@ -66,7 +113,13 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 }
                 Some(_) => {}
             }
-            container_path(&c.target, &format!("{path}.target"), &mut targets, diags, origin);
+            container_path(
+                &c.target,
+                &format!("{path}.target"),
+                &mut targets,
+                diags,
+                origin,
+            );
         }
         for (key, value) in &s.env {
             let path = format!("{at}.env.{key}");
@@ -74,32 +127,55 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 Env::Literal(_) => {}
                 Env::Secret(n) => {
                     if !secrets.contains(&n) {
-                        unknown(diags, path, "secret", n, secrets.iter().copied(), "System::secret").origin(origin);
+                        unknown(
+                            diags,
+                            path,
+                            "secret",
+                            n,
+                            secrets.iter().copied(),
+                            "System::secret",
+                        )
+                        .origin(origin);
                     }
                 }
-                Env::Config { config, key: k } => match system.configs.iter().find(|x| &x.name == config) {
-                    None => {
-                        unknown(diags, path, "config", config, configs.iter().copied(), "System::config").origin(origin);
-                    }
-                    Some(cfg) => match &cfg.source {
-                        ConfigSource::Values(values) if values.contains_key(k) => {}
-                        ConfigSource::Values(values) => {
-                            let hint = crate::suggest::closest(k, values.keys().map(String::as_str));
-                            let d = diags.error(crate::codes::REF_UNKNOWN, path, format!("config `{config}` has no key `{k}`"));
-                            match hint {
-                                Some(h) => d.help(format!("did you mean `{h}`?")),
-                                None => d.help(format!("add `{k}` to config `{config}`")),
-                            };
-                            d.origin(origin);
+                Env::Config { config, key: k } => {
+                    match system.configs.iter().find(|x| &x.name == config) {
+                        None => {
+                            unknown(
+                                diags,
+                                path,
+                                "config",
+                                config,
+                                configs.iter().copied(),
+                                "System::config",
+                            )
+                            .origin(origin);
                         }
-                        _ => {
-                            diags
+                        Some(cfg) => match &cfg.source {
+                            ConfigSource::Values(values) if values.contains_key(k) => {}
+                            ConfigSource::Values(values) => {
+                                let hint =
+                                    crate::suggest::closest(k, values.keys().map(String::as_str));
+                                let d = diags.error(
+                                    crate::codes::REF_UNKNOWN,
+                                    path,
+                                    format!("config `{config}` has no key `{k}`"),
+                                );
+                                match hint {
+                                    Some(h) => d.help(format!("did you mean `{h}`?")),
+                                    None => d.help(format!("add `{k}` to config `{config}`")),
+                                };
+                                d.origin(origin);
+                            }
+                            _ => {
+                                diags
                                 .error(REF_CONFIG_KIND, path, format!("config `{config}` is a file, not key/value pairs"))
                                 .help("declare it with `Config::values`, or mount the file instead")
                                 .origin(origin);
-                        }
-                    },
-                },
+                            }
+                        },
+                    }
+                }
             }
         }
         let mut ports = HashSet::new();
@@ -112,7 +188,15 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .origin(origin);
             } else if !ports.insert((p.container, p.protocol)) {
                 diags
-                    .error(SERVICE_BAD_PORT, path, format!("port {}/{} is declared twice", p.container, p.protocol.as_str()))
+                    .error(
+                        SERVICE_BAD_PORT,
+                        path,
+                        format!(
+                            "port {}/{} is declared twice",
+                            p.container,
+                            p.protocol.as_str()
+                        ),
+                    )
                     .help("remove the duplicate")
                     .origin(origin);
             }
@@ -141,12 +225,23 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             }
             if h.interval.as_millis() == 0 {
                 diags
-                    .error(HEALTH_BAD, format!("{path}.interval"), "the health check interval is zero")
+                    .error(
+                        HEALTH_BAD,
+                        format!("{path}.interval"),
+                        "the health check interval is zero",
+                    )
                     .help("use an interval of at least 1s")
                     .origin(origin);
             } else if h.timeout > h.interval {
                 diags
-                    .error(HEALTH_BAD, format!("{path}.timeout"), format!("the timeout ({}) is longer than the interval ({})", h.timeout, h.interval))
+                    .error(
+                        HEALTH_BAD,
+                        format!("{path}.timeout"),
+                        format!(
+                            "the timeout ({}) is longer than the interval ({})",
+                            h.timeout, h.interval
+                        ),
+                    )
                     .help("make the timeout shorter than the interval")
                     .origin(origin);
             }
@@ -154,6 +249,45 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     }
 
     for phase in &system.phases {
+        for (i, n) in phase.without.iter().enumerate() {
+            if !services.contains(&n) {
+                unknown(
+                    diags,
+                    format!("phases.{}.without[{i}]", phase.name),
+                    "service",
+                    n,
+                    services.iter().copied(),
+                    "System::service",
+                );
+            }
+        }
+        for s in system.services.iter().filter(|s| phase.runs(&s.name)) {
+            for (i, d) in s.depends_on.iter().enumerate() {
+                if !phase.runs(&d.service) {
+                    diags
+                        .error(
+                            crate::codes::PHASE_MISSING,
+                            format!("services.{}.depends_on[{i}]", s.name),
+                            format!(
+                                "`{}` depends on `{}`, which phase `{}` leaves out",
+                                s.name, d.service, phase.name
+                            ),
+                        )
+                        .help(format!(
+                            "run `{}` in phase `{}` too, or drop the dependency",
+                            d.service, phase.name
+                        ))
+                        .origin(s.origin.as_ref());
+                }
+            }
+        }
+        for (i, r) in system.routes.iter().enumerate() {
+            if !phase.runs(&r.service) {
+                diags
+                    .warning(crate::codes::PHASE_MISSING, format!("routes[{i}]"), format!("route `{}` goes to `{}`, which phase `{}` leaves out; it is not served there", r.host, r.service, phase.name))
+                    .help("run the service in this phase, or accept that the host is not served in it");
+            }
+        }
         for (i, o) in phase.overrides.iter().enumerate() {
             if !services.contains(&&o.service) {
                 unknown(
@@ -178,12 +312,23 @@ fn container_path(
 ) {
     if !target.starts_with('/') {
         diags
-            .error(SERVICE_BAD_MOUNT, path, format!("container path `{target}` is not absolute"))
-            .help(format!("write it from the container's root, e.g. `/{}`", target.trim_start_matches("./")))
+            .error(
+                SERVICE_BAD_MOUNT,
+                path,
+                format!("container path `{target}` is not absolute"),
+            )
+            .help(format!(
+                "write it from the container's root, e.g. `/{}`",
+                target.trim_start_matches("./")
+            ))
             .origin(origin);
     } else if !seen.insert(target.trim_end_matches('/').to_owned()) {
         diags
-            .error(SERVICE_BAD_MOUNT, path, format!("two mounts use the container path `{target}`"))
+            .error(
+                SERVICE_BAD_MOUNT,
+                path,
+                format!("two mounts use the container path `{target}`"),
+            )
             .help("mount each path once")
             .origin(origin);
     }

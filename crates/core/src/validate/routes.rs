@@ -13,38 +13,84 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         let at = format!("routes[{i}]");
         if !host(&r.host) {
             diags
-                .error(ROUTE_BAD, format!("{at}.host"), format!("`{}` is not a DNS host name", r.host))
-                .help("use a lowercase name such as `api.example.com`, without scheme, port or path");
+                .error(
+                    ROUTE_BAD,
+                    format!("{at}.host"),
+                    format!("`{}` is not a DNS host name", r.host),
+                )
+                .help(
+                    "use a lowercase name such as `api.example.com`, without scheme, port or path",
+                );
         }
         if let Some(p) = &r.path {
             if !p.starts_with('/') || p.contains(char::is_whitespace) || p.contains('`') {
                 diags
-                    .error(ROUTE_BAD, format!("{at}.path"), format!("path prefix `{p}` must start with `/` and hold no spaces or backticks"))
+                    .error(
+                        ROUTE_BAD,
+                        format!("{at}.path"),
+                        format!(
+                            "path prefix `{p}` must start with `/` and hold no spaces or backticks"
+                        ),
+                    )
                     .help(format!("write `/{}`", p.trim_start_matches('/').trim()));
             }
         }
         match system.find_service(&r.service) {
             None => {
-                unknown(diags, format!("{at}.service"), "service", &r.service, services.iter().copied(), "System::service");
+                unknown(
+                    diags,
+                    format!("{at}.service"),
+                    "service",
+                    &r.service,
+                    services.iter().copied(),
+                    "System::service",
+                );
             }
             Some(s) if s.port(r.port).is_none() => {
-                let declared: Vec<String> = s.ports.iter().map(|p| p.container.to_string()).collect();
+                let declared: Vec<String> =
+                    s.ports.iter().map(|p| p.container.to_string()).collect();
                 let help = if declared.is_empty() {
-                    format!("declare it: `.ports([Port::tcp({})])` on service `{}`", r.port, s.name)
+                    format!(
+                        "declare it: `.ports([Port::tcp({})])` on service `{}`",
+                        r.port, s.name
+                    )
                 } else {
-                    format!("service `{}` declares {}; route to one of them or declare {}", s.name, declared.join(", "), r.port)
+                    format!(
+                        "service `{}` declares {}; route to one of them or declare {}",
+                        s.name,
+                        declared.join(", "),
+                        r.port
+                    )
                 };
                 diags
-                    .error(ROUTE_PORT, format!("{at}.port"), format!("route `{}` goes to port {} of `{}`, which it does not declare", r.host, r.port, s.name))
+                    .error(
+                        ROUTE_PORT,
+                        format!("{at}.port"),
+                        format!(
+                            "route `{}` goes to port {} of `{}`, which it does not declare",
+                            r.host, r.port, s.name
+                        ),
+                    )
                     .help(help)
                     .origin(s.origin.as_ref());
             }
             Some(_) => {}
         }
-        let key = (r.host.to_ascii_lowercase(), r.path_or_root().trim_end_matches('/'));
+        let key = (
+            r.host.to_ascii_lowercase(),
+            r.path_or_root().trim_end_matches('/'),
+        );
         if let Some(first) = claimed.get(&key) {
             diags
-                .error(ROUTE_DUPLICATE, at, format!("`{}{}` is already routed by `routes[{first}]`", r.host, r.path_or_root()))
+                .error(
+                    ROUTE_DUPLICATE,
+                    at,
+                    format!(
+                        "`{}{}` is already routed by `routes[{first}]`",
+                        r.host,
+                        r.path_or_root()
+                    ),
+                )
                 .help("give one of the routes another host or path prefix");
         } else {
             claimed.insert(key, i);
@@ -62,7 +108,8 @@ fn host(h: &str) -> bool {
                 && l.len() <= 63
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         })
 }
 

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 
 use crate::checked::effective;
 use crate::codes::{
-    ALERTS, PHASE_INVALID, PHASE_NONE, PLACEMENT_UNSATISFIABLE, RESOURCES_REQUEST,
-    SCALE_AUTOSCALE, SCALE_REPLICAS, SCALE_SINGLE_WRITER, WORKLOAD_SCHEDULE,
+    ALERTS, PHASE_INVALID, PHASE_NONE, PLACEMENT_UNSATISFIABLE, RESOURCES_REQUEST, SCALE_AUTOSCALE,
+    SCALE_REPLICAS, SCALE_SINGLE_WRITER, WORKLOAD_SCHEDULE,
 };
 use crate::{
     Access, Diagnostics, Engine, MountSource, Origin, Platform, Service, System, Threshold,
@@ -27,7 +27,11 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         if let Workload::Scheduled { schedule } = &s.workload {
             if schedule.split_whitespace().count() != 5 {
                 diags
-                    .error(WORKLOAD_SCHEDULE, format!("{at}.workload"), format!("cron schedule `{schedule}` does not have five fields"))
+                    .error(
+                        WORKLOAD_SCHEDULE,
+                        format!("{at}.workload"),
+                        format!("cron schedule `{schedule}` does not have five fields"),
+                    )
                     .help("write minute hour day-of-month month day-of-week, e.g. `0 3 * * *`")
                     .origin(o);
             }
@@ -36,16 +40,25 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
 
     if system.phases.is_empty() {
         diags
-            .warning(PHASE_NONE, "phases", "the system declares no phase, so nothing will be generated")
+            .warning(
+                PHASE_NONE,
+                "phases",
+                "the system declares no phase, so nothing will be generated",
+            )
             .help("add one, e.g. `.phase(Phase::new(\"single-node\", Engine::Compose))`");
     }
 
     for phase in &system.phases {
         let pat = format!("phases.{}", phase.name);
         let ctx = format!(" in phase `{}`", phase.name);
-        if phase.engine == Engine::Kubernetes && matches!(phase.platform, Platform::Dokploy { .. }) {
+        if phase.engine == Engine::Kubernetes && matches!(phase.platform, Platform::Dokploy { .. })
+        {
             diags
-                .error(PHASE_INVALID, format!("{pat}.platform"), "Dokploy deploys compose files and Swarm stacks, not Kubernetes")
+                .error(
+                    PHASE_INVALID,
+                    format!("{pat}.platform"),
+                    "Dokploy deploys compose files and Swarm stacks, not Kubernetes",
+                )
                 .help("use `Platform::Plain` for a Kubernetes phase");
         }
         let mut seen = HashSet::new();
@@ -53,11 +66,20 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             let at = format!("{pat}.overrides[{i}]");
             if !seen.insert(&ov.service) {
                 diags
-                    .error(PHASE_INVALID, &at, format!("phase `{}` overrides `{}` more than once", phase.name, ov.service))
+                    .error(
+                        PHASE_INVALID,
+                        &at,
+                        format!(
+                            "phase `{}` overrides `{}` more than once",
+                            phase.name, ov.service
+                        ),
+                    )
                     .help("merge the overrides into one");
                 continue;
             }
-            let Some(base) = system.find_service(&ov.service) else { continue };
+            let Some(base) = system.find_service(&ov.service) else {
+                continue;
+            };
             let s = effective(base, phase);
             if ov.autoscale.is_some() {
                 autoscale(&s, &at, &ctx, None, diags);
@@ -84,18 +106,37 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 .position(|o| o.service == s.name && o.placement.is_some());
             let (path, origin) = match from_override {
                 Some(i) => (format!("{pat}.overrides[{i}].placement"), None),
-                None => (format!("services.{}.placement", s.name), base.origin.as_ref()),
+                None => (
+                    format!("services.{}.placement", s.name),
+                    base.origin.as_ref(),
+                ),
             };
             let wanted: Vec<String> = s
                 .placement
                 .role
                 .iter()
                 .map(|r| format!("role {r:?}").to_lowercase())
-                .chain(s.placement.labels.iter().map(|(k, v)| format!("label {k}={v}")))
+                .chain(
+                    s.placement
+                        .labels
+                        .iter()
+                        .map(|(k, v)| format!("label {k}={v}")),
+                )
                 .collect();
             diags
-                .error(PLACEMENT_UNSATISFIABLE, path, format!("no node of phase `{}` satisfies the placement of `{}` ({})", phase.name, s.name, wanted.join(", ")))
-                .help("declare a node with that role and labels in the phase, or relax the placement")
+                .error(
+                    PLACEMENT_UNSATISFIABLE,
+                    path,
+                    format!(
+                        "no node of phase `{}` satisfies the placement of `{}` ({})",
+                        phase.name,
+                        s.name,
+                        wanted.join(", ")
+                    ),
+                )
+                .help(
+                    "declare a node with that role and labels in the phase, or relax the placement",
+                )
                 .origin(origin);
         }
     }
@@ -107,7 +148,11 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     percent("error_rate_percent", &a.error_rate_percent, diags);
     if a.p95_latency.warning >= a.p95_latency.critical {
         diags
-            .error(ALERTS, "alerts.p95_latency", "the warning level is not below the critical level")
+            .error(
+                ALERTS,
+                "alerts.p95_latency",
+                "the warning level is not below the critical level",
+            )
             .help("make `warning` smaller than `critical`");
     }
 }
@@ -116,11 +161,19 @@ fn percent(name: &str, t: &Threshold<f64>, diags: &mut Diagnostics) {
     let in_range = |v: f64| (0.0..=100.0).contains(&v);
     if !in_range(t.warning) || !in_range(t.critical) {
         diags
-            .error(ALERTS, format!("alerts.{name}"), format!("{name} thresholds must lie between 0 and 100"))
+            .error(
+                ALERTS,
+                format!("alerts.{name}"),
+                format!("{name} thresholds must lie between 0 and 100"),
+            )
             .help("give percentages, e.g. 65.0 and 80.0");
     } else if t.warning >= t.critical {
         diags
-            .error(ALERTS, format!("alerts.{name}"), "the warning level is not below the critical level")
+            .error(
+                ALERTS,
+                format!("alerts.{name}"),
+                "the warning level is not below the critical level",
+            )
             .help("make `warning` smaller than `critical`");
     }
 }
@@ -131,9 +184,15 @@ fn autoscale(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut D
     let problem = if a.min == 0 {
         Some(format!("autoscaling of `{}`{ctx} has min 0", s.name))
     } else if a.min > a.max {
-        Some(format!("autoscaling of `{}`{ctx} has min {} > max {}", s.name, a.min, a.max))
+        Some(format!(
+            "autoscaling of `{}`{ctx} has min {} > max {}",
+            s.name, a.min, a.max
+        ))
     } else if a.cpu_percent.is_none() && a.memory_percent.is_none() {
-        Some(format!("autoscaling of `{}`{ctx} has no metric to scale on", s.name))
+        Some(format!(
+            "autoscaling of `{}`{ctx} has no metric to scale on",
+            s.name
+        ))
     } else if a.cpu_percent == Some(0) || a.memory_percent == Some(0) {
         Some(format!("autoscaling of `{}`{ctx} targets 0 %", s.name))
     } else {
@@ -170,7 +229,9 @@ fn single_writer(
         return;
     }
     for m in &s.mounts {
-        let MountSource::Volume(v) = &m.source else { continue };
+        let MountSource::Volume(v) = &m.source else {
+            continue;
+        };
         let single = system
             .volumes
             .iter()
@@ -190,7 +251,16 @@ fn resources(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut D
     if let (Some(req), Some(lim)) = (r.cpu_request, r.cpu_limit) {
         if req > lim {
             diags
-                .error(RESOURCES_REQUEST, format!("{at}.resources.cpu_request"), format!("`{}` requests {} CPU{ctx} but is limited to {}", s.name, req.to_decimal(), lim.to_decimal()))
+                .error(
+                    RESOURCES_REQUEST,
+                    format!("{at}.resources.cpu_request"),
+                    format!(
+                        "`{}` requests {} CPU{ctx} but is limited to {}",
+                        s.name,
+                        req.to_decimal(),
+                        lim.to_decimal()
+                    ),
+                )
                 .help("make the request at most the limit")
                 .origin(o);
         }
@@ -198,7 +268,14 @@ fn resources(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut D
     if let (Some(req), Some(lim)) = (r.memory_request, r.memory_limit) {
         if req > lim {
             diags
-                .error(RESOURCES_REQUEST, format!("{at}.resources.memory_request"), format!("`{}` requests {req} of memory{ctx} but is limited to {lim}", s.name))
+                .error(
+                    RESOURCES_REQUEST,
+                    format!("{at}.resources.memory_request"),
+                    format!(
+                        "`{}` requests {req} of memory{ctx} but is limited to {lim}",
+                        s.name
+                    ),
+                )
                 .help("make the request at most the limit")
                 .origin(o);
         }

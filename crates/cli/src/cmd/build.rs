@@ -1,0 +1,52 @@
+//! `build`: write the generated files.
+
+use escala_core::{System, Target};
+
+use crate::args::BuildArgs;
+use crate::{output, prepare, Ctx, Exit};
+
+/// Writes every changed file, reports stale ones, prunes them with `--prune`.
+pub fn run(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    args: &BuildArgs,
+    ctx: &mut Ctx<'_>,
+) -> Exit {
+    let sel = &args.selection;
+    let Some(generated) = prepare(system, targets, sel, ctx) else {
+        return Exit::Findings;
+    };
+    let cmp = match output::compare(&sel.out, &generated, sel) {
+        Ok(c) => c,
+        Err(e) => return ctx.internal(&e),
+    };
+    if let Err(e) = output::write(&sel.out, &cmp.changed) {
+        return ctx.internal(&e);
+    }
+    for (path, old, _) in &cmp.changed {
+        let verb = if old.is_some() { "updated" } else { "created" };
+        ctx.say(&format!("{verb} {}", sel.out.join(path).display()));
+    }
+    if args.prune {
+        if let Err(e) = output::prune(&sel.out, &cmp.stale) {
+            return ctx.internal(&e);
+        }
+        for path in &cmp.stale {
+            ctx.say(&format!("removed {}", sel.out.join(path).display()));
+        }
+    } else {
+        for path in &cmp.stale {
+            ctx.say(&format!(
+                "stale {} (no longer generated; `build --prune` removes it)",
+                sel.out.join(path).display()
+            ));
+        }
+    }
+    ctx.say(&format!(
+        "{} written, {} unchanged in {}",
+        cmp.changed.len(),
+        cmp.unchanged,
+        sel.out.display()
+    ));
+    Exit::Ok
+}

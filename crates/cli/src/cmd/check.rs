@@ -1,0 +1,40 @@
+//! `check`: fail when the files on disk are not what the model generates (for CI).
+
+use escala_core::{System, Target};
+
+use crate::args::Selection;
+use crate::{output, prepare, Ctx, Exit};
+
+/// Lists every file that differs; exit 1 if any does, 0 if all match.
+pub fn run(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    sel: &Selection,
+    ctx: &mut Ctx<'_>,
+) -> Exit {
+    let Some(generated) = prepare(system, targets, sel, ctx) else {
+        return Exit::Findings;
+    };
+    let cmp = match output::compare(&sel.out, &generated, sel) {
+        Ok(c) => c,
+        Err(e) => return ctx.internal(&e),
+    };
+    for (path, old, _) in &cmp.changed {
+        let what = if old.is_some() { "modified" } else { "missing" };
+        ctx.say(&format!("{what}: {}", sel.out.join(path).display()));
+    }
+    for path in &cmp.stale {
+        ctx.say(&format!("stale: {}", sel.out.join(path).display()));
+    }
+    if cmp.is_clean() {
+        ctx.say(&format!(
+            "up to date: {} file(s) in {}",
+            cmp.unchanged,
+            sel.out.display()
+        ));
+        Exit::Ok
+    } else {
+        ctx.say("the generated files are out of date; run `build` and commit the result");
+        Exit::Findings
+    }
+}

@@ -1,0 +1,40 @@
+//! `diff`: show what `build` would change.
+
+use escala_core::{System, Target};
+
+use crate::args::Selection;
+use crate::{output, prepare, report, Ctx, Exit};
+
+/// Prints a unified diff per changed file; exit 1 when anything differs.
+pub fn run(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    sel: &Selection,
+    ctx: &mut Ctx<'_>,
+) -> Exit {
+    let Some(generated) = prepare(system, targets, sel, ctx) else {
+        return Exit::Findings;
+    };
+    let cmp = match output::compare(&sel.out, &generated, sel) {
+        Ok(c) => c,
+        Err(e) => return ctx.internal(&e),
+    };
+    for (path, old, new) in &cmp.changed {
+        let shown = sel.out.join(path).display().to_string();
+        if report::diff(&shown, old.as_deref(), new, ctx.style, ctx.out).is_err() {
+            return Exit::Internal;
+        }
+    }
+    for path in &cmp.stale {
+        let _ = writeln!(
+            ctx.out,
+            "stale {} (no longer generated)",
+            sel.out.join(path).display()
+        );
+    }
+    if cmp.is_clean() {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    }
+}

@@ -1,0 +1,165 @@
+//! From a model to the set of files it generates: check, select, fidelity-check, render.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use escala_core::{Diagnostics, System, Target};
+
+use crate::args::Selection;
+
+/// Everything generated for a selection: relative path → content, plus warnings.
+#[derive(Debug, Default)]
+pub struct Generated {
+    /// Files, keyed by `<phase>/<target>/<path>`, sorted.
+    pub files: BTreeMap<PathBuf, String>,
+    /// The `<phase>/<target>` directories that were rendered.
+    pub dirs: Vec<PathBuf>,
+    /// Warnings from the check and the targets' fidelity reports.
+    pub warnings: Diagnostics,
+    /// Phases no compiled-in target renders, with their engine.
+    pub skipped: Vec<(String, &'static str)>,
+}
+
+/// Why nothing could be generated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GenerateError {
+    /// The model (or a target's view of it) has errors.
+    #[error("the model has errors")]
+    Invalid(Diagnostics),
+    /// A `--phase` or `--target` filter names nothing.
+    #[error("unknown {kind} `{name}`; known: {known}")]
+    UnknownFilter {
+        /// `phase` or `target`.
+        kind: &'static str,
+        /// What was asked for.
+        name: String,
+        /// What exists.
+        known: String,
+    },
+    /// A target failed to render (a bug).
+    #[error(transparent)]
+    Target(#[from] escala_core::TargetError),
+    /// A target produced a path outside its directory (a bug).
+    #[error("target `{target}` produced the unsafe path `{path}`")]
+    UnsafePath {
+        /// The target.
+        target: &'static str,
+        /// The path.
+        path: String,
+    },
+}
+
+/// Checks `system` and renders the selected phases with the selected `targets`.
+pub fn generate(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    selection: &Selection,
+) -> Result<Generated, GenerateError> {
+    for name in &selection.phases {
+        if !system.phases.iter().any(|p| p.name == name.as_str()) {
+            return Err(GenerateError::UnknownFilter {
+                kind: "phase",
+                name: name.clone(),
+                known: system
+                    .phases
+                    .iter()
+                    .map(|p| p.name.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    for name in &selection.targets {
+        if !targets.iter().any(|t| t.name() == name) {
+            return Err(GenerateError::UnknownFilter {
+                kind: "target",
+                name: name.clone(),
+                known: targets
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    let checked = system.check().map_err(GenerateError::Invalid)?;
+    let mut out = Generated {
+        warnings: checked.warnings().clone(),
+        ..Generated::default()
+    };
+    let mut diags = Diagnostics::new();
+    let mut work = Vec::new();
+    for plan in checked.plans() {
+        let phase = plan.phase();
+        if !selection.phases.is_empty()
+            && !selection.phases.iter().any(|p| phase.name == p.as_str())
+        {
+            continue;
+        }
+        let chosen: Vec<&dyn Target> = targets
+            .iter()
+            .filter(|t| t.accepts(phase))
+            .filter(|t| {
+                selection.targets.is_empty() || selection.targets.iter().any(|n| n == t.name())
+            })
+            .map(|t| t.as_ref())
+            .collect();
+        if chosen.is_empty() && selection.targets.is_empty() {
+            out.skipped
+                .push((phase.name.to_string(), phase.engine.as_str()));
+        }
+        for target in chosen {
+            target.check(&plan, &mut diags);
+            work.push((plan.clone(), target));
+        }
+    }
+    if selection.deny_warnings {
+        out.warnings.extend(diags);
+        out.warnings.deny_warnings();
+        if out.warnings.has_errors() {
+            return Err(GenerateError::Invalid(out.warnings));
+        }
+    } else if diags.has_errors() {
+        let mut all = out.warnings;
+        all.extend(diags);
+        return Err(GenerateError::Invalid(all));
+    } else {
+        out.warnings.extend(diags);
+    }
+    for (plan, target) in work {
+        let dir = Path::new(plan.phase().name.as_str()).join(target.name());
+        for (path, content) in target.render(&plan)? {
+            if !is_safe(Path::new(&path)) {
+                return Err(GenerateError::UnsafePath {
+                    target: target.name(),
+                    path,
+                });
+            }
+            out.files.insert(dir.join(path), content);
+        }
+        out.dirs.push(dir);
+    }
+    Ok(out)
+}
+
+/// A relative path that stays inside its directory.
+fn is_safe(path: &Path) -> bool {
+    !path.as_os_str().is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_safe;
+    use std::path::Path;
+
+    #[test]
+    fn only_relative_paths_inside() {
+        assert!(is_safe(Path::new("docker-compose.yml")));
+        assert!(is_safe(Path::new("a/b.yaml")));
+        assert!(!is_safe(Path::new("../x")));
+        assert!(!is_safe(Path::new("/etc/passwd")));
+        assert!(!is_safe(Path::new("a/../../x")));
+        assert!(!is_safe(Path::new("")));
+    }
+}

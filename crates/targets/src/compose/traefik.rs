@@ -1,0 +1,81 @@
+//! Traefik v3 labels for routes, docker provider (container labels).
+//!
+//! Per route: a router on `websecure` with the certificate resolver, and a router on `web`
+//! that only redirects to HTTPS; without TLS, one router on `web`. The service port is
+//! always explicit. Router names are `<system>-<service>-<n>`, which is unique on a Traefik
+//! shared by several projects and never starts with a Dokploy app name, so Dokploy's domain
+//! feature does not delete them.
+
+use indexmap::IndexMap;
+
+use escala_core::{Route, Service, System};
+
+use super::dollar;
+
+/// Where the labels will be read and what the environment around Traefik is called.
+pub(crate) struct Conventions {
+    /// Value of `traefik.docker.network`.
+    pub network: String,
+    /// Middleware the HTTP router uses to redirect to HTTPS.
+    pub redirect: String,
+    /// Label-defined middleware, if the redirect must be declared here.
+    pub define_redirect: Option<String>,
+}
+
+/// Labels for every route that goes to `service`, in route order.
+pub(crate) fn labels(
+    system: &System,
+    service: &Service,
+    routes: &[&Route],
+    conv: &Conventions,
+) -> IndexMap<String, String> {
+    let mut l = IndexMap::new();
+    if routes.is_empty() {
+        return l;
+    }
+    l.insert("traefik.enable".into(), "true".into());
+    l.insert("traefik.docker.network".into(), conv.network.clone());
+    if let Some(m) = &conv.define_redirect {
+        if routes.iter().any(|r| r.tls.is_some()) {
+            l.insert(
+                format!("traefik.http.middlewares.{m}.redirectscheme.scheme"),
+                "https".into(),
+            );
+        }
+    }
+    for (n, route) in routes.iter().enumerate() {
+        let name = format!("{}-{}-{n}", system.name, service.name);
+        let rule = dollar(&rule(route));
+        let router = |suffix: &str, key: &str| format!("traefik.http.routers.{name}{suffix}.{key}");
+        l.insert(router("", "rule"), rule.clone());
+        match &route.tls {
+            Some(tls) => {
+                l.insert(router("", "entrypoints"), "websecure".into());
+                let resolver = tls.cert_resolver.as_deref().unwrap_or("letsencrypt");
+                l.insert(router("", "tls.certresolver"), dollar(resolver));
+                l.insert(router("", "service"), name.clone());
+                l.insert(router("-http", "rule"), rule);
+                l.insert(router("-http", "entrypoints"), "web".into());
+                l.insert(router("-http", "middlewares"), conv.redirect.clone());
+                l.insert(router("-http", "service"), name.clone());
+            }
+            None => {
+                l.insert(router("", "entrypoints"), "web".into());
+                l.insert(router("", "service"), name.clone());
+            }
+        }
+        l.insert(
+            format!("traefik.http.services.{name}.loadbalancer.server.port"),
+            route.port.to_string(),
+        );
+    }
+    l
+}
+
+/// ``Host(`h`)``, with ``&& PathPrefix(`/p`)`` when a path is set (Traefik v3 syntax).
+pub(crate) fn rule(route: &Route) -> String {
+    match &route.path {
+        Some(p) if p != "/" => format!("Host(`{}`) && PathPrefix(`{p}`)", route.host),
+        _ => format!("Host(`{}`)", route.host),
+    }
+}

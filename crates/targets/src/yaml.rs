@@ -1,0 +1,177 @@
+//! The one place escala writes YAML.
+//!
+//! Targets build typed, `Serialize` structures; this module turns them into YAML text. It is
+//! a small block-style emitter over `serde_json::Value` rather than serde_yaml's, because the
+//! consumers disagree on YAML versions (docker's loaders read `0400` as octal and YAML 1.1
+//! tools read `yes`/`on` as booleans), and the only reliable answer is to **quote every
+//! string**, which serde_yaml cannot be told to do. Keeping all writing here means the
+//! emitter can be swapped by measurement without touching any target.
+//!
+//! Rules: mappings and sequences in block style, two-space indent; strings always
+//! double-quoted with JSON escapes (a subset of YAML's double-quoted escapes); keys plain
+//! when they cannot be misread, quoted otherwise; numbers, booleans and null plain.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Serializes `value` as a YAML document (without `---`).
+pub fn to_string<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
+    let value = serde_json::to_value(value)?;
+    let mut out = String::new();
+    match &value {
+        Value::Object(map) if !map.is_empty() => mapping(map, 0, &mut out),
+        Value::Array(seq) if !seq.is_empty() => sequence(seq, 0, &mut out),
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+fn indent(n: usize, out: &mut String) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn mapping(map: &serde_json::Map<String, Value>, at: usize, out: &mut String) {
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 {
+            indent(at, out);
+        }
+        out.push_str(&key(k));
+        out.push(':');
+        value_after(v, at, out);
+    }
+}
+
+fn sequence(seq: &[Value], at: usize, out: &mut String) {
+    for (i, v) in seq.iter().enumerate() {
+        if i > 0 {
+            indent(at, out);
+        }
+        out.push('-');
+        match v {
+            Value::Object(map) if !map.is_empty() => {
+                out.push(' ');
+                mapping(map, at + 2, out);
+            }
+            Value::Array(inner) if !inner.is_empty() => {
+                out.push(' ');
+                sequence(inner, at + 2, out);
+            }
+            other => {
+                out.push(' ');
+                out.push_str(&scalar(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// Writes what follows `key:` — a scalar on the same line, or a nested block below it.
+fn value_after(v: &Value, at: usize, out: &mut String) {
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            indent(at + 2, out);
+            mapping(map, at + 2, out);
+        }
+        Value::Array(seq) if !seq.is_empty() => {
+            out.push('\n');
+            indent(at + 2, out);
+            sequence(seq, at + 2, out);
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => quoted(s),
+        Value::Array(_) => "[]".to_owned(),
+        Value::Object(_) => "{}".to_owned(),
+    }
+}
+
+fn quoted(s: &str) -> String {
+    // JSON string escapes are valid YAML double-quoted escapes.
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+/// Keys are plain when unambiguous in every YAML version, quoted otherwise.
+fn key(k: &str) -> String {
+    const RESERVED: [&str; 11] = [
+        "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", "<<",
+    ];
+    let plain = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+        && !RESERVED.contains(&k.to_ascii_lowercase().as_str());
+    if plain {
+        k.to_owned()
+    } else {
+        quoted(k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::to_string;
+
+    #[test]
+    fn block_style_with_quoted_strings() {
+        let v = json!({
+            "services": {
+                "web": {
+                    "image": "nginx:1.27",
+                    "environment": {"MODE": "0400", "ON": "yes"},
+                    "ports": [{"target": 80, "protocol": "tcp"}],
+                    "command": ["a", "b"],
+                    "read_only": true,
+                    "empty": {},
+                }
+            },
+            "yes": [],
+        });
+        let text = to_string(&v).unwrap();
+        assert_eq!(
+            text,
+            r#"services:
+  web:
+    image: "nginx:1.27"
+    environment:
+      MODE: "0400"
+      ON: "yes"
+    ports:
+      - target: 80
+        protocol: "tcp"
+    command:
+      - "a"
+      - "b"
+    read_only: true
+    empty: {}
+"yes": []
+"#
+        );
+    }
+
+    #[test]
+    fn escapes_survive_a_yaml_parser() {
+        let v = json!({"k": "line1\nline2 \"q\" \\ \t $$x", "1": [[1, 2], {"a": null}]});
+        let text = to_string(&v).unwrap();
+        let back: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+}

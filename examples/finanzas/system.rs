@@ -1,0 +1,396 @@
+//! The model of the finanzas SaaS, shared by the example binary, the tests and the book.
+
+use escala::prelude::*;
+
+/// The release every image is tagged with.
+const TAG: &str = "1.0.0";
+
+fn image(name: &str) -> String {
+    format!("ghcr.io/finanzas/{name}:{TAG}")
+}
+
+/// SvelteKit front end (adapter-node), served at `app.`.
+// ANCHOR: frontend
+fn frontend() -> Service {
+    Service::builder()
+        .name("frontend")
+        .image(image("frontend"))
+        .build_from(Build::new("./frontend"))
+        .ports([Port::tcp(3000).named("http")])
+        .env([
+            ("NODE_ENV", Env::literal("production")),
+            ("ORIGIN", Env::literal("https://app.finanzas.example")),
+            (
+                "PUBLIC_API_URL",
+                Env::literal("https://api.finanzas.example"),
+            ),
+        ])
+        .networks(["edge"])
+        .health(HealthCheck::http("/", 3000).interval(Duration::secs(15)))
+        .resources(
+            Resources::new()
+                .cpu(Cpu::millis(100), Cpu::millis(500))
+                .memory(ByteSize::mib(128), ByteSize::mib(256)),
+        )
+        .build()
+}
+// ANCHOR_END: frontend
+
+/// Bun/Elysia API, served at `api.`.
+// ANCHOR: backend
+fn backend() -> Service {
+    Service::builder()
+        .name("backend")
+        .image(image("backend"))
+        .build_from(Build::new("./backend"))
+        .ports([Port::tcp(4000).named("http")])
+        .env([
+            ("NODE_ENV", Env::literal("production")),
+            ("PORT", Env::literal("4000")),
+            ("DATABASE_URL", Env::secret("database-url")),
+            ("REDIS_URL", Env::literal("redis://redis:6379")),
+            ("EMBEDDING_URL", Env::literal("http://embedding:8000")),
+        ])
+        .networks(["edge", "data"])
+        .depends_on([
+            Dependency::healthy("postgres"),
+            Dependency::healthy("redis"),
+        ])
+        .health(
+            HealthCheck::http("/health", 4000)
+                .interval(Duration::secs(10))
+                .timeout(Duration::secs(3))
+                .start_period(Duration::secs(20)),
+        )
+        .resources(
+            Resources::new()
+                .cpu(Cpu::millis(250), Cpu::cores(1))
+                .memory(ByteSize::mib(256), ByteSize::mib(512)),
+        )
+        .user("1000")
+        .read_only_root(true)
+        .mounts([Mount::tmpfs("/tmp")])
+        .build()
+}
+// ANCHOR_END: backend
+
+/// Python embedding service (sentence embeddings for pgvector).
+fn embedding() -> Service {
+    Service::builder()
+        .name("embedding")
+        .image(image("embedding"))
+        .ports([Port::tcp(8000).named("http")])
+        .networks(["data", "edge"])
+        .health(HealthCheck::http("/health", 8000).start_period(Duration::secs(60)))
+        .resources(
+            Resources::new()
+                .cpu(Cpu::cores(1), Cpu::cores(2))
+                .memory(ByteSize::gib(2), ByteSize::gib(4)),
+        )
+        .build()
+}
+
+/// BullMQ workers: the backend image running the queue consumer.
+fn worker() -> Service {
+    Service::builder()
+        .name("bullmq-worker")
+        .image(image("backend"))
+        .command(["bun", "run", "src/worker.ts"])
+        .env([
+            ("NODE_ENV", Env::literal("production")),
+            ("DATABASE_URL", Env::secret("database-url")),
+            ("REDIS_URL", Env::literal("redis://redis:6379")),
+            ("EMBEDDING_URL", Env::literal("http://embedding:8000")),
+        ])
+        .networks(["data", "edge"])
+        .depends_on([
+            Dependency::healthy("postgres"),
+            Dependency::healthy("redis"),
+            Dependency::started("backend"),
+        ])
+        .resources(
+            Resources::new()
+                .cpu(Cpu::millis(250), Cpu::cores(1))
+                .memory(ByteSize::mib(256), ByteSize::mib(512)),
+        )
+        .build()
+}
+
+/// PostgreSQL 18 with pgvector. PostgreSQL 18 images keep their data under
+/// `/var/lib/postgresql/18/docker`, so the volume is mounted at `/var/lib/postgresql`.
+// ANCHOR: postgres
+fn postgres() -> Service {
+    Service::builder()
+        .name("postgres")
+        .image("pgvector/pgvector:pg18")
+        .ports([Port::tcp(5432).named("postgres")])
+        .env([
+            ("POSTGRES_USER", Env::literal("finanzas")),
+            ("POSTGRES_DB", Env::literal("finanzas")),
+            (
+                "POSTGRES_PASSWORD_FILE",
+                Env::literal("/run/secrets/postgres-password"),
+            ),
+        ])
+        .secrets(["postgres-password"])
+        .mounts([Mount::volume("pgdata", "/var/lib/postgresql")])
+        .networks(["data"])
+        .health(
+            HealthCheck::command(["pg_isready", "-U", "finanzas", "-d", "finanzas"])
+                .interval(Duration::secs(10))
+                .timeout(Duration::secs(5))
+                .retries(5)
+                .start_period(Duration::secs(30)),
+        )
+        .resources(
+            Resources::new()
+                .cpu(Cpu::millis(500), Cpu::cores(2))
+                .memory(ByteSize::gib(1), ByteSize::gib(4)),
+        )
+        .workload(Workload::Stateful)
+        .build()
+}
+// ANCHOR_END: postgres
+
+/// Redis 8 with append-only persistence (BullMQ needs it).
+fn redis() -> Service {
+    Service::builder()
+        .name("redis")
+        .image("redis:8.2-alpine")
+        .command(["redis-server", "--appendonly", "yes"])
+        .ports([Port::tcp(6379).named("redis")])
+        .mounts([Mount::volume("redisdata", "/data")])
+        .networks(["data"])
+        .health(HealthCheck::command(["redis-cli", "ping"]).interval(Duration::secs(10)))
+        .resources(
+            Resources::new()
+                .cpu(Cpu::millis(100), Cpu::millis(500))
+                .memory(ByteSize::mib(128), ByteSize::mib(512)),
+        )
+        .workload(Workload::Stateful)
+        .build()
+}
+
+/// Traefik v3 as the Swarm ingress. Dokploy and K3s bring their own Traefik, so those
+/// phases leave this service out.
+fn traefik() -> Service {
+    Service::builder()
+        .name("traefik")
+        .image("traefik:v3.6")
+        .command([
+            "--providers.swarm.exposedByDefault=false",
+            "--entrypoints.web.address=:80",
+            "--entrypoints.websecure.address=:443",
+            "--certificatesresolvers.letsencrypt.acme.httpchallenge.entrypoint=web",
+            "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
+            "--certificatesresolvers.letsencrypt.acme.email=ops@finanzas.example",
+        ])
+        .ports([
+            Port::tcp(80).named("web").publish(80),
+            Port::tcp(443).named("websecure").publish(443),
+        ])
+        .mounts([
+            Mount::bind("/var/run/docker.sock", "/var/run/docker.sock").read_only(),
+            Mount::volume("letsencrypt", "/letsencrypt"),
+        ])
+        .networks(["edge"])
+        .workload(Workload::Stateful)
+        .build()
+}
+
+/// Prometheus, scraping the services; its configuration comes from the repository.
+fn prometheus() -> Service {
+    Service::builder()
+        .name("prometheus")
+        .image("prom/prometheus:v3.5.0")
+        .ports([Port::tcp(9090).named("http")])
+        .configs([ConfigMount::new(
+            "prometheus-config",
+            "/etc/prometheus/prometheus.yml",
+        )])
+        .mounts([Mount::volume("promdata", "/prometheus")])
+        .networks(["data", "edge"])
+        .health(HealthCheck::http("/-/healthy", 9090))
+        .workload(Workload::Stateful)
+        .build()
+}
+
+/// Grafana, served at `grafana.`.
+fn grafana() -> Service {
+    Service::builder()
+        .name("grafana")
+        .image("grafana/grafana:12.1.0")
+        .ports([Port::tcp(3000).named("http")])
+        .env([
+            (
+                "GF_SECURITY_ADMIN_PASSWORD__FILE",
+                Env::literal("/run/secrets/grafana-admin-password"),
+            ),
+            (
+                "GF_SERVER_ROOT_URL",
+                Env::literal("https://grafana.finanzas.example"),
+            ),
+        ])
+        .secrets(["grafana-admin-password"])
+        .mounts([Mount::volume("grafanadata", "/var/lib/grafana")])
+        .networks(["edge"])
+        .depends_on([Dependency::healthy("prometheus")])
+        .health(HealthCheck::http("/api/health", 3000))
+        .workload(Workload::Stateful)
+        .build()
+}
+
+fn node(name: &str, role: NodeRole, labels: &[(&str, &str)]) -> Node {
+    Node::builder()
+        .name(name)
+        .role(role)
+        .labels(labels.iter().copied())
+        .cpu(Cpu::cores(4))
+        .memory(ByteSize::gib(16))
+        .build()
+}
+
+/// The whole system and its three phases.
+// ANCHOR: phases
+pub fn system() -> System {
+    System::new("finanzas")
+        .service(traefik())
+        .service(frontend())
+        .service(backend())
+        .service(embedding())
+        .service(worker())
+        .service(postgres())
+        .service(redis())
+        .service(prometheus())
+        .service(grafana())
+        .volume(
+            Volume::builder()
+                .name("pgdata")
+                .size(ByteSize::gib(50))
+                .backup(true)
+                .build(),
+        )
+        .volume(
+            Volume::builder()
+                .name("redisdata")
+                .size(ByteSize::gib(5))
+                .backup(true)
+                .build(),
+        )
+        .volume(
+            Volume::builder()
+                .name("promdata")
+                .size(ByteSize::gib(20))
+                .build(),
+        )
+        .volume(
+            Volume::builder()
+                .name("grafanadata")
+                .size(ByteSize::gib(1))
+                .build(),
+        )
+        .volume(
+            Volume::builder()
+                .name("letsencrypt")
+                .size(ByteSize::mib(64))
+                .build(),
+        )
+        .network(Network::builder().name("edge").build())
+        .network(
+            Network::builder()
+                .name("data")
+                .internal(true)
+                .encrypted(true)
+                .build(),
+        )
+        .secret(Secret::from_env("database-url", "DATABASE_URL"))
+        .secret(Secret::from_env("postgres-password", "POSTGRES_PASSWORD"))
+        .secret(Secret::from_env(
+            "grafana-admin-password",
+            "GRAFANA_ADMIN_PASSWORD",
+        ))
+        .config(Config::file(
+            "prometheus-config",
+            "monitoring/prometheus.yml",
+        ))
+        .route(
+            Route::builder()
+                .host("app.finanzas.example")
+                .service("frontend")
+                .port(3000)
+                .build(),
+        )
+        .route(
+            Route::builder()
+                .host("api.finanzas.example")
+                .service("backend")
+                .port(4000)
+                .build(),
+        )
+        .route(
+            Route::builder()
+                .host("grafana.finanzas.example")
+                .service("grafana")
+                .port(3000)
+                .build(),
+        )
+        // Phase 1: one 4 vCPU / 16 GB VPS running Dokploy, which brings its own Traefik.
+        .phase(
+            Phase::new("single-node", Engine::Compose)
+                .platform(Platform::Dokploy { isolated: false })
+                .node(node("vps-1", NodeRole::Manager, &[]))
+                .without("traefik")
+                .replicas("backend", 2),
+        )
+        // Phase 2: a Swarm of one manager and two workers.
+        .phase(
+            Phase::new("swarm", Engine::Swarm)
+                .node(node("manager-1", NodeRole::Manager, &[]))
+                .node(node("worker-1", NodeRole::Worker, &[("embedding", "true")]))
+                .node(node("worker-2", NodeRole::Worker, &[("embedding", "true")]))
+                .replicas("frontend", 4)
+                .placement(
+                    "frontend",
+                    Placement::anywhere()
+                        .role(NodeRole::Worker)
+                        .spread(Spread::Nodes),
+                )
+                .replicas("backend", 6)
+                .placement("backend", Placement::anywhere().spread(Spread::Nodes))
+                .replicas("embedding", 2)
+                .placement(
+                    "embedding",
+                    Placement::anywhere().label("embedding", "true"),
+                )
+                .replicas("bullmq-worker", 3)
+                .placement("postgres", Placement::anywhere().role(NodeRole::Manager))
+                .placement("redis", Placement::anywhere().role(NodeRole::Manager))
+                .placement("traefik", Placement::anywhere().role(NodeRole::Manager)),
+        )
+        // Phase 3: K3s (which ships Traefik as its ingress controller).
+        .phase(
+            Phase::new("k3s", Engine::Kubernetes)
+                .node(node("k3s-server", NodeRole::Manager, &[]))
+                .node(node(
+                    "k3s-agent-1",
+                    NodeRole::Worker,
+                    &[("embedding", "true")],
+                ))
+                .node(node(
+                    "k3s-agent-2",
+                    NodeRole::Worker,
+                    &[("embedding", "true")],
+                ))
+                .without("traefik")
+                .replicas("frontend", 2)
+                .replicas("backend", 2)
+                .autoscale("backend", Autoscale::between(2, 6).cpu(70).memory(80))
+                .replicas("embedding", 2)
+                .placement(
+                    "embedding",
+                    Placement::anywhere().label("embedding", "true"),
+                )
+                .replicas("bullmq-worker", 3),
+        )
+}
+// ANCHOR_END: phases
