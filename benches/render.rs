@@ -1,1 +1,75 @@
-fn main() {}
+//! Check + render of the reference example and of synthetic systems of 100, 1 000 and
+//! 10 000 services (`cargo bench`).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use escala::prelude::*;
+use escala::Target;
+
+#[path = "../examples/finanzas/system.rs"]
+mod finanzas;
+
+/// `n` services in chains of ten, each with ports, env, a health check and a route.
+fn synthetic(n: usize) -> System {
+    let mut system = System::new("synthetic").volume(
+        Volume::builder()
+            .name("data")
+            .access(Access::ReadWriteMany)
+            .build(),
+    );
+    for i in 0..n {
+        let mut s = Service::builder()
+            .name(format!("svc-{i}"))
+            .image("ghcr.io/acme/app:1.0")
+            .ports([Port::tcp(8080)])
+            .env([
+                ("INDEX", Env::literal(i.to_string())),
+                ("MODE", Env::literal("production")),
+            ])
+            .health(HealthCheck::http("/health", 8080))
+            .mounts([Mount::volume("data", "/data")])
+            .replicas(2)
+            .build();
+        if i % 10 != 0 {
+            s.depends_on
+                .push(Dependency::healthy(format!("svc-{}", i - 1)));
+        }
+        system.add_service(s);
+        system = system.route(
+            Route::builder()
+                .host(format!("svc-{i}.example.com"))
+                .service(format!("svc-{i}"))
+                .port(8080)
+                .build(),
+        );
+    }
+    system
+        .phase(Phase::new("prod", Engine::Compose).platform(Platform::Dokploy { isolated: false }))
+}
+
+fn check_and_render(system: &System) -> usize {
+    let checked = system.check().expect("valid");
+    let compose = escala::targets::compose::Compose::new();
+    checked
+        .plans()
+        .iter()
+        .filter(|p| compose.accepts(p.phase()))
+        .map(|p| compose.render(p).expect("renders").to_text().len())
+        .sum()
+}
+
+fn bench(c: &mut Criterion) {
+    let example = finanzas::system();
+    c.bench_function("finanzas", |b| b.iter(|| check_and_render(&example)));
+    let mut group = c.benchmark_group("synthetic");
+    group.sample_size(10);
+    for n in [100, 1_000, 10_000] {
+        let system = synthetic(n);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &system, |b, s| {
+            b.iter(|| check_and_render(s))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,10 +1,13 @@
+//! The README's 20-line `infra.rs`: a web app and its database on Dokploy.
+
 use escala::prelude::*;
 
 fn main() -> std::process::ExitCode {
     escala::run(system()) // cargo run -- build | diff | check
 }
 
-fn system() -> System {
+/// A web app behind Traefik and its database, deployed with Dokploy.
+pub fn system() -> System {
     System::new("shop")
         .service(
             Service::builder()

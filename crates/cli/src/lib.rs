@@ -76,13 +76,13 @@ impl Ctx<'_> {
     }
 }
 
-/// Generates for a selection, printing diagnostics; `None` means exit 1 (or 2, printed).
+/// Generates for a selection, printing diagnostics; `Err` carries the exit code.
 pub(crate) fn prepare(
     system: &System,
     targets: &[Box<dyn Target>],
     sel: &Selection,
     ctx: &mut Ctx<'_>,
-) -> Option<Generated> {
+) -> Result<Generated, Exit> {
     match generate(system, targets, sel) {
         Ok(g) => {
             if !g.warnings.is_empty() || ctx.format == ErrorFormat::Json {
@@ -93,16 +93,13 @@ pub(crate) fn prepare(
                     "note: no target compiled in renders engine `{engine}` yet; phase `{phase}` skipped"
                 ));
             }
-            Some(g)
+            Ok(g)
         }
         Err(GenerateError::Invalid(diags)) => {
             ctx.diagnostics(&diags);
-            None
+            Err(Exit::Findings)
         }
-        Err(e) => {
-            ctx.internal(&e);
-            None
-        }
+        Err(e) => Err(ctx.internal(&e)),
     }
 }
 

@@ -65,8 +65,8 @@ pub use volume::{Access, Volume};
 pub mod prelude {
     pub use crate::{
         Access, Alerts, Autoscale, Build, ByteSize, Condition, Config, ConfigMount, Cpu,
-        Dependency, Duration, Engine, Env, HealthCheck, Mount, Network, Node, NodeRole, Phase,
-        Placement, Platform, Port, Protocol, Resources, Restart, Route, Secret, Service, Spread,
-        System, Threshold, Tls, Volume, Workload,
+        Dependency, Duration, Engine, Env, HealthCheck, Mount, MountSource, Network, Node,
+        NodeRole, Phase, Placement, Platform, Port, Protocol, Resources, Restart, Route, Secret,
+        Service, Spread, System, Threshold, Tls, Volume, Workload,
     };
 }

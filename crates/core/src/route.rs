@@ -55,6 +55,11 @@ pub struct Route {
     #[builder(default = Some(Tls::auto()))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
+    /// Where in `infra.rs` the route was added (filled by [`System::route`](crate::System::route)).
+    #[builder(default, setter(skip))]
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub origin: Option<crate::Origin>,
 }
 
 impl Route {

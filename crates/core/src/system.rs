@@ -103,8 +103,12 @@ impl System {
         self
     }
 
-    /// Adds a route.
-    pub fn route(mut self, route: Route) -> Self {
+    /// Adds a route, remembering where in the source it was added.
+    #[track_caller]
+    pub fn route(mut self, mut route: Route) -> Self {
+        if route.origin.is_none() {
+            route.origin = Some(Origin::caller());
+        }
         self.routes.push(route);
         self
     }

@@ -100,9 +100,30 @@ fn scalar(v: &Value) -> String {
     }
 }
 
+/// A YAML double-quoted scalar. Everything outside YAML's printable set is escaped, and so
+/// are the characters YAML 1.1 folds as line breaks (NEL, LS, PS) and the BOM.
 fn quoted(s: &str) -> String {
-    // JSON string escapes are valid YAML double-quoted escapes.
-    serde_json::Value::String(s.to_owned()).to_string()
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            ' '..='~' => out.push(c),
+            '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..
+                if !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}') =>
+            {
+                out.push(c)
+            }
+            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Keys are plain when unambiguous in every YAML version, quoted otherwise.
@@ -165,6 +186,44 @@ mod tests {
 "yes": []
 "#
         );
+    }
+
+    #[test]
+    fn control_and_line_break_characters_are_escaped() {
+        let v = json!({"k": "a\u{7f}b\u{85}c\u{2028}d\u{feff}e\u{1}f\u{1F600}"});
+        let text = to_string(&v).unwrap();
+        assert_eq!(
+            text,
+            "k: \"a\\u007Fb\\u0085c\\u2028d\\uFEFFe\\u0001f\u{1F600}\"\n"
+        );
+        let back: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_json_round_trips_through_the_emitter(v in json_value()) {
+            let text = to_string(&v).unwrap();
+            let back: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+            proptest::prop_assert_eq!(back, v);
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<String>().prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                prop::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            ]
+        })
     }
 
     #[test]

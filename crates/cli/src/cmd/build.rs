@@ -13,8 +13,9 @@ pub fn run(
     ctx: &mut Ctx<'_>,
 ) -> Exit {
     let sel = &args.selection;
-    let Some(generated) = prepare(system, targets, sel, ctx) else {
-        return Exit::Findings;
+    let generated = match prepare(system, targets, sel, ctx) {
+        Ok(g) => g,
+        Err(exit) => return exit,
     };
     let cmp = match output::compare(&sel.out, &generated, sel) {
         Ok(c) => c,

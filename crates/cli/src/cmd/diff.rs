@@ -12,8 +12,9 @@ pub fn run(
     sel: &Selection,
     ctx: &mut Ctx<'_>,
 ) -> Exit {
-    let Some(generated) = prepare(system, targets, sel, ctx) else {
-        return Exit::Findings;
+    let generated = match prepare(system, targets, sel, ctx) {
+        Ok(g) => g,
+        Err(exit) => return exit,
     };
     let cmp = match output::compare(&sel.out, &generated, sel) {
         Ok(c) => c,

@@ -32,7 +32,8 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                             "path prefix `{p}` must start with `/` and hold no spaces or backticks"
                         ),
                     )
-                    .help(format!("write `/{}`", p.trim_start_matches('/').trim()));
+                    .help(format!("write `/{}`", p.trim_start_matches('/').trim()))
+                    .origin(r.origin.as_ref());
             }
         }
         match system.find_service(&r.service) {
@@ -72,7 +73,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                         ),
                     )
                     .help(help)
-                    .origin(s.origin.as_ref());
+                    .origin(r.origin.as_ref());
             }
             Some(_) => {}
         }
@@ -91,7 +92,8 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                         r.path_or_root()
                     ),
                 )
-                .help("give one of the routes another host or path prefix");
+                .help("give one of the routes another host or path prefix")
+                .origin(r.origin.as_ref());
         } else {
             claimed.insert(key, i);
         }

@@ -113,14 +113,14 @@ impl Target for Compose {
             }
             if let Workload::Scheduled { schedule } = &s.workload {
                 diags
-                    .warning(codes::DROPPED, format!("{at}.workload"), format!("compose has no scheduler; `{}` runs once at startup instead of on `{schedule}`", s.name))
+                    .warning(codes::DROPPED, format!("{at}.workload"), format!("compose has no scheduler; in phase `{p}`, `{}` runs once at startup instead of on `{schedule}`", s.name))
                     .help("run it from the host's cron (`docker compose run`), or use a Kubernetes phase")
                     .origin(o);
             }
             match &s.health.as_ref().map(|h| &h.probe) {
                 Some(Probe::Http { .. }) => {
                     diags
-                        .warning(codes::HEALTH_TOOL, format!("{at}.health"), format!("the HTTP health check of `{}` runs `wget` inside the container", s.name))
+                        .warning(codes::HEALTH_TOOL, format!("{at}.health"), format!("in phase `{p}`, the HTTP health check of `{}` runs `wget` inside the container", s.name))
                         .help("make sure the image has `wget` (busybox and alpine do), or use `HealthCheck::command`")
                         .origin(o);
                 }
@@ -130,7 +130,7 @@ impl Target for Compose {
                             codes::HEALTH_TOOL,
                             format!("{at}.health"),
                             format!(
-                                "the TCP health check of `{}` runs `nc -z` inside the container",
+                                "in phase `{p}`, the TCP health check of `{}` runs `nc -z` inside the container",
                                 s.name
                             ),
                         )
@@ -146,7 +146,7 @@ impl Target for Compose {
                 };
                 if !matches!(secret.source, SecretSource::Env(_)) {
                     diags
-                        .error(codes::SECRET, format!("{at}.env.{key}"), format!("compose can only put a secret into an environment variable when the secret comes from the environment; `{name}` does not"))
+                        .error(codes::SECRET, format!("{at}.env.{key}"), format!("in phase `{p}`, compose can only put a secret into an environment variable when the secret comes from the environment; `{name}` does not"))
                         .help(format!("declare `{name}` with `Secret::from_env`, or mount it (`.secrets([\"{name}\"])`) and point the program at `/run/secrets/{name}`"))
                         .origin(o);
                 }
@@ -154,12 +154,12 @@ impl Target for Compose {
             let published: Vec<_> = s.ports.iter().filter(|p| p.publish.is_some()).collect();
             if !published.is_empty() && dokploy.is_some() && routed {
                 diags
-                    .warning(codes::DROPPED, format!("{at}.ports"), format!("on Dokploy, routed service `{}` publishes no host port; Traefik reaches it over the network", s.name))
+                    .warning(codes::DROPPED, format!("{at}.ports"), format!("on Dokploy (phase `{p}`), routed service `{}` publishes no host port; Traefik reaches it over the network", s.name))
                     .help("remove `.publish(..)` from its ports, or drop the route")
                     .origin(o);
             } else if !published.is_empty() && s.replicas > 1 {
                 diags
-                    .error(codes::PORT_CONFLICT, format!("{at}.ports"), format!("{} replicas of `{}` cannot all publish host port {}", s.replicas, s.name, published[0].publish.unwrap_or_default()))
+                    .error(codes::PORT_CONFLICT, format!("{at}.ports"), format!("{} replicas of `{}` in phase `{p}` cannot all publish host port {}", s.replicas, s.name, published[0].publish.unwrap_or_default()))
                     .help("publish no host port (route to it instead), or run one replica in this phase")
                     .origin(o);
             }
@@ -168,7 +168,7 @@ impl Target for Compose {
                     if let MountSource::Bind(path) = &m.source {
                         if path.starts_with('/') {
                             diags
-                                .warning(codes::DROPPED, format!("{at}.mounts[{i}]"), format!("absolute bind mount `{path}`: Dokploy cleans host paths up during deployments"))
+                                .warning(codes::DROPPED, format!("{at}.mounts[{i}]"), format!("absolute bind mount `{path}` in phase `{p}`: Dokploy cleans host paths up during deployments"))
                                 .help("use a path relative to the project; it is mapped into Dokploy's `../files/`")
                                 .origin(o);
                         }
@@ -184,7 +184,7 @@ impl Target for Compose {
                     .any(|s| s.secrets.contains(&secret.name))
             {
                 diags
-                    .error(codes::SECRET, format!("secrets[{i}]"), format!("compose cannot use external secret `{}` (external secrets need Swarm or Kubernetes)", secret.name))
+                    .error(codes::SECRET, format!("secrets[{i}]"), format!("compose cannot use external secret `{}` in phase `{p}` (external secrets need Swarm or Kubernetes)", secret.name))
                     .help("give this phase the secret from the environment (`Secret::from_env`) or a file (`Secret::from_file`)");
             }
         }

@@ -1,0 +1,280 @@
+//! The CLI against a real output directory.
+
+use std::fs;
+use std::path::Path;
+
+use escala::cli::{run_with, Exit};
+use escala::prelude::*;
+
+use crate::systems;
+
+struct Run {
+    exit: Exit,
+    out: String,
+    err: String,
+}
+
+fn run(system: &System, args: &[&str]) -> Run {
+    let targets = escala::targets::all();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let argv = std::iter::once("infra").chain(args.iter().copied());
+    let exit = run_with(system, &targets, argv, &mut out, &mut err);
+    Run {
+        exit,
+        out: String::from_utf8(out).expect("utf-8"),
+        err: String::from_utf8(err).expect("utf-8"),
+    }
+}
+
+fn snapshot_dir(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("list") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push((
+                    p.strip_prefix(dir).expect("inside").display().to_string(),
+                    fs::read(&p).expect("read"),
+                ));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn finanzas() -> System {
+    systems::ALL[0].1()
+}
+
+#[test]
+fn build_writes_the_layout_and_is_idempotent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("deploy");
+    let out_s = out.to_str().expect("utf-8");
+    let r = run(&finanzas(), &["build", "--out", out_s, "--color", "never"]);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.err);
+    assert!(out.join("single-node/compose/docker-compose.yml").is_file());
+    assert!(out.join("single-node/compose/.env.example").is_file());
+    assert!(r.err.contains("phase `swarm` skipped"), "{}", r.err);
+    let first = snapshot_dir(&out);
+    assert_eq!(first.len(), 2);
+    let again = run(&finanzas(), &["build", "--out", out_s]);
+    assert_eq!(again.exit, Exit::Ok);
+    assert!(
+        again.err.contains("0 written, 2 unchanged"),
+        "{}",
+        again.err
+    );
+    assert_eq!(snapshot_dir(&out), first, "same bytes on the second build");
+    assert!(
+        first.iter().all(|(p, _)| !p.contains("escala-tmp")),
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn check_passes_after_build_and_fails_after_an_edit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    assert_eq!(
+        run(&finanzas(), &["check", "--out", out]).exit,
+        Exit::Findings,
+        "nothing built yet"
+    );
+    assert_eq!(run(&finanzas(), &["build", "--out", out]).exit, Exit::Ok);
+    let ok = run(&finanzas(), &["check", "--out", out]);
+    assert_eq!(ok.exit, Exit::Ok, "{}", ok.err);
+    let file = dir.path().join("single-node/compose/docker-compose.yml");
+    let edited = fs::read_to_string(&file)
+        .expect("read")
+        .replace("replicas: 2", "replicas: 3");
+    fs::write(&file, edited).expect("write");
+    let bad = run(&finanzas(), &["check", "--out", out]);
+    assert_eq!(bad.exit, Exit::Findings);
+    assert!(
+        bad.err.contains("modified: ")
+            && bad.err.contains("single-node/compose/docker-compose.yml"),
+        "{}",
+        bad.err
+    );
+}
+
+#[test]
+fn diff_shows_a_unified_diff() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    run(&finanzas(), &["build", "--out", out]);
+    let file = dir.path().join("single-node/compose/docker-compose.yml");
+    let edited = fs::read_to_string(&file)
+        .expect("read")
+        .replace("replicas: 2", "replicas: 3");
+    fs::write(&file, edited).expect("write");
+    let r = run(&finanzas(), &["diff", "--out", out, "--color", "never"]);
+    assert_eq!(r.exit, Exit::Findings);
+    let diff: Vec<&str> = r
+        .out
+        .lines()
+        .filter(|l| l.starts_with(['+', '-']))
+        .collect();
+    assert_eq!(diff.len(), 4, "{}", r.out);
+    assert!(diff[0].starts_with("--- a/") && diff[1].starts_with("+++ b/"));
+    assert_eq!(&diff[2..], ["-      replicas: 3", "+      replicas: 2"]);
+    let colored = run(&finanzas(), &["diff", "--out", out, "--color", "always"]);
+    assert!(
+        colored.out.contains("\x1b[32m+      replicas: 2\x1b[0m"),
+        "{}",
+        colored.out
+    );
+    run(&finanzas(), &["build", "--out", out]);
+    let clean = run(&finanzas(), &["diff", "--out", out]);
+    assert_eq!((clean.exit, clean.out.as_str()), (Exit::Ok, ""));
+}
+
+fn broken() -> System {
+    let mut s = finanzas();
+    s.services[2].depends_on[0] = Dependency::healthy("postgress");
+    s.routes[1].port = 4001;
+    s.add_service(
+        Service::builder()
+            .name("Bad_Worker")
+            .image("ghcr.io/finanzas/backend:1.0.0")
+            .build(),
+    );
+    s
+}
+
+#[test]
+fn a_broken_model_reports_everything_and_touches_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    run(&finanzas(), &["build", "--out", out]);
+    let before = snapshot_dir(dir.path());
+    let r = run(&broken(), &["build", "--out", out, "--color", "never"]);
+    assert_eq!(r.exit, Exit::Findings);
+    assert_eq!(snapshot_dir(dir.path()), before, "nothing on disk changed");
+    // The source line of each service is shown when the file is readable (it is, from the
+    // repository root); filter it so the snapshot does not depend on line numbers.
+    let text = r
+        .err
+        .lines()
+        .map(|l| {
+            if l.starts_with("   = ") && !l.starts_with("   = help") {
+                "   = <file:line:column>"
+            } else if l.starts_with("   | ") {
+                "   | <source line>"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("broken_model_human", text);
+    let json = run(
+        &broken(),
+        &["check", "--out", out, "--error-format", "json"],
+    );
+    assert_eq!(json.exit, Exit::Findings);
+    let v: serde_json::Value = serde_json::from_str(&json.out).expect("one JSON document");
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|d| d["code"].as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "escala::name::invalid",
+            "escala::ref::unknown",
+            "escala::route::unknown_port"
+        ]
+    );
+    assert_eq!(v["errors"], 3);
+    assert_eq!(
+        v["diagnostics"][1]["path"],
+        "services.backend.depends_on[0]"
+    );
+    assert_eq!(v["diagnostics"][1]["help"], "did you mean `postgres`?");
+}
+
+#[test]
+fn stale_files_are_reported_and_pruned_only_when_asked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    run(&finanzas(), &["build", "--out", out]);
+    let compose_dir = dir.path().join("single-node/compose");
+    let old = compose_dir.join("old.yml");
+    fs::write(
+        &old,
+        "# generated by escala 0.0.1 (target `compose`); do not edit\nx: 1\n",
+    )
+    .expect("write");
+    let mine = compose_dir.join("notes.txt");
+    fs::write(&mine, "my own notes\n").expect("write");
+    let r = run(&finanzas(), &["build", "--out", out]);
+    assert!(
+        r.err.contains("stale ") && r.err.contains("old.yml"),
+        "{}",
+        r.err
+    );
+    assert!(old.exists());
+    assert_eq!(
+        run(&finanzas(), &["check", "--out", out]).exit,
+        Exit::Findings,
+        "stale files are drift"
+    );
+    let r = run(&finanzas(), &["build", "--out", out, "--prune"]);
+    assert!(r.err.contains("removed "), "{}", r.err);
+    assert!(!old.exists(), "the stale generated file is gone");
+    assert!(
+        mine.exists(),
+        "a file escala did not generate is never deleted"
+    );
+    assert_eq!(run(&finanzas(), &["check", "--out", out]).exit, Exit::Ok);
+}
+
+#[test]
+fn filters_and_usage_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    let r = run(
+        &finanzas(),
+        &["build", "--out", out, "--phase", "single-nod"],
+    );
+    assert_eq!(r.exit, Exit::Internal);
+    assert!(r.err.contains("unknown phase `single-nod`"), "{}", r.err);
+    assert_eq!(
+        run(&finanzas(), &["build", "--out", out, "--target", "helm"]).exit,
+        Exit::Internal
+    );
+    assert_eq!(run(&finanzas(), &["frobnicate"]).exit, Exit::Internal);
+    assert_eq!(run(&finanzas(), &["--help"]).exit, Exit::Ok);
+    let r = run(&finanzas(), &["build", "--out", out, "--phase", "swarm"]);
+    assert_eq!(r.exit, Exit::Ok);
+    assert!(
+        !dir.path().join("single-node").exists(),
+        "only the selected phase"
+    );
+}
+
+#[test]
+fn deny_warnings_makes_fidelity_losses_fatal() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    let r = run(&finanzas(), &["build", "--out", out, "--deny-warnings"]);
+    assert_eq!(r.exit, Exit::Findings);
+    assert!(
+        r.err
+            .contains("error[escala::compose::health_assumes_tool]"),
+        "{}",
+        r.err
+    );
+    assert!(
+        fs::read_dir(dir.path()).expect("list").next().is_none(),
+        "nothing written"
+    );
+}

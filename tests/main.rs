@@ -1,0 +1,23 @@
+//! escala's integration tests, one binary (ripgrep's layout).
+//!
+//! - `model`: the builder API and serde round trips
+//! - `validate`: one test per check rule, asserting its code
+//! - `targets`: snapshots of every fixture × target, schema validation, determinism
+//! - `cli`: build / diff / check against a real directory, diagnostics output
+//! - `props`: proptest invariants
+//! - `conformance`: real consumers (`ESCALA_CONFORMANCE=1`)
+//! - `ui`: compile errors users see (trybuild)
+//! - `docs`: the README shows the example that compiles
+
+mod support;
+#[path = "fixtures/systems.rs"]
+mod systems;
+
+mod cli;
+mod conformance;
+mod docs;
+mod model;
+mod props;
+mod targets;
+mod ui;
+mod validate;

@@ -1,0 +1,267 @@
+//! Invariants over generated models (proptest).
+
+use escala::prelude::*;
+use escala::Target;
+use proptest::prelude::*;
+use proptest::sample::select;
+
+use crate::support::{compose_schema, schema_errors};
+
+const IMAGES: [&str; 4] = [
+    "nginx:1.27",
+    "ghcr.io/acme/api:1.0",
+    "postgres:17",
+    "redis:8.2-alpine",
+];
+
+#[derive(Debug, Clone)]
+struct RawService {
+    image: usize,
+    build: bool,
+    ports: Vec<u16>,
+    health: Option<u8>,
+    env: Vec<(String, String)>,
+    secret_env: bool,
+    deps: Vec<(usize, bool)>,
+    replicas: u32,
+    volume: Option<usize>,
+    restart: u8,
+    command: Vec<String>,
+    labels: Vec<(String, String)>,
+    routed: bool,
+}
+
+fn raw_service() -> impl Strategy<Value = RawService> {
+    (
+        (
+            0..IMAGES.len(),
+            any::<bool>(),
+            prop::collection::btree_set(1u16..=65535, 0..3),
+            prop::option::of(0u8..3),
+        ),
+        (
+            prop::collection::vec(("[A-Z_][A-Z0-9_]{0,8}", ".{0,12}"), 0..4),
+            any::<bool>(),
+        ),
+        (
+            prop::collection::vec((0usize..8, any::<bool>()), 0..3),
+            1u32..4,
+            prop::option::of(0usize..3),
+            0u8..4,
+        ),
+        (
+            prop::collection::vec(".{0,8}", 0..3),
+            prop::collection::vec(("[a-z][a-z.]{0,8}", ".{0,8}"), 0..2),
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (image, build, ports, health),
+                (env, secret_env),
+                (deps, replicas, volume, restart),
+                (command, labels, routed),
+            )| RawService {
+                image,
+                build,
+                ports: ports.into_iter().collect(),
+                health,
+                env,
+                secret_env,
+                deps,
+                replicas,
+                volume,
+                restart,
+                command,
+                labels,
+                routed,
+            },
+        )
+}
+
+/// Valid systems: unique names, references only to what exists, no cycles (dependencies
+/// point to earlier services), health checks where a dependency waits for health.
+fn valid_system() -> impl Strategy<Value = System> {
+    (
+        prop::collection::vec(raw_service(), 1..7),
+        select(vec![0u8, 1, 2]),
+    )
+        .prop_map(|(raws, platform)| {
+            let mut system = System::new("prop")
+                .volume(
+                    Volume::builder()
+                        .name("v0")
+                        .access(Access::ReadWriteMany)
+                        .build(),
+                )
+                .volume(
+                    Volume::builder()
+                        .name("v1")
+                        .access(Access::ReadWriteMany)
+                        .size(ByteSize::gib(1))
+                        .build(),
+                )
+                .volume(
+                    Volume::builder()
+                        .name("v2")
+                        .access(Access::ReadWriteMany)
+                        .backup(true)
+                        .build(),
+                )
+                .secret(Secret::from_env("token", "TOKEN"));
+            for (i, raw) in raws.iter().enumerate() {
+                let ports: Vec<Port> = raw.ports.iter().map(|p| Port::tcp(*p)).collect();
+                let health = match (raw.health, ports.first()) {
+                    (Some(0), Some(p)) => Some(HealthCheck::http("/health", p.container)),
+                    (Some(1), Some(p)) => Some(HealthCheck::tcp(p.container)),
+                    (Some(_), _) => Some(HealthCheck::command(["true"])),
+                    (None, _) => None,
+                };
+                let mut env: Vec<(String, Env)> = raw
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Env::literal(v.clone())))
+                    .collect();
+                if raw.secret_env {
+                    env.push(("SECRET_TOKEN".into(), Env::secret("token")));
+                }
+                let mut deps = Vec::new();
+                for (j, healthy) in &raw.deps {
+                    if i == 0 {
+                        break;
+                    }
+                    let j = j % i;
+                    let name = format!("s{j}");
+                    if deps.iter().any(|d: &Dependency| d.service == name.as_str()) {
+                        continue;
+                    }
+                    let dep_has_health = system.services[j].health.is_some();
+                    deps.push(if *healthy && dep_has_health {
+                        Dependency::healthy(name)
+                    } else {
+                        Dependency::started(name)
+                    });
+                }
+                let mut svc = Service::builder()
+                    .name(format!("s{i}"))
+                    .image(IMAGES[raw.image])
+                    .ports(ports)
+                    .env(env)
+                    .depends_on(deps)
+                    .replicas(raw.replicas)
+                    .command(raw.command.clone())
+                    .labels(raw.labels.clone())
+                    .restart(match raw.restart {
+                        0 => Restart::Always,
+                        1 => Restart::UnlessStopped,
+                        2 => Restart::OnFailure {
+                            max_attempts: Some(3),
+                        },
+                        _ => Restart::Never,
+                    })
+                    .build();
+                svc.health = health;
+                if raw.build {
+                    svc.build = Some(Build::new(format!("./s{i}")));
+                }
+                if let Some(v) = raw.volume {
+                    svc.mounts.push(Mount::volume(format!("v{v}"), "/data"));
+                }
+                if raw.routed {
+                    if let Some(p) = svc.ports.first() {
+                        system = system.route(
+                            Route::builder()
+                                .host(format!("s{i}.example.com"))
+                                .service(format!("s{i}"))
+                                .port(p.container)
+                                .build(),
+                        );
+                    }
+                }
+                system.add_service(svc);
+            }
+            let platform = match platform {
+                0 => Platform::Plain,
+                1 => Platform::Dokploy { isolated: false },
+                _ => Platform::Dokploy { isolated: true },
+            };
+            system.phase(Phase::new("p", Engine::Compose).platform(platform))
+        })
+}
+
+fn render(system: &System) -> String {
+    let checked = system.check().expect("valid");
+    let plan = checked.plan("p").expect("phase");
+    escala::targets::compose::Compose::new()
+        .render(&plan)
+        .expect("renders")
+        .to_text()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn valid_systems_check_clean_and_render_deterministically(system in valid_system()) {
+        let checked = system.check();
+        prop_assert!(checked.is_ok(), "{}", checked.err().unwrap_or_default());
+        let checked = checked.expect("checked above");
+        let mut diags = escala::Diagnostics::new();
+        let plan = checked.plan("p").expect("phase");
+        escala::targets::compose::Compose::new().check(&plan, &mut diags);
+        prop_assert!(!diags.has_errors(), "{}", diags);
+        prop_assert_eq!(render(&system), render(&system.clone()));
+    }
+
+    #[test]
+    fn compose_output_validates_against_the_schema(system in valid_system()) {
+        let text = render(&system);
+        let yaml = text.split("--- docker-compose.yml ---\n").nth(1).expect("compose file");
+        let errors = schema_errors(&compose_schema(), yaml);
+        prop_assert!(errors.is_empty(), "{:#?}\n{}", errors, yaml);
+    }
+
+    #[test]
+    fn systems_round_trip_through_json(system in valid_system()) {
+        let json = serde_json::to_string(&system).expect("serializes");
+        let mut back: System = serde_json::from_str(&json).expect("deserializes");
+        for (b, s) in back.services.iter_mut().zip(&system.services) {
+            b.origin.clone_from(&s.origin);
+        }
+        for (b, r) in back.routes.iter_mut().zip(&system.routes) {
+            b.origin.clone_from(&r.origin);
+        }
+        prop_assert_eq!(back, system);
+    }
+
+    #[test]
+    fn arbitrary_systems_never_panic(
+        names in prop::collection::vec(".{0,12}", 0..6),
+        refs in prop::collection::vec((0usize..10, ".{0,6}"), 0..10),
+        replicas in prop::collection::vec(0u32..5, 0..6),
+        nums in prop::collection::vec(any::<u16>(), 0..6),
+    ) {
+        let mut system = System::new(names.first().cloned().unwrap_or_default());
+        for (i, n) in names.iter().enumerate() {
+            let mut s = Service::builder().name(n.as_str()).image(n.as_str()).replicas(replicas.get(i).copied().unwrap_or(1)).build();
+            if let Some(p) = nums.get(i) {
+                s.ports.push(Port::tcp(*p));
+                s.health = Some(HealthCheck::http(n.as_str(), *p));
+            }
+            system.add_service(s);
+            system = system.volume(Volume::builder().name(n.as_str()).build()).route(Route::builder().host(n.as_str()).service(n.as_str()).port(nums.get(i).copied().unwrap_or(0)).build());
+        }
+        for (k, r) in &refs {
+            if let Some(s) = system.services.get_mut(k % names.len().max(1)) {
+                s.depends_on.push(Dependency::healthy(r.as_str()));
+                s.mounts.push(Mount::volume(r.as_str(), r.as_str()));
+                s.autoscale = Some(Autoscale::between(*k as u32, 3));
+            }
+        }
+        system = system.phase(Phase::new(names.last().cloned().unwrap_or_default(), Engine::Compose).replicas(names.first().cloned().unwrap_or_default(), 3));
+        let targets = escala::targets::all();
+        let selection = escala::cli::args::Selection { out: "unused".into(), phases: vec![], targets: vec![], deny_warnings: false };
+        // Either outcome is fine; what matters is that neither check nor render panics.
+        let _ = escala::cli::generate(&system, &targets, &selection);
+    }
+}

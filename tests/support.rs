@@ -1,0 +1,79 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+
+use escala::{Artifacts, Checked};
+
+/// Whether tests that need something outside the repository must run.
+///
+/// With `ESCALA_CONFORMANCE=1` (set by `.ci/run`) they run and fail if what they need is
+/// missing; without it they print that they were skipped.
+pub fn conformance(what: &str) -> bool {
+    if std::env::var("ESCALA_CONFORMANCE").as_deref() == Ok("1") {
+        true
+    } else {
+        eprintln!("skipped: {what} (set ESCALA_CONFORMANCE=1 to run it)");
+        false
+    }
+}
+
+/// `../shared` as seen from the repository root.
+pub fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Renders every phase of `checked` with every target that accepts it:
+/// `(phase, target, artifacts)`.
+pub fn render_all(checked: &Checked) -> Vec<(String, &'static str, Artifacts)> {
+    let targets = escala::targets::all();
+    let mut out = Vec::new();
+    for plan in checked.plans() {
+        for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
+            let files = t.render(&plan).expect("a checked plan renders");
+            out.push((plan.phase().name.to_string(), t.name(), files));
+        }
+    }
+    out
+}
+
+/// Runs `check` of every target over every phase and returns the findings.
+pub fn fidelity(checked: &Checked) -> escala::Diagnostics {
+    let mut diags = escala::Diagnostics::new();
+    let targets = escala::targets::all();
+    for plan in checked.plans() {
+        for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
+            t.check(&plan, &mut diags);
+        }
+    }
+    diags
+}
+
+/// The compose-spec schema (vendored copy) as a validator.
+pub fn compose_schema() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/schemas/compose-spec.json"))
+        .expect("vendored compose-spec.json");
+    let mut schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
+    // The upstream `$schema` URL (https, no `#`) is not one the crate knows by name; the
+    // draft is forced below instead.
+    if let Some(obj) = schema.as_object_mut() {
+        obj.remove("$schema");
+    }
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .build(&schema)
+        .expect("compose-spec.json compiles")
+}
+
+/// Validation errors of a YAML document against `validator`, as readable lines.
+pub fn schema_errors(validator: &jsonschema::Validator, yaml: &str) -> Vec<String> {
+    let doc: serde_json::Value = serde_yaml::from_str(yaml).expect("generated YAML parses");
+    validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}

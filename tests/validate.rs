@@ -1,0 +1,691 @@
+//! One test per rule: a model that breaks it, and an assertion on the code (and path).
+
+use escala::codes;
+use escala::prelude::*;
+use escala::{Diagnostics, Severity};
+
+fn web() -> Service {
+    Service::builder()
+        .name("web")
+        .image("nginx:1.27")
+        .ports([Port::tcp(80)])
+        .health(HealthCheck::http("/", 80))
+        .build()
+}
+
+fn db() -> Service {
+    Service::builder()
+        .name("db")
+        .image("postgres:17")
+        .health(HealthCheck::command(["pg_isready"]))
+        .mounts([Mount::volume("pgdata", "/var/lib/postgresql/data")])
+        .build()
+}
+
+fn base() -> System {
+    System::new("shop")
+        .service(web())
+        .service(db())
+        .volume(Volume::builder().name("pgdata").build())
+        .phase(Phase::new("prod", Engine::Compose))
+}
+
+fn errors(system: &System) -> Diagnostics {
+    system.check().err().unwrap_or_default()
+}
+
+/// Asserts that `system` fails with exactly one error of `code` at `path`.
+#[track_caller]
+fn fails_with(system: System, code: &str, path: &str) {
+    let diags = errors(&system);
+    let found: Vec<(&str, &str)> = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| (d.code.as_str(), d.path.as_str()))
+        .collect();
+    assert_eq!(found, [(code, path)], "{diags}");
+    assert!(
+        diags
+            .iter()
+            .all(|d| !d.message.is_empty() && d.help.is_some()),
+        "{diags}"
+    );
+}
+
+#[test]
+fn the_base_model_is_clean() {
+    let checked = base().check().expect("clean");
+    assert!(checked.warnings().is_empty(), "{}", checked.warnings());
+}
+
+#[test]
+fn invalid_names() {
+    let s = base().service(Service::builder().name("My_Api").image("nginx").build());
+    fails_with(s, codes::NAME_INVALID, "services[2].name");
+    let mut s = base();
+    s.name = "Shop".into();
+    fails_with(s, codes::NAME_INVALID, "name");
+    let diags = errors(&base().volume(Volume::builder().name("a_b").build()));
+    assert_eq!(
+        diags.iter().next().and_then(|d| d.help.clone()).as_deref(),
+        Some("names are DNS-1123 labels (Kubernetes rejects anything else); try `a-b`")
+    );
+}
+
+#[test]
+fn duplicate_names() {
+    fails_with(base().service(web()), codes::NAME_DUPLICATE, "services[2]");
+    fails_with(
+        base().volume(Volume::builder().name("pgdata").build()),
+        codes::NAME_DUPLICATE,
+        "volumes[1]",
+    );
+    fails_with(
+        base().phase(Phase::new("prod", Engine::Swarm)),
+        codes::NAME_DUPLICATE,
+        "phases[1]",
+    );
+    let n = || {
+        Node::builder()
+            .name("n1")
+            .role(NodeRole::Manager)
+            .cpu(Cpu::cores(1))
+            .memory(ByteSize::gib(1))
+            .build()
+    };
+    let mut s = base();
+    s.phases[0] = Phase::new("prod", Engine::Compose).node(n()).node(n());
+    fails_with(s, codes::NAME_DUPLICATE, "phases.prod.nodes[1]");
+}
+
+#[test]
+fn a_service_needs_an_image_or_a_build() {
+    fails_with(
+        base().service(Service::builder().name("x").build()),
+        codes::SERVICE_NO_IMAGE,
+        "services.x",
+    );
+    let built = base().service(
+        Service::builder()
+            .name("x")
+            .build_from(Build::new("."))
+            .build(),
+    );
+    assert!(built.check().is_ok());
+}
+
+#[test]
+fn malformed_images() {
+    fails_with(
+        base().service(Service::builder().name("x").image("Nginx:Latest").build()),
+        codes::SERVICE_BAD_IMAGE,
+        "services.x.image",
+    );
+}
+
+#[test]
+fn bad_ports() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .ports([Port::tcp(80), Port::tcp(80)])
+            .build(),
+    );
+    fails_with(s, codes::SERVICE_BAD_PORT, "services.x.ports[1]");
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .ports([Port::tcp(0)])
+            .build(),
+    );
+    fails_with(s, codes::SERVICE_BAD_PORT, "services.x.ports[0]");
+    // The same number on another protocol is a different port.
+    let ok = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .ports([Port::tcp(53), Port::udp(53)])
+            .build(),
+    );
+    assert!(ok.check().is_ok());
+}
+
+#[test]
+fn bad_env_names() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .env([("MY-VAR", Env::literal("1"))])
+            .build(),
+    );
+    fails_with(s, codes::SERVICE_BAD_ENV, "services.x.env.MY-VAR");
+}
+
+#[test]
+fn bad_mount_targets() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .mounts([Mount::tmpfs("tmp")])
+            .build(),
+    );
+    fails_with(s, codes::SERVICE_BAD_MOUNT, "services.x.mounts[0].target");
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .mounts([Mount::tmpfs("/tmp"), Mount::tmpfs("/tmp/")])
+            .build(),
+    );
+    fails_with(s, codes::SERVICE_BAD_MOUNT, "services.x.mounts[1].target");
+}
+
+#[test]
+fn misspelled_depends_on_suggests_the_name() {
+    let s = base().service(
+        Service::builder()
+            .name("api")
+            .image("nginx")
+            .depends_on([Dependency::started("web"), Dependency::healthy("dbb")])
+            .build(),
+    );
+    fails_with(s.clone(), codes::REF_UNKNOWN, "services.api.depends_on[1]");
+    let d = errors(&s).into_iter().next().expect("one");
+    assert_eq!(d.message, "unknown service `dbb`");
+    assert_eq!(d.help.as_deref(), Some("did you mean `db`?"));
+    assert!(d.origin.is_some(), "the diagnostic points into the source");
+}
+
+#[test]
+fn dangling_references_of_every_kind() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .mounts([Mount::volume("pgdta", "/data")])
+            .networks(["back"])
+            .secrets(["key"])
+            .configs([ConfigMount::new("conf", "/etc/conf")])
+            .env([("A", Env::secret("nope")), ("B", Env::config("nope", "K"))])
+            .build(),
+    );
+    let diags = errors(&s);
+    let paths: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "services.x.mounts[0].source",
+            "services.x.networks[0]",
+            "services.x.secrets[0]",
+            "services.x.configs[0]",
+            "services.x.env.A",
+            "services.x.env.B"
+        ]
+    );
+    assert!(diags.codes().iter().all(|c| *c == codes::REF_UNKNOWN));
+    assert_eq!(
+        diags.iter().next().and_then(|d| d.help.as_deref()),
+        Some("did you mean `pgdata`?")
+    );
+}
+
+#[test]
+fn unknown_config_key() {
+    let s = base()
+        .config(Config::values("settings", [("LOG_LEVEL", "info")]))
+        .service(
+            Service::builder()
+                .name("x")
+                .image("nginx")
+                .env([("L", Env::config("settings", "LOG_LEVL"))])
+                .build(),
+        );
+    fails_with(s.clone(), codes::REF_UNKNOWN, "services.x.env.L");
+    assert_eq!(
+        errors(&s).iter().next().and_then(|d| d.help.as_deref()),
+        Some("did you mean `LOG_LEVEL`?")
+    );
+}
+
+#[test]
+fn configs_used_the_wrong_way() {
+    let s = base()
+        .config(Config::values("settings", [("K", "v")]))
+        .service(
+            Service::builder()
+                .name("x")
+                .image("nginx")
+                .configs([ConfigMount::new("settings", "/etc/s")])
+                .build(),
+        );
+    fails_with(s, codes::REF_CONFIG_KIND, "services.x.configs[0]");
+    let s = base().config(Config::file("conf", "./c.conf")).service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .env([("K", Env::config("conf", "K"))])
+            .build(),
+    );
+    fails_with(s, codes::REF_CONFIG_KIND, "services.x.env.K");
+}
+
+#[test]
+fn self_dependency() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .depends_on([Dependency::started("x")])
+            .build(),
+    );
+    fails_with(s, codes::REF_SELF, "services.x.depends_on[0]");
+}
+
+#[test]
+fn healthy_dependency_without_health_check() {
+    let s = base()
+        .service(Service::builder().name("cache").image("redis:8").build())
+        .service(
+            Service::builder()
+                .name("x")
+                .image("nginx")
+                .depends_on([Dependency::healthy("cache")])
+                .build(),
+        );
+    fails_with(s, codes::DEP_NO_HEALTH, "services.x.depends_on[0]");
+}
+
+#[test]
+fn dependency_cycles_are_reported_once() {
+    let svc = |name: &str, dep: &str| {
+        Service::builder()
+            .name(name)
+            .image("nginx")
+            .depends_on([Dependency::started(dep)])
+            .build()
+    };
+    let s = base()
+        .service(svc("a", "b"))
+        .service(svc("b", "c"))
+        .service(svc("c", "a"));
+    fails_with(s.clone(), codes::DEP_CYCLE, "services.c.depends_on[0]");
+    assert_eq!(
+        errors(&s)
+            .iter()
+            .next()
+            .map(|d| d.message.clone())
+            .as_deref(),
+        Some("dependency cycle: a → b → c → a")
+    );
+}
+
+#[test]
+fn a_long_dependency_chain_does_not_overflow() {
+    let mut s = base();
+    for i in 0..20_000 {
+        let mut b = Service::builder()
+            .name(format!("s{i}"))
+            .image("nginx")
+            .build();
+        if i > 0 {
+            b.depends_on
+                .push(Dependency::started(format!("s{}", i - 1)));
+        }
+        s.add_service(b);
+    }
+    assert!(s.check().is_ok());
+}
+
+#[test]
+fn route_to_an_undeclared_port() {
+    let s = base().route(
+        Route::builder()
+            .host("shop.example.com")
+            .service("web")
+            .port(8080)
+            .build(),
+    );
+    fails_with(s.clone(), codes::ROUTE_PORT, "routes[0].port");
+    assert_eq!(
+        errors(&s).iter().next().and_then(|d| d.help.as_deref()),
+        Some("service `web` declares 80; route to one of them or declare 8080")
+    );
+}
+
+#[test]
+fn route_to_an_unknown_service() {
+    fails_with(
+        base().route(
+            Route::builder()
+                .host("a.example.com")
+                .service("wbe")
+                .port(80)
+                .build(),
+        ),
+        codes::REF_UNKNOWN,
+        "routes[0].service",
+    );
+}
+
+#[test]
+fn two_routes_on_the_same_host_and_path() {
+    let r = |path: Option<&str>| {
+        let mut r = Route::builder()
+            .host("shop.example.com")
+            .service("web")
+            .port(80)
+            .build();
+        r.path = path.map(Into::into);
+        r
+    };
+    fails_with(
+        base().route(r(None)).route(r(Some("/"))),
+        codes::ROUTE_DUPLICATE,
+        "routes[1]",
+    );
+    assert!(base().route(r(None)).route(r(Some("/api"))).check().is_ok());
+}
+
+#[test]
+fn malformed_routes() {
+    fails_with(
+        base().route(
+            Route::builder()
+                .host("https://shop.example.com")
+                .service("web")
+                .port(80)
+                .build(),
+        ),
+        codes::ROUTE_BAD,
+        "routes[0].host",
+    );
+    fails_with(
+        base().route(
+            Route::builder()
+                .host("shop.example.com")
+                .path("api")
+                .service("web")
+                .port(80)
+                .build(),
+        ),
+        codes::ROUTE_BAD,
+        "routes[0].path",
+    );
+}
+
+#[test]
+fn health_checks() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .health(HealthCheck::command(Vec::<String>::new()))
+            .build(),
+    );
+    fails_with(s, codes::HEALTH_BAD, "services.x.health.probe");
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .health(
+                HealthCheck::command(["true"])
+                    .interval(Duration::secs(1))
+                    .timeout(Duration::secs(5)),
+            )
+            .build(),
+    );
+    fails_with(s, codes::HEALTH_BAD, "services.x.health.timeout");
+    let warned = base()
+        .service(
+            Service::builder()
+                .name("x")
+                .image("nginx")
+                .health(HealthCheck::tcp(9000))
+                .build(),
+        )
+        .check()
+        .expect("a warning only");
+    assert_eq!(warned.warnings().codes(), [codes::HEALTH_PORT]);
+}
+
+#[test]
+fn autoscale_bounds() {
+    let s = |a: Autoscale| {
+        base().service(
+            Service::builder()
+                .name("x")
+                .image("nginx")
+                .replicas(2)
+                .autoscale(a)
+                .build(),
+        )
+    };
+    fails_with(
+        s(Autoscale::between(3, 2).cpu(70)),
+        codes::SCALE_AUTOSCALE,
+        "services.x.autoscale",
+    );
+    fails_with(
+        s(Autoscale::between(0, 2).cpu(70)),
+        codes::SCALE_AUTOSCALE,
+        "services.x.autoscale",
+    );
+    fails_with(
+        s(Autoscale::between(1, 2)),
+        codes::SCALE_AUTOSCALE,
+        "services.x.autoscale",
+    );
+    fails_with(
+        s(Autoscale::between(1, 2).memory(0)),
+        codes::SCALE_AUTOSCALE,
+        "services.x.autoscale",
+    );
+}
+
+#[test]
+fn replicas_outside_autoscale() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .replicas(8)
+            .autoscale(Autoscale::between(2, 6).cpu(70))
+            .build(),
+    );
+    fails_with(s, codes::SCALE_REPLICAS, "services.x.replicas");
+    let mut s = base().service(Service::builder().name("x").image("nginx").build());
+    s.phases[0] =
+        Phase::new("prod", Engine::Kubernetes).autoscale("x", Autoscale::between(2, 6).cpu(70));
+    fails_with(
+        s,
+        codes::SCALE_REPLICAS,
+        "phases.prod.overrides[0].replicas",
+    );
+}
+
+#[test]
+fn replicas_on_a_single_writer_volume() {
+    let mut s = base();
+    s.services[1].replicas = 2;
+    s.services[1].workload = Workload::Stateful;
+    fails_with(s, codes::SCALE_SINGLE_WRITER, "services.db.replicas");
+    let mut s = base();
+    s.phases[0] = Phase::new("prod", Engine::Swarm).replicas("db", 3);
+    fails_with(
+        s,
+        codes::SCALE_SINGLE_WRITER,
+        "phases.prod.overrides[0].replicas",
+    );
+    let mut shared = base();
+    shared.volumes[0].access = Access::ReadWriteMany;
+    shared.services[1].replicas = 2;
+    assert!(
+        shared.check().is_ok(),
+        "many writers are fine on ReadWriteMany storage"
+    );
+}
+
+#[test]
+fn request_above_limit() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .resources(Resources::new().cpu(Cpu::cores(2), Cpu::cores(1)))
+            .build(),
+    );
+    fails_with(
+        s,
+        codes::RESOURCES_REQUEST,
+        "services.x.resources.cpu_request",
+    );
+    let mut s = base();
+    s.phases[0] = Phase::new("prod", Engine::Compose).resources(
+        "web",
+        Resources::new().memory(ByteSize::gib(2), ByteSize::gib(1)),
+    );
+    fails_with(
+        s,
+        codes::RESOURCES_REQUEST,
+        "phases.prod.overrides[0].resources.memory_request",
+    );
+}
+
+#[test]
+fn placement_no_node_satisfies() {
+    let node = Node::builder()
+        .name("w1")
+        .role(NodeRole::Worker)
+        .labels([("disk", "ssd")])
+        .cpu(Cpu::cores(4))
+        .memory(ByteSize::gib(8))
+        .build();
+    let mut s = base();
+    s.phases[0] = Phase::new("prod", Engine::Swarm)
+        .node(node.clone())
+        .placement("db", Placement::anywhere().role(NodeRole::Manager));
+    fails_with(
+        s,
+        codes::PLACEMENT_UNSATISFIABLE,
+        "phases.prod.overrides[0].placement",
+    );
+    let mut s = base();
+    s.services[0].placement = Placement::anywhere().label("gpu", "true");
+    s.phases[0] = Phase::new("prod", Engine::Swarm).node(node.clone());
+    fails_with(s, codes::PLACEMENT_UNSATISFIABLE, "services.web.placement");
+    let mut ok = base();
+    ok.phases[0] = Phase::new("prod", Engine::Swarm)
+        .node(node)
+        .placement("db", Placement::anywhere().label("disk", "ssd"));
+    assert!(ok.check().is_ok());
+}
+
+#[test]
+fn bad_cron_schedule() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .workload(Workload::Scheduled {
+                schedule: "daily".into(),
+            })
+            .build(),
+    );
+    fails_with(s, codes::WORKLOAD_SCHEDULE, "services.x.workload");
+}
+
+#[test]
+fn phase_problems() {
+    let o = escala::Override {
+        service: "web".into(),
+        replicas: Some(2),
+        autoscale: None,
+        placement: None,
+        resources: None,
+    };
+    let mut s = base();
+    s.phases[0].overrides = vec![o.clone(), o];
+    fails_with(s, codes::PHASE_INVALID, "phases.prod.overrides[1]");
+    let mut s = base();
+    s.phases[0] =
+        Phase::new("prod", Engine::Kubernetes).platform(Platform::Dokploy { isolated: false });
+    fails_with(s, codes::PHASE_INVALID, "phases.prod.platform");
+    let mut s = base();
+    s.phases[0] = Phase::new("prod", Engine::Compose).replicas("wbe", 2);
+    fails_with(s, codes::REF_UNKNOWN, "phases.prod.overrides[0].service");
+}
+
+#[test]
+fn a_phase_that_leaves_out_a_dependency() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .depends_on([Dependency::healthy("db")])
+            .build(),
+    );
+    let mut s = s;
+    s.phases[0] = Phase::new("prod", Engine::Compose).without("db");
+    fails_with(s, codes::PHASE_MISSING, "services.x.depends_on[0]");
+}
+
+#[test]
+fn no_phase_is_a_warning() {
+    let mut s = base();
+    s.phases.clear();
+    let checked = s.check().expect("only a warning");
+    assert_eq!(checked.warnings().codes(), [codes::PHASE_NONE]);
+}
+
+#[test]
+fn alert_thresholds() {
+    let mut s = base();
+    s.alerts.cpu_percent.warning = 90.0;
+    fails_with(s, codes::ALERTS, "alerts.cpu_percent");
+    let mut s = base();
+    s.alerts.disk_percent.critical = 120.0;
+    fails_with(s, codes::ALERTS, "alerts.disk_percent");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let s = base()
+        .service(Service::builder().name("Bad_Name").image("nginx").build())
+        .service(
+            Service::builder()
+                .name("x")
+                .image("nginx")
+                .depends_on([Dependency::started("nope")])
+                .build(),
+        )
+        .route(
+            Route::builder()
+                .host("a.example.com")
+                .service("web")
+                .port(81)
+                .build(),
+        );
+    let diags = errors(&s);
+    assert_eq!(
+        diags.codes(),
+        [codes::NAME_INVALID, codes::REF_UNKNOWN, codes::ROUTE_PORT]
+    );
+}
+
+#[test]
+fn every_code_is_documented_in_the_book() {
+    let book = std::fs::read_to_string(crate::support::root().join("book/src/diagnostics.md"))
+        .expect("book page");
+    let mut all: Vec<&str> = codes::ALL.iter().map(|(c, _)| *c).collect();
+    all.extend(escala::targets::codes().iter().map(|(c, _)| *c));
+    for code in all {
+        assert!(
+            book.contains(&format!("`{code}`")),
+            "book/src/diagnostics.md does not document `{code}`"
+        );
+    }
+}
