@@ -1,6 +1,8 @@
 //! Check + render of the reference example and of synthetic systems of 100, 1 000 and
 //! 10 000 services (`cargo bench`).
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use escala::prelude::*;
 use escala::Target;
@@ -71,5 +73,9 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = bench
+}
 criterion_main!(benches);

@@ -104,3 +104,21 @@ fn default_alerts_are_the_seeds_triggers() {
         (0.5, 2.0)
     );
 }
+
+#[test]
+fn the_committed_json_schema_is_current() {
+    let path = crate::support::root().join("schema/escala.schema.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    let current = escala::cli::schema_json();
+    assert!(
+        committed == current,
+        "schema/escala.schema.json is stale; run `cargo run -q -p escala-cli -- schema > schema/escala.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&current).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    for (name, build) in crate::systems::ALL {
+        let instance = serde_json::to_value(build()).expect("serializes");
+        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+}

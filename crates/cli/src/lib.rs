@@ -103,6 +103,14 @@ pub(crate) fn prepare(
     }
 }
 
+/// The JSON Schema of the model ([`System`]), pretty-printed, as committed in
+/// `schema/escala.schema.json`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(System);
+    // A schema of plain data always serializes.
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
 fn style_for(choice: ColorChoice) -> report::Style {
     let color = match choice {
         ColorChoice::Always => true,

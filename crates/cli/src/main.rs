@@ -56,17 +56,8 @@ fn main() -> ExitCode {
             }
         }
         Command::Schema => {
-            let schema = schemars::schema_for!(escala_core::System);
-            match serde_json::to_string_pretty(&schema) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: cannot serialize the schema: {e}");
-                    ExitCode::from(2)
-                }
-            }
+            print!("{}", escala_cli::schema_json());
+            ExitCode::SUCCESS
         }
     }
 }

@@ -74,7 +74,7 @@ impl Cpu {
     }
     /// Kubernetes quantity: `500m`, or `2` for whole cores.
     pub fn to_kubernetes(self) -> String {
-        if self.0 % 1000 == 0 {
+        if self.0.is_multiple_of(1000) {
             (self.0 / 1000).to_string()
         } else {
             format!("{}m", self.0)
@@ -181,7 +181,7 @@ impl ByteSize {
     }
     fn suffixed(self, docker: bool) -> String {
         for (k8s, dock, size) in BINARY {
-            if self.0 != 0 && self.0 % size == 0 {
+            if self.0 != 0 && self.0.is_multiple_of(size) {
                 return format!("{}{}", self.0 / size, if docker { dock } else { k8s });
             }
         }

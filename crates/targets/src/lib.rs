@@ -25,11 +25,12 @@
 
 #[cfg(feature = "compose")]
 pub mod compose;
-mod yaml;
+pub mod yaml;
 
 use escala_core::Target;
 
 /// Every target compiled in, in a stable order.
+#[allow(clippy::vec_init_then_push)] // each push sits behind its own feature
 pub fn all() -> Vec<Box<dyn Target>> {
     #[allow(unused_mut)]
     let mut targets: Vec<Box<dyn Target>> = Vec::new();

@@ -174,7 +174,7 @@ mod tests {
     image: "nginx:1.27"
     environment:
       MODE: "0400"
-      ON: "yes"
+      "ON": "yes"
     ports:
       - target: 80
         protocol: "tcp"
