@@ -118,7 +118,10 @@ fn the_committed_json_schema_is_current() {
     let validator = jsonschema::validator_for(&schema).expect("compiles");
     for (name, build) in crate::systems::ALL {
         let instance = serde_json::to_value(build()).expect("serializes");
-        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{name}: {errors:#?}");
     }
 }

@@ -90,11 +90,14 @@ fn embedding() -> Service {
         .build()
 }
 
-/// BullMQ workers: the backend image running the queue consumer.
+/// BullMQ workers: the backend image running the queue consumer. It declares the same build
+/// as the backend, so `docker compose up --build` never tries to pull an image that only
+/// exists once built.
 fn worker() -> Service {
     Service::builder()
         .name("bullmq-worker")
         .image(image("backend"))
+        .build_from(Build::new("./backend"))
         .command(["bun", "run", "src/worker.ts"])
         .env([
             ("NODE_ENV", Env::literal("production")),
