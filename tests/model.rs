@@ -26,12 +26,7 @@ fn fixtures_round_trip_through_json() {
         let json = serde_json::to_string(&system).expect("serializes");
         let mut back: System = serde_json::from_str(&json).expect("deserializes");
         // Origins are source locations, deliberately not serialized.
-        for (b, s) in back.services.iter_mut().zip(&system.services) {
-            b.origin.clone_from(&s.origin);
-        }
-        for (b, r) in back.routes.iter_mut().zip(&system.routes) {
-            b.origin.clone_from(&r.origin);
-        }
+        crate::support::copy_origins(&system, &mut back);
         assert_eq!(back, system, "{name}");
     }
 }

@@ -225,12 +225,7 @@ proptest! {
     fn systems_round_trip_through_json(system in valid_system()) {
         let json = serde_json::to_string(&system).expect("serializes");
         let mut back: System = serde_json::from_str(&json).expect("deserializes");
-        for (b, s) in back.services.iter_mut().zip(&system.services) {
-            b.origin.clone_from(&s.origin);
-        }
-        for (b, r) in back.routes.iter_mut().zip(&system.routes) {
-            b.origin.clone_from(&r.origin);
-        }
+        crate::support::copy_origins(&system, &mut back);
         prop_assert_eq!(back, system);
     }
 

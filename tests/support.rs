@@ -77,3 +77,14 @@ pub fn schema_errors(validator: &jsonschema::Validator, yaml: &str) -> Vec<Strin
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect()
 }
+
+/// Copies the source locations of `from` into `to` (they are deliberately not serialized), so
+/// a deserialized model can be compared with the original.
+pub fn copy_origins(from: &escala::System, to: &mut escala::System) {
+    for (b, s) in to.services.iter_mut().zip(&from.services) {
+        b.origin.clone_from(&s.origin);
+    }
+    for (b, r) in to.routes.iter_mut().zip(&from.routes) {
+        b.origin.clone_from(&r.origin);
+    }
+}

@@ -76,8 +76,19 @@ impl Ctx<'_> {
     }
 }
 
-/// Generates for a selection, printing diagnostics; `Err` carries the exit code.
-pub(crate) fn prepare(
+/// Generates for a selection and compares it with the disk, printing diagnostics and notes;
+/// `Err` carries the exit code. The first step of `build`, `diff` and `check`.
+pub(crate) fn compared(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    sel: &Selection,
+    ctx: &mut Ctx<'_>,
+) -> Result<output::Comparison, Exit> {
+    let generated = prepare(system, targets, sel, ctx)?;
+    output::compare(&sel.out, &generated, sel).map_err(|e| ctx.internal(&e))
+}
+
+fn prepare(
     system: &System,
     targets: &[Box<dyn Target>],
     sel: &Selection,

@@ -3,7 +3,7 @@
 use escala_core::{System, Target};
 
 use crate::args::BuildArgs;
-use crate::{output, prepare, Ctx, Exit};
+use crate::{compared, output, Ctx, Exit};
 
 /// Writes every changed file, reports stale ones, prunes them with `--prune`.
 pub fn run(
@@ -13,13 +13,9 @@ pub fn run(
     ctx: &mut Ctx<'_>,
 ) -> Exit {
     let sel = &args.selection;
-    let generated = match prepare(system, targets, sel, ctx) {
-        Ok(g) => g,
-        Err(exit) => return exit,
-    };
-    let cmp = match output::compare(&sel.out, &generated, sel) {
+    let cmp = match compared(system, targets, sel, ctx) {
         Ok(c) => c,
-        Err(e) => return ctx.internal(&e),
+        Err(exit) => return exit,
     };
     if let Err(e) = output::write(&sel.out, &cmp.changed) {
         return ctx.internal(&e);

@@ -3,7 +3,7 @@
 use escala_core::{System, Target};
 
 use crate::args::Selection;
-use crate::{output, prepare, Ctx, Exit};
+use crate::{compared, Ctx, Exit};
 
 /// Lists every file that differs; exit 1 if any does, 0 if all match.
 pub fn run(
@@ -12,13 +12,9 @@ pub fn run(
     sel: &Selection,
     ctx: &mut Ctx<'_>,
 ) -> Exit {
-    let generated = match prepare(system, targets, sel, ctx) {
-        Ok(g) => g,
-        Err(exit) => return exit,
-    };
-    let cmp = match output::compare(&sel.out, &generated, sel) {
+    let cmp = match compared(system, targets, sel, ctx) {
         Ok(c) => c,
-        Err(e) => return ctx.internal(&e),
+        Err(exit) => return exit,
     };
     for (path, old, _) in &cmp.changed {
         let what = if old.is_some() { "modified" } else { "missing" };
