@@ -6,14 +6,19 @@ use super::unknown;
 use crate::codes::{
     HEALTH_BAD, HEALTH_PORT, REF_CONFIG_KIND, REF_SELF, SERVICE_BAD_MOUNT, SERVICE_BAD_PORT,
 };
-use crate::{ConfigSource, Diagnostics, Env, MountSource, Probe, System};
+use crate::{ConfigSource, Diagnostics, Env, MountSource, Name, Probe, System};
 
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    // Lists keep declaration order for suggestions; sets make lookups O(1) on large systems.
     let services: Vec<_> = system.services.iter().map(|s| &s.name).collect();
     let volumes: Vec<_> = system.volumes.iter().map(|v| &v.name).collect();
     let networks: Vec<_> = system.networks.iter().map(|v| &v.name).collect();
     let secrets: Vec<_> = system.secrets.iter().map(|v| &v.name).collect();
     let configs: Vec<_> = system.configs.iter().map(|v| &v.name).collect();
+    let service_set: HashSet<&Name> = services.iter().copied().collect();
+    let volume_set: HashSet<&Name> = volumes.iter().copied().collect();
+    let network_set: HashSet<&Name> = networks.iter().copied().collect();
+    let secret_set: HashSet<&Name> = secrets.iter().copied().collect();
 
     for s in &system.services {
         let at = format!("services.{}", s.name);
@@ -29,7 +34,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     )
                     .help("remove this dependency")
                     .origin(origin);
-            } else if !services.contains(&&dep.service) {
+            } else if !service_set.contains(&dep.service) {
                 unknown(
                     diags,
                     path,
@@ -45,7 +50,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         for (i, m) in s.mounts.iter().enumerate() {
             let path = format!("{at}.mounts[{i}]");
             if let MountSource::Volume(v) = &m.source {
-                if !volumes.contains(&v) {
+                if !volume_set.contains(v) {
                     unknown(
                         diags,
                         format!("{path}.source"),
@@ -66,7 +71,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             );
         }
         for (i, n) in s.networks.iter().enumerate() {
-            if !networks.contains(&n) {
+            if !network_set.contains(n) {
                 unknown(
                     diags,
                     format!("{at}.networks[{i}]"),
@@ -79,7 +84,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             }
         }
         for (i, n) in s.secrets.iter().enumerate() {
-            if !secrets.contains(&n) {
+            if !secret_set.contains(n) {
                 unknown(
                     diags,
                     format!("{at}.secrets[{i}]"),
@@ -126,7 +131,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             match value {
                 Env::Literal(_) => {}
                 Env::Secret(n) => {
-                    if !secrets.contains(&n) {
+                    if !secret_set.contains(n) {
                         unknown(
                             diags,
                             path,
@@ -250,7 +255,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
 
     for phase in &system.phases {
         for (i, n) in phase.without.iter().enumerate() {
-            if !services.contains(&n) {
+            if !service_set.contains(n) {
                 unknown(
                     diags,
                     format!("phases.{}.without[{i}]", phase.name),
@@ -289,7 +294,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             }
         }
         for (i, o) in phase.overrides.iter().enumerate() {
-            if !services.contains(&&o.service) {
+            if !service_set.contains(&o.service) {
                 unknown(
                     diags,
                     format!("phases.{}.overrides[{i}].service", phase.name),

@@ -4,10 +4,11 @@ use std::collections::HashMap;
 
 use super::unknown;
 use crate::codes::{ROUTE_BAD, ROUTE_DUPLICATE, ROUTE_PORT};
-use crate::{Diagnostics, System};
+use crate::{Diagnostics, Name, Service, System};
 
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     let services: Vec<_> = system.services.iter().map(|s| &s.name).collect();
+    let by_name: HashMap<&Name, &Service> = system.services.iter().map(|s| (&s.name, s)).collect();
     let mut claimed: HashMap<(String, &str), usize> = HashMap::new();
     for (i, r) in system.routes.iter().enumerate() {
         let at = format!("routes[{i}]");
@@ -36,7 +37,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .origin(r.origin.as_ref());
             }
         }
-        match system.find_service(&r.service) {
+        match by_name.get(&r.service).copied() {
             None => {
                 unknown(
                     diags,

@@ -13,10 +13,12 @@
 mod file;
 mod traefik;
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 
 use escala_core::{
-    header, Artifacts, Condition, ConfigSource, Diagnostics, Engine, Env, MountSource, Phase,
+    header, Artifacts, Condition, ConfigSource, Diagnostics, Engine, Env, MountSource, Name, Phase,
     PhasePlan, Platform, Probe, Restart, Route, SecretSource, Service, System, Target, TargetError,
     Workload,
 };
@@ -73,12 +75,13 @@ fn dokploy(phase: &Phase) -> Option<bool> {
     }
 }
 
-fn routes_of<'a>(system: &'a System, service: &Service) -> Vec<&'a Route> {
-    system
-        .routes
-        .iter()
-        .filter(|r| r.service == service.name)
-        .collect()
+/// The plan's routes grouped by service, in declaration order (one pass, not one per service).
+fn routes_by_service<'a>(plan: &PhasePlan<'a>) -> HashMap<&'a Name, Vec<&'a Route>> {
+    let mut by: HashMap<&Name, Vec<&Route>> = HashMap::new();
+    for r in plan.routes() {
+        by.entry(&r.service).or_default().push(r);
+    }
+    by
 }
 
 impl Target for Compose {
@@ -95,10 +98,11 @@ impl Target for Compose {
         let phase = plan.phase();
         let p = &phase.name;
         let dokploy = dokploy(phase);
+        let routes = routes_by_service(plan);
         for s in plan.services() {
             let at = format!("services.{}", s.name);
             let o = s.origin.as_ref();
-            let routed = !routes_of(system, s).is_empty();
+            let routed = routes.contains_key(&s.name);
             if !s.placement.is_empty() {
                 diags
                     .warning(codes::DROPPED, format!("{at}.placement"), format!("compose runs on one machine; the placement of `{}` is ignored in phase `{p}`", s.name))
@@ -250,8 +254,9 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut IndexMap<String, String>) -> Co
         ..ComposeFile::default()
     };
     let mut uses_dokploy_network = false;
+    let by_service = routes_by_service(plan);
     for s in plan.services() {
-        let routes = routes_of(system, s);
+        let routes = by_service.get(&s.name).cloned().unwrap_or_default();
         let mut spec = service(system, s, dokploy, !routes.is_empty(), vars);
         if !routes.is_empty() {
             let conv = match dokploy {
