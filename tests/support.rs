@@ -27,12 +27,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Renders every phase of `checked` with every target that accepts it:
+/// Renders every phase of `checked` with every target that accepts it, laid out as
+/// `build --out deploy` does (`deploy/<phase>/<target>/`, so the project root is `../../..`):
 /// `(phase, target, artifacts)`.
 pub fn render_all(checked: &Checked) -> Vec<(String, &'static str, Artifacts)> {
     let targets = escala::targets::all();
     let mut out = Vec::new();
     for plan in checked.plans() {
+        let plan = plan.with_project_root("../../..");
         for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
             let files = t.render(&plan).expect("a checked plan renders");
             out.push((plan.phase().name.to_string(), t.name(), files));

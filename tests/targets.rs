@@ -69,7 +69,11 @@ fn rendering_is_deterministic() {
 
 fn finanzas_compose() -> serde_yaml::Value {
     let checked = systems::ALL[0].1().check().expect("valid");
-    let plan = checked.plan("single-node").expect("phase");
+    // Laid out as `build --out deploy` writes it.
+    let plan = checked
+        .plan("single-node")
+        .expect("phase")
+        .with_project_root("../../..");
     let files = escala::targets::compose::Compose::new()
         .render(&plan)
         .expect("renders");
@@ -143,7 +147,13 @@ fn finanzas_single_node_is_dokploy_ready() {
     );
     assert_eq!(
         doc["configs"]["prometheus-config"]["file"].as_str(),
-        Some("../files/monitoring/prometheus.yml")
+        Some("../../../../files/monitoring/prometheus.yml"),
+        "Dokploy's File Mounts folder sits beside the checkout"
+    );
+    assert_eq!(
+        doc["services"]["backend"]["build"]["context"].as_str(),
+        Some("../../../backend"),
+        "build contexts resolve against the compose file's directory"
     );
 }
 

@@ -127,8 +127,10 @@ pub fn generate(
     } else {
         out.warnings.extend(diags);
     }
+    let cwd = std::env::current_dir().unwrap_or_default();
     for (plan, target) in work {
         let dir = Path::new(plan.phase().name.as_str()).join(target.name());
+        let plan = plan.with_project_root(project_root(&cwd, &selection.out.join(&dir)));
         for (path, content) in target.render(&plan)? {
             if !is_safe(Path::new(&path)) {
                 return Err(GenerateError::UnsafePath {
@@ -143,6 +145,34 @@ pub fn generate(
     Ok(out)
 }
 
+/// The project root (`cwd`) as a relative path from the output directory `dir` (itself
+/// relative to `cwd`, or absolute): `../../..` for `deploy/single-node/compose`.
+pub fn project_root(cwd: &Path, dir: &Path) -> String {
+    let normal = |p: &Path| {
+        let mut out: Vec<String> = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::ParentDir => {
+                    out.pop();
+                }
+                Component::Normal(n) => out.push(n.to_string_lossy().into_owned()),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        out
+    };
+    let from = normal(&cwd.join(dir));
+    let to = normal(cwd);
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(to[common..].iter().map(String::as_str));
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
 /// A relative path that stays inside its directory.
 fn is_safe(path: &Path) -> bool {
     !path.as_os_str().is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)))
@@ -150,8 +180,34 @@ fn is_safe(path: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_safe;
+    use super::{is_safe, project_root};
     use std::path::Path;
+
+    #[test]
+    fn project_root_from_the_output_directory() {
+        let cwd = Path::new("/work/app");
+        assert_eq!(
+            project_root(cwd, Path::new("deploy/prod/compose")),
+            "../../.."
+        );
+        assert_eq!(
+            project_root(cwd, Path::new("./out/../deploy/p/c")),
+            "../../.."
+        );
+        assert_eq!(
+            project_root(cwd, Path::new("/work/app/deploy/p/c")),
+            "../../.."
+        );
+        assert_eq!(
+            project_root(cwd, Path::new("/tmp/x/p/c")),
+            "../../../../work/app"
+        );
+        assert_eq!(
+            project_root(cwd, Path::new("../elsewhere/p/c")),
+            "../../../app"
+        );
+        assert_eq!(project_root(cwd, Path::new("")), ".");
+    }
 
     #[test]
     fn only_relative_paths_inside() {

@@ -45,6 +45,7 @@ pub struct PhasePlan<'a> {
     system: &'a System,
     phase: &'a Phase,
     services: Vec<Service>,
+    root: String,
 }
 
 impl<'a> PhasePlan<'a> {
@@ -59,6 +60,41 @@ impl<'a> PhasePlan<'a> {
             system,
             phase,
             services,
+            root: ".".to_owned(),
+        }
+    }
+    /// Sets where the project root is, seen from the directory the generated files will be
+    /// written to (`../../..` for `deploy/<phase>/<target>/`). Engines resolve relative host
+    /// paths (build contexts, bind mounts, files) against the directory of the file they
+    /// read, so targets render those paths through [`PhasePlan::host_path`].
+    pub fn with_project_root(mut self, root: impl Into<String>) -> Self {
+        self.root = root.into();
+        self
+    }
+    /// The project root as seen from the output directory (`.` unless set).
+    pub fn project_root(&self) -> &str {
+        &self.root
+    }
+    /// A path of the model (relative to the project root, or absolute) as seen from the
+    /// output directory.
+    ///
+    /// ```
+    /// use escala_core::prelude::*;
+    /// let checked = System::new("x").phase(Phase::new("p", Engine::Compose)).check().unwrap();
+    /// let plan = checked.plan("p").unwrap().with_project_root("../../..");
+    /// assert_eq!(plan.host_path("./frontend"), "../../../frontend");
+    /// assert_eq!(plan.host_path("/var/run/docker.sock"), "/var/run/docker.sock");
+    /// ```
+    pub fn host_path(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            return path.to_owned();
+        }
+        let rest = path.trim_start_matches("./").trim_end_matches('/');
+        match (self.root.as_str(), rest) {
+            (root, "" | ".") => root.to_owned(),
+            (".", rest) if rest.starts_with("../") => rest.to_owned(),
+            (".", rest) => format!("./{rest}"),
+            (root, rest) => format!("{root}/{rest}"),
         }
     }
     /// The whole system (services without overrides applied).

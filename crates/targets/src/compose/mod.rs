@@ -19,7 +19,7 @@ use indexmap::IndexMap;
 
 use escala_core::{
     header, Artifacts, Condition, ConfigSource, Diagnostics, Engine, Env, MountSource, Name, Phase,
-    PhasePlan, Platform, Probe, Restart, Route, SecretSource, Service, System, Target, TargetError,
+    PhasePlan, Platform, Probe, Restart, Route, SecretSource, Service, Target, TargetError,
     Workload,
 };
 
@@ -257,7 +257,7 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut IndexMap<String, String>) -> Co
     let by_service = routes_by_service(plan);
     for s in plan.services() {
         let routes = by_service.get(&s.name).cloned().unwrap_or_default();
-        let mut spec = service(system, s, dokploy, !routes.is_empty(), vars);
+        let mut spec = service(plan, s, dokploy, !routes.is_empty(), vars);
         if !routes.is_empty() {
             let conv = match dokploy {
                 Some(false) => {
@@ -339,7 +339,7 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut IndexMap<String, String>) -> Co
                 vars.insert(var.clone(), format!("secret `{}`", secret.name));
                 SecretSpec::Environment(var.clone())
             }
-            SecretSource::File(path) => SecretSpec::File(host_path(path, dokploy)),
+            SecretSource::File(path) => SecretSpec::File(host_path(plan, path, dokploy)),
             // Refused by `check`; never reached for a checked plan.
             SecretSource::External(name) => SecretSpec::Environment(name.clone()),
         };
@@ -352,7 +352,7 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut IndexMap<String, String>) -> Co
     };
     for config in system.configs.iter().filter(|c| mounted(&c.name)) {
         let spec = match &config.source {
-            ConfigSource::File(path) => ConfigSpec::File(host_path(path, dokploy)),
+            ConfigSource::File(path) => ConfigSpec::File(host_path(plan, path, dokploy)),
             ConfigSource::Inline(content) => ConfigSpec::Content(dollar(content)),
             ConfigSource::Values(_) => continue,
         };
@@ -361,27 +361,32 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut IndexMap<String, String>) -> Co
     file
 }
 
-/// A host path as the phase sees it: Dokploy keeps user files in `../files/`.
-fn host_path(path: &str, dokploy: Option<bool>) -> String {
+/// A file the deployment reads (bind mount, file config or secret) as seen from the output
+/// directory. Dokploy keeps such files in its File Mounts folder, `files/`, beside the
+/// checkout of the repository: `<root>/../files/<path>`.
+fn host_path(plan: &PhasePlan<'_>, path: &str, dokploy: Option<bool>) -> String {
     match dokploy {
-        Some(_) if !path.starts_with('/') && !path.starts_with("../files/") => {
-            format!("../files/{}", path.trim_start_matches("./"))
+        Some(_) if !path.starts_with('/') => {
+            let rest = path.trim_start_matches("./");
+            let rest = rest.strip_prefix("../files/").unwrap_or(rest);
+            plan.host_path(&format!("../files/{rest}"))
         }
-        _ => path.to_owned(),
+        _ => plan.host_path(path),
     }
 }
 
 fn service(
-    system: &System,
+    plan: &PhasePlan<'_>,
     s: &Service,
     dokploy: Option<bool>,
     routed: bool,
     vars: &mut IndexMap<String, String>,
 ) -> ServiceSpec {
+    let system = plan.system();
     let mut spec = ServiceSpec {
         image: s.image.as_deref().map(dollar),
         build: s.build.as_ref().map(|b| BuildSpec {
-            context: b.context.clone(),
+            context: plan.host_path(&b.context),
             dockerfile: b.dockerfile.clone(),
             args: b.args.iter().map(|(k, v)| (k.clone(), dollar(v))).collect(),
             target: b.target.clone(),
@@ -446,7 +451,7 @@ fn service(
             },
             MountSource::Bind(path) => MountSpec {
                 kind: "bind",
-                source: Some(dollar(&host_path(path, dokploy))),
+                source: Some(dollar(&host_path(plan, path, dokploy))),
                 target: m.target.clone(),
                 read_only: m.read_only,
                 tmpfs: None,
