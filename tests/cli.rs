@@ -59,13 +59,15 @@ fn build_writes_the_layout_and_is_idempotent() {
     assert_eq!(r.exit, Exit::Ok, "{}", r.err);
     assert!(out.join("single-node/compose/docker-compose.yml").is_file());
     assert!(out.join("single-node/compose/.env.example").is_file());
-    assert!(r.err.contains("phase `swarm` skipped"), "{}", r.err);
+    assert!(out.join("swarm/swarm/stack.yml").is_file());
+    assert!(out.join("swarm/swarm/stack.env.example").is_file());
+    assert!(r.err.contains("phase `k3s` skipped"), "{}", r.err);
     let first = snapshot_dir(&out);
-    assert_eq!(first.len(), 2);
+    assert_eq!(first.len(), 4);
     let again = run(&finanzas(), &["build", "--out", out_s]);
     assert_eq!(again.exit, Exit::Ok);
     assert!(
-        again.err.contains("0 written, 2 unchanged"),
+        again.err.contains("0 written, 4 unchanged"),
         "{}",
         again.err
     );

@@ -22,36 +22,166 @@ fn vendored_compose_schema_matches_the_shared_one() {
     );
 }
 
-/// check-jsonschema (the validator the reference recommends) as a second, independent judge.
+/// check-jsonschema (the validator the reference recommends) as a second, independent judge:
+/// compose files against the compose-spec, stack files against the Swarm v3.13 schema.
 #[test]
-fn check_jsonschema_accepts_every_compose_file() {
-    if !conformance("check-jsonschema on every generated compose file") {
+fn check_jsonschema_accepts_every_generated_file() {
+    if !conformance("check-jsonschema on every generated compose and stack file") {
         return;
     }
     let tool =
         std::env::var("ESCALA_CHECK_JSONSCHEMA").unwrap_or_else(|_| "check-jsonschema".into());
     let dir = tempfile::tempdir().expect("tmp");
-    let mut files = Vec::new();
+    for (file, schema) in [
+        ("docker-compose.yml", "compose-spec.json"),
+        ("stack.yml", "config_schema_v3.13.json"),
+    ] {
+        let mut files = Vec::new();
+        for (fixture, build) in systems::ALL {
+            for (phase, target, artifacts) in render_all(&build().check().expect("valid")) {
+                let Some(yaml) = artifacts.get(file) else {
+                    continue;
+                };
+                let path = dir.path().join(format!("{fixture}-{phase}-{target}.yml"));
+                std::fs::write(&path, yaml).expect("write");
+                files.push(path);
+            }
+        }
+        assert!(!files.is_empty(), "no {file} generated");
+        let output = Command::new(&tool)
+            .arg("--schemafile")
+            .arg(shared().join("schemas").join(schema))
+            .args(&files)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run `{tool}` (install it: pip install check-jsonschema): {e}")
+            });
+        assert!(
+            output.status.success(),
+            "{schema}:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Writes a swarm target's files under `dir/<name>/` and returns the directory and the
+/// variables its `stack.env.example` lists (set to dummy values, as an operator would).
+pub fn write_stack(
+    dir: &std::path::Path,
+    name: &str,
+    artifacts: &escala::Artifacts,
+) -> (std::path::PathBuf, Vec<(String, String)>) {
+    let at = dir.join(name);
+    for (path, content) in artifacts.iter() {
+        let file = at.join(path);
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&file, content).expect("write");
+    }
+    let vars = artifacts
+        .get("stack.env.example")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_suffix('='))
+        .filter(|v| !v.starts_with('#'))
+        .map(|v| (v.to_owned(), "dummy".to_owned()))
+        .collect();
+    (at, vars)
+}
+
+/// Runs Swarm's own loader on a stack file: `docker stack config`, then the load stage of
+/// `docker stack deploy` against a dead socket, which must print nothing before it fails to
+/// connect (no "Ignoring unsupported options", no deprecation warnings).
+pub fn docker_stack_accepts(at: &std::path::Path, vars: &[(String, String)]) -> Result<(), String> {
+    let config = Command::new("docker")
+        .args(["stack", "config", "-c", "stack.yml"])
+        .current_dir(at)
+        .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .map_err(|e| format!("cannot run `docker` (the docker CLI must be installed): {e}"))?;
+    if !config.status.success() {
+        return Err(format!(
+            "docker stack config rejected {}:\n{}",
+            at.display(),
+            String::from_utf8_lossy(&config.stderr)
+        ));
+    }
+    let deploy = Command::new("docker")
+        .args([
+            "stack",
+            "deploy",
+            "--detach=true",
+            "-c",
+            "stack.yml",
+            "probe",
+        ])
+        .current_dir(at)
+        // Never a real engine: the load stage runs, then the connection fails.
+        .env("DOCKER_HOST", "unix:///nonexistent.sock")
+        .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .map_err(|e| format!("cannot run `docker`: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&deploy.stdout),
+        String::from_utf8_lossy(&deploy.stderr)
+    );
+    let before: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Cannot connect to the Docker daemon"))
+        .collect();
+    if before.len() == text.lines().count() {
+        return Err(format!(
+            "the deploy probe never reached the daemon for {}:\n{text}",
+            at.display()
+        ));
+    }
+    if !before.is_empty() {
+        return Err(format!(
+            "the stack loader warned about {}:\n{}",
+            at.display(),
+            before.join("\n")
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn docker_stack_loader_accepts_every_stack_file_without_warnings() {
+    if !conformance("docker stack config and the deploy load stage on every generated stack file") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut checked_files = 0;
     for (fixture, build) in systems::ALL {
-        for (phase, _, artifacts) in render_all(&build().check().expect("valid")) {
-            let path = dir.path().join(format!("{fixture}-{phase}.yml"));
-            std::fs::write(&path, artifacts.get("docker-compose.yml").expect("file"))
-                .expect("write");
-            files.push(path);
+        for (phase, target, artifacts) in render_all(&build().check().expect("valid")) {
+            if target != "swarm" {
+                continue;
+            }
+            let (at, vars) = write_stack(dir.path(), &format!("{fixture}-{phase}"), &artifacts);
+            if let Err(e) = docker_stack_accepts(&at, &vars) {
+                panic!("{fixture}/{phase}: {e}");
+            }
+            checked_files += 1;
         }
     }
-    let output = Command::new(&tool)
-        .arg("--schemafile")
-        .arg(shared().join("schemas/compose-spec.json"))
-        .args(&files)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `{tool}` (install it: pip install check-jsonschema): {e}")
-        });
+    assert!(checked_files >= 4, "fixtures with swarm phases");
+}
+
+#[test]
+fn the_deploy_probe_can_fail() {
+    if !conformance("the deploy probe reports loader warnings") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("stack.yml"),
+        "services:\n  web:\n    image: nginx\n    build: .\n    restart: always\n",
+    )
+    .expect("write");
+    let err = docker_stack_accepts(dir.path(), &[]).expect_err("warns about build and restart");
     assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        err.contains("Ignoring unsupported options: build, restart"),
+        "{err}"
     );
 }

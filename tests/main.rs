@@ -3,6 +3,7 @@
 //! - `model`: the builder API and serde round trips
 //! - `validate`: one test per check rule, asserting its code
 //! - `targets`: snapshots of every fixture × target, schema validation, determinism
+//! - `swarm`: the Swarm target's checks and the reference stack file
 //! - `cli`: build / diff / check against a real directory, diagnostics output
 //! - `props`: proptest invariants
 //! - `conformance`: real consumers (`ESCALA_CONFORMANCE=1`)
@@ -18,6 +19,7 @@ mod conformance;
 mod docs;
 mod model;
 mod props;
+mod swarm;
 mod targets;
 mod ui;
 mod validate;

@@ -5,7 +5,7 @@ use escala::Target;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::support::{compose_schema, schema_errors};
+use crate::support::{compose_schema, schema_errors, swarm_schema};
 
 const IMAGES: [&str; 4] = [
     "nginx:1.27",
@@ -185,7 +185,9 @@ fn valid_system() -> impl Strategy<Value = System> {
                 1 => Platform::Dokploy { isolated: false },
                 _ => Platform::Dokploy { isolated: true },
             };
-            system.phase(Phase::new("p", Engine::Compose).platform(platform))
+            system
+                .phase(Phase::new("p", Engine::Compose).platform(platform))
+                .phase(Phase::new("s", Engine::Swarm).platform(platform))
         })
 }
 
@@ -218,6 +220,19 @@ proptest! {
         let text = render(&system);
         let yaml = text.split("--- docker-compose.yml ---\n").nth(1).expect("compose file");
         let errors = schema_errors(&compose_schema(), yaml);
+        prop_assert!(errors.is_empty(), "{:#?}\n{}", errors, yaml);
+    }
+
+    #[test]
+    fn swarm_output_validates_against_the_swarm_schema(system in valid_system()) {
+        let checked = system.check().expect("valid");
+        let plan = checked.plan("s").expect("phase");
+        let mut diags = escala::Diagnostics::new();
+        escala::targets::swarm::Swarm::new().check(&plan, &mut diags);
+        prop_assert!(!diags.has_errors(), "{}", diags);
+        let files = escala::targets::swarm::Swarm::new().render(&plan).expect("renders");
+        let yaml = files.get("stack.yml").expect("stack file");
+        let errors = schema_errors(&swarm_schema(), yaml);
         prop_assert!(errors.is_empty(), "{:#?}\n{}", errors, yaml);
     }
 
@@ -259,4 +274,28 @@ proptest! {
         // Either outcome is fine; what matters is that neither check nor render panics.
         let _ = escala::cli::generate(&system, &targets, &selection);
     }
+}
+
+proptest! {
+    // Each case runs the docker CLI twice: a sample of a few dozen per run.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_sample_of_stack_files_passes_swarms_own_loader(system in valid_system()) {
+        if std::env::var("ESCALA_CONFORMANCE").as_deref() != Ok("1") {
+            return Ok(());
+        }
+        let checked = system.check().expect("valid");
+        let plan = checked.plan("s").expect("phase").with_project_root("../../..");
+        let files = escala::targets::swarm::Swarm::new().render(&plan).expect("renders");
+        let dir = tempfile::tempdir().expect("tmp");
+        let (at, vars) = crate::conformance::write_stack(dir.path(), "s", &files);
+        let verdict = crate::conformance::docker_stack_accepts(&at, &vars);
+        prop_assert!(verdict.is_ok(), "{}\n{}", verdict.err().unwrap_or_default(), files.get("stack.yml").unwrap_or_default());
+    }
+}
+
+#[test]
+fn the_docker_sample_says_when_it_is_skipped() {
+    crate::support::conformance("proptest sample through docker stack config");
 }

@@ -55,20 +55,30 @@ pub fn fidelity(checked: &Checked) -> escala::Diagnostics {
     diags
 }
 
-/// The compose-spec schema (vendored copy) as a validator.
-pub fn compose_schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(root().join("tests/fixtures/schemas/compose-spec.json"))
-        .expect("vendored compose-spec.json");
+/// A vendored schema as a validator for `draft`.
+fn schema(file: &str, draft: jsonschema::Draft) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/schemas").join(file))
+        .expect("vendored schema");
     let mut schema: serde_json::Value = serde_json::from_str(&text).expect("schema is JSON");
-    // The upstream `$schema` URL (https, no `#`) is not one the crate knows by name; the
-    // draft is forced below instead.
+    // compose-spec's `$schema` URL (https, no `#`) is not one the crate knows by name; the
+    // draft is forced instead.
     if let Some(obj) = schema.as_object_mut() {
         obj.remove("$schema");
     }
     jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
+        .with_draft(draft)
         .build(&schema)
-        .expect("compose-spec.json compiles")
+        .expect("the schema compiles")
+}
+
+/// The compose-spec schema (vendored copy) as a validator.
+pub fn compose_schema() -> jsonschema::Validator {
+    schema("compose-spec.json", jsonschema::Draft::Draft7)
+}
+
+/// The Swarm stack schema, compose file v3.13 (vendored copy) as a validator.
+pub fn swarm_schema() -> jsonschema::Validator {
+    schema("config_schema_v3.13.json", jsonschema::Draft::Draft4)
 }
 
 /// Validation errors of a YAML document against `validator`, as readable lines.

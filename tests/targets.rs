@@ -3,7 +3,7 @@
 
 use escala::Target;
 
-use crate::support::{compose_schema, render_all, schema_errors};
+use crate::support::{compose_schema, render_all, schema_errors, swarm_schema};
 use crate::systems;
 
 #[test]
@@ -38,11 +38,40 @@ fn every_compose_file_is_valid_against_the_compose_spec() {
     for (fixture, build) in systems::ALL {
         let checked = build().check().expect("valid");
         for (phase, target, files) in render_all(&checked) {
-            let yaml = files.get("docker-compose.yml").expect("compose file");
+            let Some(yaml) = files.get("docker-compose.yml") else {
+                continue;
+            };
             let errors = schema_errors(&schema, yaml);
             assert!(errors.is_empty(), "{fixture}/{phase}/{target}: {errors:#?}");
         }
     }
+}
+
+#[test]
+fn every_stack_file_is_valid_against_the_swarm_schema() {
+    let schema = swarm_schema();
+    let mut seen = 0;
+    for (fixture, build) in systems::ALL {
+        let checked = build().check().expect("valid");
+        for (phase, target, files) in render_all(&checked) {
+            let Some(yaml) = files.get("stack.yml") else {
+                continue;
+            };
+            seen += 1;
+            let errors = schema_errors(&schema, yaml);
+            assert!(errors.is_empty(), "{fixture}/{phase}/{target}: {errors:#?}");
+        }
+    }
+    assert!(seen >= 2, "fixtures with a swarm phase");
+}
+
+#[test]
+fn the_swarm_schema_check_can_fail() {
+    let errors = schema_errors(
+        &swarm_schema(),
+        "name: x\nservices:\n  web:\n    image: nginx\n    deploy:\n      resources:\n        limits:\n          cpus: 0.5\n",
+    );
+    assert_eq!(errors.len(), 2, "{errors:#?}");
 }
 
 #[test]

@@ -574,14 +574,122 @@ fn placement_no_node_satisfies() {
         "phases.prod.overrides[0].placement",
     );
     let mut s = base();
-    s.services[0].placement = Placement::anywhere().label("gpu", "true");
+    s.services[0].placement = Placement::anywhere().label("disk", "hdd");
     s.phases[0] = Phase::new("prod", Engine::Swarm).node(node.clone());
     fails_with(s, codes::PLACEMENT_UNSATISFIABLE, "services.web.placement");
+    // compose ignores placement (and says so in its fidelity report).
+    let mut s = base();
+    s.services[0].placement = Placement::anywhere().label("disk", "hdd");
+    s.phases[0] = Phase::new("prod", Engine::Compose).node(node.clone());
+    assert!(s.check().is_ok());
     let mut ok = base();
     ok.phases[0] = Phase::new("prod", Engine::Swarm)
         .node(node)
         .placement("db", Placement::anywhere().label("disk", "ssd"));
     assert!(ok.check().is_ok());
+}
+
+#[test]
+fn placement_on_a_label_no_node_carries() {
+    // The seed's embedding service, on a Swarm whose nodes nobody labelled.
+    let mut s = base();
+    s.phases[0] = Phase::new("prod", Engine::Swarm)
+        .node(
+            Node::builder()
+                .name("w1")
+                .role(NodeRole::Worker)
+                .cpu(Cpu::cores(4))
+                .memory(ByteSize::gib(8))
+                .build(),
+        )
+        .placement("web", Placement::anywhere().label("embedding", "true"));
+    fails_with(
+        s.clone(),
+        codes::PLACEMENT_UNKNOWN_LABEL,
+        "phases.prod.overrides[0].placement",
+    );
+    let d = errors(&s).into_iter().next().expect("one");
+    assert_eq!(d.message, "`web` must run on nodes labelled `embedding`, but no node of phase `prod` carries that label");
+}
+
+fn sized(name: &str, role: NodeRole, cpu: u64, gib: u64) -> Node {
+    Node::builder()
+        .name(name)
+        .role(role)
+        .cpu(Cpu::cores(cpu))
+        .memory(ByteSize::gib(gib))
+        .build()
+}
+
+fn reserving(name: &str, millis: u64, mib: u64, replicas: u32) -> Service {
+    Service::builder()
+        .name(name)
+        .image("nginx")
+        .replicas(replicas)
+        .resources(
+            Resources::new()
+                .cpu(Cpu::millis(millis), Cpu::millis(millis))
+                .memory(ByteSize::mib(mib), ByteSize::mib(mib)),
+        )
+        .build()
+}
+
+#[test]
+fn reservations_pinned_to_a_node_must_fit_it() {
+    let s = System::new("x")
+        .service(reserving("a", 1500, 256, 1))
+        .service(reserving("b", 1000, 256, 2))
+        .phase(
+            Phase::new("swarm", Engine::Swarm)
+                .node(sized("m1", NodeRole::Manager, 2, 4))
+                .node(sized("w1", NodeRole::Worker, 8, 16))
+                .placement("a", Placement::anywhere().role(NodeRole::Manager))
+                .placement("b", Placement::anywhere().role(NodeRole::Manager)),
+        );
+    fails_with(
+        s.clone(),
+        codes::PLACEMENT_CAPACITY,
+        "phases.swarm.nodes[0]",
+    );
+    let d = errors(&s).into_iter().next().expect("one");
+    assert_eq!(d.message, "services that can only run on node `m1` (a, b ×2) reserve 3.5 CPU and 768Mi of memory; it offers 2 CPU and 4Gi");
+}
+
+#[test]
+fn one_replica_must_fit_some_node() {
+    let s = System::new("x")
+        .service(reserving("big", 4000, 1024, 1))
+        .phase(
+            Phase::new("swarm", Engine::Swarm)
+                .node(sized("m1", NodeRole::Manager, 2, 4))
+                .node(sized("w1", NodeRole::Worker, 2, 4)),
+        );
+    fails_with(s, codes::PLACEMENT_CAPACITY, "phases.swarm");
+}
+
+#[test]
+fn a_phase_must_fit_its_nodes() {
+    let s = System::new("x")
+        .service(reserving("web", 1000, 512, 10))
+        .phase(
+            Phase::new("swarm", Engine::Swarm)
+                .node(sized("m1", NodeRole::Manager, 4, 8))
+                .node(sized("w1", NodeRole::Worker, 4, 8)),
+        );
+    fails_with(s.clone(), codes::PLACEMENT_CAPACITY, "phases.swarm");
+    // A single-node compose phase holds everything on its one machine.
+    let s = System::new("x")
+        .service(reserving("web", 1000, 512, 3))
+        .phase(Phase::new("vps", Engine::Compose).node(sized("vps", NodeRole::Manager, 2, 8)));
+    fails_with(s, codes::PLACEMENT_CAPACITY, "phases.vps.nodes[0]");
+    let fits = System::new("x")
+        .service(reserving("web", 1000, 512, 8))
+        .phase(
+            Phase::new("swarm", Engine::Swarm)
+                .node(sized("m1", NodeRole::Manager, 4, 8))
+                .node(sized("w1", NodeRole::Worker, 4, 8)),
+        );
+    assert!(fits.check().is_ok());
 }
 
 #[test]

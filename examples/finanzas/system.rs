@@ -368,7 +368,9 @@ pub fn system() -> System {
                 .replicas("bullmq-worker", 3)
                 .placement("postgres", Placement::anywhere().role(NodeRole::Manager))
                 .placement("redis", Placement::anywhere().role(NodeRole::Manager))
-                .placement("traefik", Placement::anywhere().role(NodeRole::Manager)),
+                .placement("traefik", Placement::anywhere().role(NodeRole::Manager))
+                .placement("prometheus", Placement::anywhere().role(NodeRole::Manager))
+                .placement("grafana", Placement::anywhere().role(NodeRole::Manager)),
         )
         // Phase 3: K3s (which ships Traefik as its ingress controller).
         .phase(

@@ -56,6 +56,10 @@ codes! {
     RESOURCES_REQUEST = "escala::resources::request_exceeds_limit", "a CPU or memory request is larger than its limit";
     /// No declared node satisfies a placement.
     PLACEMENT_UNSATISFIABLE = "escala::placement::unsatisfiable", "no node declared in the phase satisfies a placement";
+    /// A placement requires a node label no declared node carries.
+    PLACEMENT_UNKNOWN_LABEL = "escala::placement::unknown_label", "a placement requires a node label that no node declared in the phase carries";
+    /// Reservations do not fit the declared nodes.
+    PLACEMENT_CAPACITY = "escala::placement::over_capacity", "CPU or memory reservations exceed what the phase's nodes offer";
     /// A scheduled workload has a bad cron expression.
     WORKLOAD_SCHEDULE = "escala::workload::bad_schedule", "a scheduled job's cron expression does not have five fields";
     /// A phase overrides a service twice or pairs a platform with the wrong engine.

@@ -5,6 +5,8 @@
 //!
 //! - [`compose`] (feature `compose`): `docker-compose.yml` and `.env.example`, plain or
 //!   Dokploy-ready.
+//! - [`swarm`] (feature `swarm`): `stack.yml` for `docker stack deploy`, plain or in Dokploy's
+//!   stack mode.
 //!
 //! Every target is pure (no I/O, no clock) and deterministic, so its output can be
 //! snapshot-tested and diffed against what is on disk.
@@ -25,6 +27,10 @@
 
 #[cfg(feature = "compose")]
 pub mod compose;
+#[cfg(any(feature = "compose", feature = "swarm"))]
+mod docker;
+#[cfg(feature = "swarm")]
+pub mod swarm;
 pub mod yaml;
 
 use escala_core::Target;
@@ -36,6 +42,8 @@ pub fn all() -> Vec<Box<dyn Target>> {
     let mut targets: Vec<Box<dyn Target>> = Vec::new();
     #[cfg(feature = "compose")]
     targets.push(Box::new(compose::Compose::new()));
+    #[cfg(feature = "swarm")]
+    targets.push(Box::new(swarm::Swarm::new()));
     targets
 }
 
@@ -45,5 +53,7 @@ pub fn codes() -> Vec<(&'static str, &'static str)> {
     let mut all = Vec::new();
     #[cfg(feature = "compose")]
     all.extend_from_slice(compose::codes::ALL);
+    #[cfg(feature = "swarm")]
+    all.extend_from_slice(swarm::codes::ALL);
     all
 }

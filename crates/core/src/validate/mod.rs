@@ -5,6 +5,7 @@
 
 mod depends;
 mod names;
+mod placement;
 mod refs;
 mod routes;
 mod scaling;
@@ -19,6 +20,7 @@ pub(crate) fn check(system: &System) -> Diagnostics {
     depends::check(system, &mut diags);
     routes::check(system, &mut diags);
     scaling::check(system, &mut diags);
+    placement::check(system, &mut diags);
     diags
 }
 

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 
 use crate::checked::effective;
 use crate::codes::{
-    ALERTS, PHASE_INVALID, PHASE_NONE, PLACEMENT_UNSATISFIABLE, RESOURCES_REQUEST, SCALE_AUTOSCALE,
-    SCALE_REPLICAS, SCALE_SINGLE_WRITER, WORKLOAD_SCHEDULE,
+    ALERTS, PHASE_INVALID, PHASE_NONE, RESOURCES_REQUEST, SCALE_AUTOSCALE, SCALE_REPLICAS,
+    SCALE_SINGLE_WRITER, WORKLOAD_SCHEDULE,
 };
 use crate::{
     Access, Diagnostics, Engine, MountSource, Origin, Platform, Service, System, Threshold,
@@ -91,53 +91,6 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             if ov.resources.is_some() {
                 resources(&s, &at, &ctx, None, diags);
             }
-        }
-        if phase.nodes.is_empty() {
-            continue;
-        }
-        for base in &system.services {
-            let s = effective(base, phase);
-            if !s.placement.constrains() || phase.nodes.iter().any(|n| n.satisfies(&s.placement)) {
-                continue;
-            }
-            let from_override = phase
-                .overrides
-                .iter()
-                .position(|o| o.service == s.name && o.placement.is_some());
-            let (path, origin) = match from_override {
-                Some(i) => (format!("{pat}.overrides[{i}].placement"), None),
-                None => (
-                    format!("services.{}.placement", s.name),
-                    base.origin.as_ref(),
-                ),
-            };
-            let wanted: Vec<String> = s
-                .placement
-                .role
-                .iter()
-                .map(|r| format!("role {r:?}").to_lowercase())
-                .chain(
-                    s.placement
-                        .labels
-                        .iter()
-                        .map(|(k, v)| format!("label {k}={v}")),
-                )
-                .collect();
-            diags
-                .error(
-                    PLACEMENT_UNSATISFIABLE,
-                    path,
-                    format!(
-                        "no node of phase `{}` satisfies the placement of `{}` ({})",
-                        phase.name,
-                        s.name,
-                        wanted.join(", ")
-                    ),
-                )
-                .help(
-                    "declare a node with that role and labels in the phase, or relax the placement",
-                )
-                .origin(origin);
         }
     }
 

@@ -1,4 +1,6 @@
-//! Traefik v3 labels for routes, docker provider (container labels).
+//! Traefik v3 labels for routes: the docker provider reads them as container labels
+//! (compose), the swarm provider as service labels (`deploy.labels` in a stack). Only the
+//! provider's own network key differs; escala never emits both, which Traefik refuses.
 //!
 //! Per route: a router on `websecure` with the certificate resolver, and a router on `web`
 //! that only redirects to HTTPS; without TLS, one router on `web`. The service port is
@@ -14,6 +16,8 @@ use super::dollar;
 
 /// Where the labels will be read and what the environment around Traefik is called.
 pub(crate) struct Conventions {
+    /// `docker` or `swarm`: the Traefik provider that reads the labels.
+    pub provider: &'static str,
     /// Value of `traefik.docker.network`.
     pub network: String,
     /// Middleware the HTTP router uses to redirect to HTTPS.
@@ -34,7 +38,10 @@ pub(crate) fn labels(
         return l;
     }
     l.insert("traefik.enable".into(), "true".into());
-    l.insert("traefik.docker.network".into(), conv.network.clone());
+    l.insert(
+        format!("traefik.{}.network", conv.provider),
+        conv.network.clone(),
+    );
     if let Some(m) = &conv.define_redirect {
         if routes.iter().any(|r| r.tls.is_some()) {
             l.insert(

@@ -1,7 +1,9 @@
-//! The compose file, as typed structures (the subset escala emits).
+//! The compose file format as typed structures: the subset escala emits, shared by plain
+//! compose and Swarm stack files (which accept a stricter subset; the swarm target only
+//! fills the fields the v3.13 schema allows).
 //!
-//! Field order here is the key order in the output. Every field that may be absent is
-//! skipped when empty, so the file holds only what the model says.
+//! Field order here is the key order in the output. Every optional field is skipped when
+//! empty, so a file holds only what the model says.
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -10,9 +12,9 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// A whole compose file.
+/// A whole compose or stack file.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct ComposeFile {
+pub(crate) struct File {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub services: IndexMap<String, ServiceSpec>,
@@ -21,9 +23,9 @@ pub(crate) struct ComposeFile {
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub volumes: IndexMap<String, VolumeSpec>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub secrets: IndexMap<String, SecretSpec>,
+    pub secrets: IndexMap<String, ObjectSpec>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub configs: IndexMap<String, ConfigSpec>,
+    pub configs: IndexMap<String, ObjectSpec>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -58,7 +60,8 @@ pub(crate) struct ServiceSpec {
     pub depends_on: IndexMap<String, DependsSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<HealthSpec>,
-    pub restart: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy: Option<DeploySpec>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
@@ -83,6 +86,8 @@ pub(crate) struct PortSpec {
     pub target: u16,
     pub published: u16,
     pub protocol: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -123,11 +128,24 @@ pub(crate) struct HealthSpec {
     pub start_period: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub(crate) struct DeploySpec {
-    pub replicas: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourcesSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<PlacementSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_config: Option<UpdateSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_config: Option<UpdateSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<RestartPolicySpec>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub labels: IndexMap<String, String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -147,11 +165,50 @@ pub(crate) struct ResourceValues {
 }
 
 #[derive(Debug, Default, Serialize)]
+pub(crate) struct PlacementSpec {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preferences: Vec<SpreadSpec>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct SpreadSpec {
+    pub spread: String,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct UpdateSpec {
+    pub parallelism: u32,
+    pub delay: String,
+    pub failure_action: &'static str,
+    pub monitor: String,
+    pub order: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct RestartPolicySpec {
+    pub condition: &'static str,
+    pub delay: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_attempts: Option<u32>,
+    pub window: String,
+}
+
+#[derive(Debug, Default, Serialize)]
 pub(crate) struct NetworkSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<&'static str>,
     #[serde(skip_serializing_if = "is_false")]
     pub external: bool,
     #[serde(skip_serializing_if = "is_false")]
     pub internal: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    pub attachable: bool,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub driver_opts: IndexMap<String, String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -160,16 +217,17 @@ pub(crate) struct VolumeSpec {
     pub labels: IndexMap<String, String>,
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum SecretSpec {
-    Environment(String),
-    File(String),
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum ConfigSpec {
-    File(String),
-    Content(String),
+/// A top-level secret or config: from a file, the environment, inline content, or external.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct ObjectSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub external: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }

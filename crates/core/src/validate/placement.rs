@@ -1,0 +1,171 @@
+//! Phases that declare their nodes: every placement can be satisfied, every label exists,
+//! and the reservations fit.
+//!
+//! The capacity check is deliberately simple and never wrong in the "fits" direction it
+//! reports: it sums CPU and memory *reservations* (what Swarm and Kubernetes schedule on)
+//! of replicas that can only go to one node (pinned services and one-per-node workloads),
+//! per node; it checks that a single replica fits at least one node it may run on; and it
+//! checks the whole phase against the sum of its nodes. It does not try to bin-pack
+//! services that may run on several nodes.
+
+use crate::checked::effective;
+use crate::codes::{PLACEMENT_CAPACITY, PLACEMENT_UNKNOWN_LABEL, PLACEMENT_UNSATISFIABLE};
+use crate::{ByteSize, Cpu, Diagnostics, Engine, Node, Phase, Service, System, Workload};
+
+pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    for phase in system.phases.iter().filter(|p| !p.nodes.is_empty()) {
+        let services: Vec<Service> = system
+            .services
+            .iter()
+            .filter(|s| phase.runs(&s.name))
+            .map(|s| effective(s, phase))
+            .collect();
+        for s in &services {
+            satisfiable(system, phase, s, diags);
+        }
+        capacity(phase, &services, diags);
+    }
+}
+
+/// Where a placement problem was written: the phase override, or the service.
+fn placement_path(system: &System, phase: &Phase, s: &Service) -> (String, Option<crate::Origin>) {
+    match phase
+        .overrides
+        .iter()
+        .position(|o| o.service == s.name && o.placement.is_some())
+    {
+        Some(i) => (
+            format!("phases.{}.overrides[{i}].placement", phase.name),
+            None,
+        ),
+        None => (
+            format!("services.{}.placement", s.name),
+            system.find_service(&s.name).and_then(|b| b.origin.clone()),
+        ),
+    }
+}
+
+fn satisfiable(system: &System, phase: &Phase, s: &Service, diags: &mut Diagnostics) {
+    if phase.engine == Engine::Compose || !s.placement.constrains() {
+        return;
+    }
+    if phase.nodes.iter().any(|n| n.satisfies(&s.placement)) {
+        return;
+    }
+    let (path, origin) = placement_path(system, phase, s);
+    let missing: Vec<&String> = s
+        .placement
+        .labels
+        .keys()
+        .filter(|k| !phase.nodes.iter().any(|n| n.labels.contains_key(*k)))
+        .collect();
+    if let Some(key) = missing.first() {
+        diags
+            .error(PLACEMENT_UNKNOWN_LABEL, path, format!("`{}` must run on nodes labelled `{key}`, but no node of phase `{}` carries that label", s.name, phase.name))
+            .help(format!("label the nodes meant for it in the phase, e.g. `Node::builder()….labels([(\"{key}\", \"{}\")])`, and on the cluster (`docker node update --label-add` / `kubectl label node`)", s.placement.labels.get(*key).map_or("true", String::as_str)))
+            .origin(origin.as_ref());
+        return;
+    }
+    let wanted: Vec<String> = s
+        .placement
+        .role
+        .iter()
+        .map(|r| format!("role {r:?}").to_lowercase())
+        .chain(
+            s.placement
+                .labels
+                .iter()
+                .map(|(k, v)| format!("label {k}={v}")),
+        )
+        .collect();
+    diags
+        .error(
+            PLACEMENT_UNSATISFIABLE,
+            path,
+            format!(
+                "no node of phase `{}` satisfies the placement of `{}` ({})",
+                phase.name,
+                s.name,
+                wanted.join(", ")
+            ),
+        )
+        .help("declare a node with that role and labels in the phase, or relax the placement")
+        .origin(origin.as_ref());
+}
+
+/// The nodes a service may run on in this phase.
+fn candidates<'a>(phase: &'a Phase, s: &Service) -> Vec<(usize, &'a Node)> {
+    phase
+        .nodes
+        .iter()
+        .enumerate()
+        // compose runs everything on one machine and ignores placement.
+        .filter(|(_, n)| phase.engine == Engine::Compose || n.satisfies(&s.placement))
+        .collect()
+}
+
+fn capacity(phase: &Phase, services: &[Service], diags: &mut Diagnostics) {
+    let mut pinned: Vec<(u64, u64, Vec<String>)> = vec![(0, 0, Vec::new()); phase.nodes.len()];
+    let (mut total_cpu, mut total_mem) = (0u64, 0u64);
+    for s in services {
+        if matches!(s.workload, Workload::Scheduled { .. }) {
+            continue;
+        }
+        let cpu = s.resources.cpu_request.map_or(0, Cpu::as_millis);
+        let mem = s.resources.memory_request.map_or(0, ByteSize::as_bytes);
+        if cpu == 0 && mem == 0 {
+            continue;
+        }
+        let nodes = candidates(phase, s);
+        if nodes.is_empty() {
+            continue; // reported by `satisfiable`
+        }
+        if !nodes
+            .iter()
+            .any(|(_, n)| n.cpu.as_millis() >= cpu && n.memory.as_bytes() >= mem)
+        {
+            diags
+                .error(PLACEMENT_CAPACITY, format!("phases.{}", phase.name), format!("one replica of `{}` reserves {} CPU and {} of memory, more than any node of phase `{}` it may run on offers", s.name, Cpu::millis(cpu).to_decimal(), ByteSize::bytes(mem), phase.name))
+                .help("lower its reservations (`Resources::cpu` / `memory` requests) or declare a larger node")
+                .origin(s.origin.as_ref());
+            continue;
+        }
+        let per_node = s.workload == Workload::PerNode;
+        let copies = if per_node {
+            nodes.len() as u64
+        } else {
+            u64::from(s.replicas)
+        };
+        total_cpu += cpu * copies;
+        total_mem += mem * copies;
+        if per_node || nodes.len() == 1 {
+            let each = if per_node { 1 } else { u64::from(s.replicas) };
+            for (i, _) in &nodes {
+                pinned[*i].0 += cpu * each;
+                pinned[*i].1 += mem * each;
+                pinned[*i].2.push(if each == 1 {
+                    s.name.to_string()
+                } else {
+                    format!("{} ×{each}", s.name)
+                });
+            }
+        }
+    }
+    let mut node_over = false;
+    for (i, (node, (cpu, mem, names))) in phase.nodes.iter().zip(&pinned).enumerate() {
+        if *cpu > node.cpu.as_millis() || *mem > node.memory.as_bytes() {
+            node_over = true;
+            diags
+                .error(PLACEMENT_CAPACITY, format!("phases.{}.nodes[{i}]", phase.name), format!("services that can only run on node `{}` ({}) reserve {} CPU and {} of memory; it offers {} CPU and {}", node.name, names.join(", "), Cpu::millis(*cpu).to_decimal(), ByteSize::bytes(*mem), node.cpu.to_decimal(), node.memory))
+                .help("move some of them to other nodes (placement), lower their reservations, or give the node more CPU and memory");
+        }
+    }
+    let cpu_all: u64 = phase.nodes.iter().map(|n| n.cpu.as_millis()).sum();
+    let mem_all: u64 = phase.nodes.iter().map(|n| n.memory.as_bytes()).sum();
+    // An overflowing node already explains an overflowing phase; say it once.
+    if !node_over && (total_cpu > cpu_all || total_mem > mem_all) {
+        diags
+            .error(PLACEMENT_CAPACITY, format!("phases.{}", phase.name), format!("the replicas of phase `{}` reserve {} CPU and {} of memory; its nodes offer {} CPU and {}", phase.name, Cpu::millis(total_cpu).to_decimal(), ByteSize::bytes(total_mem), Cpu::millis(cpu_all).to_decimal(), ByteSize::bytes(mem_all)))
+            .help("declare another node (see \"add a worker\" in the book), lower replicas, or lower reservations");
+    }
+}

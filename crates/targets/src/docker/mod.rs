@@ -1,0 +1,439 @@
+//! What the compose and Swarm targets share: the docker service model.
+//!
+//! Both write the compose file format; a stack file is a stricter subset read by a different
+//! loader. Everything both render the same way — environment, ports, mounts, health checks,
+//! resources, Traefik labels, Dokploy's conventions, fidelity warnings common to both —
+//! lives here once, parameterised by [`Dialect`].
+
+pub(crate) mod file;
+pub(crate) mod traefik;
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+use escala_core::{
+    ByteSize, ConfigSource, Cpu, Diagnostics, Env, MountSource, Name, Phase, PhasePlan, Platform,
+    Probe, Protocol, Route, SecretSource, Service, Workload,
+};
+
+use file::{
+    BuildSpec, FileRef, HealthSpec, MountSpec, PortSpec, ResourceValues, ResourcesSpec,
+    ServiceSpec, TmpfsSpec,
+};
+
+/// Which loader reads the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// `docker compose` (compose-spec).
+    Compose,
+    /// `docker stack deploy` (compose file v3.13, Swarm mode).
+    Swarm,
+}
+
+impl Dialect {
+    /// The Traefik provider that reads this dialect's labels.
+    fn provider(self) -> &'static str {
+        match self {
+            Dialect::Compose => "docker",
+            Dialect::Swarm => "swarm",
+        }
+    }
+}
+
+/// The external network Dokploy's Traefik runs on.
+pub(crate) const DOKPLOY_NETWORK: &str = "dokploy-network";
+
+/// Variables the file interpolates, with why: written to the env example.
+pub(crate) type Vars = IndexMap<String, String>;
+
+/// Writes `$` as `$$`: compose and the stack loader interpolate every string value.
+pub(crate) fn dollar(s: &str) -> String {
+    s.replace('$', "$$")
+}
+
+/// `Some(isolated)` when the phase is deployed by Dokploy.
+pub(crate) fn dokploy(phase: &Phase) -> Option<bool> {
+    match phase.platform {
+        Platform::Dokploy { isolated } => Some(isolated),
+        Platform::Plain => None,
+    }
+}
+
+/// The plan's routes grouped by service, in declaration order (one pass, not one per service).
+pub(crate) fn routes_by_service<'a>(plan: &PhasePlan<'a>) -> HashMap<&'a Name, Vec<&'a Route>> {
+    let mut by: HashMap<&Name, Vec<&Route>> = HashMap::new();
+    for r in plan.routes() {
+        by.entry(&r.service).or_default().push(r);
+    }
+    by
+}
+
+/// A file the deployment reads (bind mount, file config or secret) as seen from the output
+/// directory. Dokploy keeps such files in its File Mounts folder, `files/`, beside the
+/// checkout of the repository: `<root>/../files/<path>`.
+pub(crate) fn host_path(plan: &PhasePlan<'_>, path: &str) -> String {
+    match dokploy(plan.phase()) {
+        Some(_) if !path.starts_with('/') => {
+            let rest = path.trim_start_matches("./");
+            let rest = rest.strip_prefix("../files/").unwrap_or(rest);
+            plan.host_path(&format!("../files/{rest}"))
+        }
+        _ => plan.host_path(path),
+    }
+}
+
+/// `${VAR:?VAR must be set}`: the loader refuses to run without it.
+pub(crate) fn required(var: &str) -> String {
+    format!("${{{var}:?{var} must be set}}")
+}
+
+/// The service fields both dialects render the same way (deployment settings excluded).
+pub(crate) fn service(
+    plan: &PhasePlan<'_>,
+    s: &Service,
+    dialect: Dialect,
+    routed: bool,
+    vars: &mut Vars,
+) -> ServiceSpec {
+    let system = plan.system();
+    let dokploy = dokploy(plan.phase());
+    let mut spec = ServiceSpec {
+        image: s.image.as_deref().map(dollar),
+        build: match dialect {
+            Dialect::Compose => s.build.as_ref().map(|b| BuildSpec {
+                context: plan.host_path(&b.context),
+                dockerfile: b.dockerfile.clone(),
+                args: b.args.iter().map(|(k, v)| (k.clone(), dollar(v))).collect(),
+                target: b.target.clone(),
+            }),
+            // Swarm cannot build; the fidelity report says so.
+            Dialect::Swarm => None,
+        },
+        entrypoint: s.entrypoint.iter().map(|a| dollar(a)).collect(),
+        command: s.command.iter().map(|a| dollar(a)).collect(),
+        user: s.user.as_deref().map(dollar),
+        read_only: s.read_only_root,
+        ..ServiceSpec::default()
+    };
+    for (key, value) in &s.env {
+        let rendered = match value {
+            Env::Literal(v) => dollar(v),
+            Env::Config { config, key: k } => system
+                .configs
+                .iter()
+                .find(|c| &c.name == config)
+                .and_then(|c| match &c.source {
+                    ConfigSource::Values(values) => values.get(k).map(|v| dollar(v)),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            Env::Secret(name) => match system
+                .secrets
+                .iter()
+                .find(|x| &x.name == name)
+                .map(|x| &x.source)
+            {
+                Some(SecretSource::Env(var)) => {
+                    vars.insert(var.clone(), format!("secret `{name}`"));
+                    required(var)
+                }
+                // Refused by `check_common`: no engine puts a file or external secret into env.
+                _ => String::new(),
+            },
+        };
+        spec.environment.insert(key.clone(), rendered);
+    }
+    for p in &s.ports {
+        match p.publish {
+            Some(host) if !(routed && dokploy.is_some()) => spec.ports.push(PortSpec {
+                // The stack schema has no port names.
+                name: p.name.clone().filter(|_| dialect == Dialect::Compose),
+                target: p.container,
+                published: host,
+                protocol: p.protocol.as_str(),
+                mode: (dialect == Dialect::Swarm).then_some("ingress"),
+            }),
+            // Swarm deprecates `expose`: services on a network reach every port anyway.
+            _ if dialect == Dialect::Swarm => {}
+            _ => spec.expose.push(match p.protocol {
+                Protocol::Tcp => p.container.to_string(),
+                Protocol::Udp => format!("{}/udp", p.container),
+            }),
+        }
+    }
+    for m in &s.mounts {
+        spec.volumes.push(match &m.source {
+            MountSource::Volume(v) => MountSpec {
+                kind: "volume",
+                source: Some(v.to_string()),
+                target: m.target.clone(),
+                read_only: m.read_only,
+                tmpfs: None,
+            },
+            MountSource::Bind(path) => MountSpec {
+                kind: "bind",
+                source: Some(dollar(&host_path(plan, path))),
+                target: m.target.clone(),
+                read_only: m.read_only,
+                tmpfs: None,
+            },
+            MountSource::Tmpfs { size } => MountSpec {
+                kind: "tmpfs",
+                source: None,
+                target: m.target.clone(),
+                read_only: m.read_only,
+                tmpfs: size.map(|b| TmpfsSpec { size: b.as_bytes() }),
+            },
+        });
+    }
+    spec.secrets = s
+        .secrets
+        .iter()
+        .map(|n| FileRef {
+            source: n.to_string(),
+            target: format!("/run/secrets/{n}"),
+        })
+        .collect();
+    spec.configs = s
+        .configs
+        .iter()
+        .map(|c| FileRef {
+            source: c.config.to_string(),
+            target: c.target.clone(),
+        })
+        .collect();
+    spec.networks = s.networks.iter().map(|n| n.to_string()).collect();
+    spec.healthcheck = s.health.as_ref().map(|h| HealthSpec {
+        test: match &h.probe {
+            Probe::Command(args) => std::iter::once("CMD".to_owned())
+                .chain(args.iter().map(|a| dollar(a)))
+                .collect(),
+            Probe::Http { path, port } => vec![
+                "CMD-SHELL".into(),
+                dollar(&format!(
+                    "wget -q -O /dev/null http://127.0.0.1:{port}{path} || exit 1"
+                )),
+            ],
+            Probe::Tcp { port } => vec![
+                "CMD-SHELL".into(),
+                format!("nc -z 127.0.0.1 {port} || exit 1"),
+            ],
+        },
+        interval: h.interval.to_go(),
+        timeout: h.timeout.to_go(),
+        retries: h.retries,
+        start_period: h.start_period.to_go(),
+    });
+    spec.labels = s
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), dollar(v)))
+        .collect();
+    spec
+}
+
+/// `deploy.resources`: `cpus` as a decimal string, memory in docker's units.
+pub(crate) fn resources(s: &Service) -> Option<ResourcesSpec> {
+    let r = &s.resources;
+    let values = |cpu: Option<Cpu>, mem: Option<ByteSize>| {
+        (cpu.is_some() || mem.is_some()).then(|| ResourceValues {
+            cpus: cpu.map(|c| c.to_decimal()),
+            memory: mem.map(|m| m.to_docker()),
+        })
+    };
+    let spec = ResourcesSpec {
+        limits: values(r.cpu_limit, r.memory_limit),
+        reservations: values(r.cpu_request, r.memory_request),
+    };
+    (spec.limits.is_some() || spec.reservations.is_some()).then_some(spec)
+}
+
+/// Traefik labels for `routes` of `s`, adding the networks Dokploy needs to `spec`.
+/// Returns whether the service joined `dokploy-network`.
+pub(crate) fn traefik_labels(
+    plan: &PhasePlan<'_>,
+    s: &Service,
+    routes: &[&Route],
+    dialect: Dialect,
+    spec: &mut ServiceSpec,
+    vars: &mut Vars,
+) -> (IndexMap<String, String>, bool) {
+    let system = plan.system();
+    let provider = dialect.provider();
+    let mut joined = false;
+    let conv = match dokploy(plan.phase()) {
+        Some(false) => {
+            joined = true;
+            if spec.networks.is_empty() {
+                spec.networks.push("default".into());
+            }
+            spec.networks.push(DOKPLOY_NETWORK.into());
+            traefik::Conventions {
+                provider,
+                network: DOKPLOY_NETWORK.into(),
+                redirect: "redirect-to-https@file".into(),
+                define_redirect: None,
+            }
+        }
+        Some(true) => {
+            vars.insert(
+                "APP_NAME".into(),
+                "set by Dokploy: the app's name, which is also its isolated network".into(),
+            );
+            traefik::Conventions {
+                provider,
+                network: "${APP_NAME}".into(),
+                redirect: "redirect-to-https@file".into(),
+                define_redirect: None,
+            }
+        }
+        None => {
+            let net = s.networks.first().map_or("default", |n| n.as_str());
+            let m = format!("{}-https-redirect", system.name);
+            traefik::Conventions {
+                provider,
+                network: format!("{}_{net}", system.name),
+                redirect: format!("{m}@{provider}"),
+                define_redirect: Some(m),
+            }
+        }
+    };
+    (traefik::labels(system, s, routes, &conv), joined)
+}
+
+/// Whether any service of the plan mounts the volume `name`.
+pub(crate) fn mounts_volume(plan: &PhasePlan<'_>, name: &Name) -> bool {
+    plan.services().iter().any(|s| {
+        s.mounts
+            .iter()
+            .any(|m| matches!(&m.source, MountSource::Volume(v) if v == name))
+    })
+}
+
+/// Whether any service of the plan joins the network `name`.
+pub(crate) fn joins_network(plan: &PhasePlan<'_>, name: &Name) -> bool {
+    plan.services().iter().any(|s| s.networks.contains(name))
+}
+
+/// Whether any service of the plan mounts the secret `name`.
+pub(crate) fn mounts_secret(plan: &PhasePlan<'_>, name: &Name) -> bool {
+    plan.services().iter().any(|s| s.secrets.contains(name))
+}
+
+/// Whether any service of the plan mounts the config `name`.
+pub(crate) fn mounts_config(plan: &PhasePlan<'_>, name: &Name) -> bool {
+    plan.services()
+        .iter()
+        .any(|s| s.configs.iter().any(|c| &c.config == name))
+}
+
+/// An env example: a header and every variable the file interpolates, sorted, empty.
+pub(crate) fn env_example(target: &str, intro: &str, vars: &Vars, extra: &str) -> String {
+    let mut out = escala_core::header(target);
+    out.push_str(intro);
+    let mut sorted: Vec<_> = vars.iter().collect();
+    sorted.sort();
+    for (var, why) in sorted {
+        out.push_str(&format!("\n# {why}\n{var}=\n"));
+    }
+    out.push_str(extra);
+    out
+}
+
+/// Fidelity checks both dialects share. `codes` are the calling target's codes.
+pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diagnostics) {
+    let system = plan.system();
+    let phase = plan.phase();
+    let p = &phase.name;
+    let dokploy = dokploy(phase);
+    let routes = routes_by_service(plan);
+    let engine = codes.engine;
+    for s in plan.services() {
+        let at = format!("services.{}", s.name);
+        let o = s.origin.as_ref();
+        let routed = routes.contains_key(&s.name);
+        if s.autoscale.is_some() {
+            diags
+                .warning(
+                    codes.dropped,
+                    format!("{at}.autoscale"),
+                    format!(
+                        "{engine} cannot autoscale; `{}` runs a fixed {} replica(s) in phase `{p}`",
+                        s.name, s.replicas
+                    ),
+                )
+                .help("autoscaling takes effect in Kubernetes phases")
+                .origin(o);
+        }
+        if let Workload::Scheduled { schedule } = &s.workload {
+            diags
+                .warning(codes.dropped, format!("{at}.workload"), format!("{engine} has no scheduler; in phase `{p}`, `{}` runs once per deploy instead of on `{schedule}`", s.name))
+                .help("run it from the host's cron, or use a Kubernetes phase")
+                .origin(o);
+        }
+        match &s.health.as_ref().map(|h| &h.probe) {
+            Some(Probe::Http { .. }) => {
+                diags
+                    .warning(codes.health_tool, format!("{at}.health"), format!("in phase `{p}`, the HTTP health check of `{}` runs `wget` inside the container", s.name))
+                    .help("make sure the image has `wget` (busybox and alpine do), or use `HealthCheck::command`")
+                    .origin(o);
+            }
+            Some(Probe::Tcp { .. }) => {
+                diags
+                    .warning(codes.health_tool, format!("{at}.health"), format!("in phase `{p}`, the TCP health check of `{}` runs `nc -z` inside the container", s.name))
+                    .help("make sure the image has `nc`, or use `HealthCheck::command`")
+                    .origin(o);
+            }
+            _ => {}
+        }
+        for (key, value) in &s.env {
+            let Env::Secret(name) = value else { continue };
+            let Some(secret) = system.secrets.iter().find(|x| &x.name == name) else {
+                continue;
+            };
+            if !matches!(secret.source, SecretSource::Env(_)) {
+                diags
+                    .error(codes.secret, format!("{at}.env.{key}"), format!("in phase `{p}`, {engine} can only put a secret into an environment variable when the secret comes from the environment; `{name}` does not"))
+                    .help(format!("declare `{name}` with `Secret::from_env`, or mount it (`.secrets([\"{name}\"])`) and point the program at `/run/secrets/{name}`"))
+                    .origin(o);
+            }
+        }
+        let published: Vec<_> = s.ports.iter().filter(|p| p.publish.is_some()).collect();
+        if !published.is_empty() && dokploy.is_some() && routed {
+            diags
+                .warning(codes.dropped, format!("{at}.ports"), format!("on Dokploy (phase `{p}`), routed service `{}` publishes no host port; Traefik reaches it over the network", s.name))
+                .help("remove `.publish(..)` from its ports, or drop the route")
+                .origin(o);
+        }
+        if dokploy.is_some() {
+            for (i, m) in s.mounts.iter().enumerate() {
+                if let MountSource::Bind(path) = &m.source {
+                    // Host sockets (`/var/run/docker.sock`) are meant to be absolute.
+                    let socket = path.starts_with("/var/run/") || path.starts_with("/run/");
+                    if path.starts_with('/') && !socket {
+                        diags
+                            .warning(codes.dropped, format!("{at}.mounts[{i}]"), format!("absolute bind mount `{path}` in phase `{p}`: Dokploy cleans host paths up during deployments"))
+                            .help("use a path relative to the project; it is mapped into Dokploy's `files/` folder")
+                            .origin(o);
+                    }
+                }
+            }
+        }
+    }
+    for (i, v) in system.volumes.iter().enumerate() {
+        if mounts_volume(plan, &v.name) && (v.size.is_some() || v.storage_class.is_some()) {
+            diags
+                .warning(codes.dropped, format!("volumes[{i}]"), format!("{engine} volumes have no size or storage class; those of `{}` are ignored in phase `{p}`", v.name))
+                .help("they take effect in Kubernetes phases");
+        }
+    }
+}
+
+/// The codes a target reports [`check_common`]'s findings under, and its engine's name.
+pub(crate) struct Codes {
+    pub engine: &'static str,
+    pub dropped: &'static str,
+    pub health_tool: &'static str,
+    pub secret: &'static str,
+}

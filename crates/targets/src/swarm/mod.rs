@@ -1,0 +1,400 @@
+//! The Docker Swarm target: stack files for `docker stack deploy -c stack.yml NAME`, plain or
+//! in Dokploy's stack mode.
+//!
+//! Renders every phase whose engine is [`Engine::Swarm`] into
+//!
+//! - `stack.yml`, accepted by Swarm's own loader (`docker stack config`) and the v3.13
+//!   schema, with no `version:` key (docker 27 and later assume 3.13);
+//! - `stack.env.example`, the variables the file interpolates (`docker stack deploy` reads no
+//!   `.env`: they must be exported, or set in Dokploy), and the `docker secret create`
+//!   commands for secrets that must exist before deploying;
+//! - `configs/<name>` for every inline config (stack files cannot hold config content).
+//!
+//! Swarm honours `deploy:` (mode, replicas, resources, placement, update and rollback,
+//! restart policy) and reads Traefik's labels from `deploy.labels`. What it cannot do —
+//! build images, order start-up, autoscale, run on a schedule — is reported by
+//! [`Target::check`], never dropped in silence.
+
+use escala_core::{
+    header, Artifacts, ConfigSource, Diagnostics, Duration, Engine, MountSource, NodeRole, Phase,
+    PhasePlan, Restart, SecretSource, Service, Spread, Target, TargetError, Workload,
+};
+
+use crate::docker::file::{
+    DeploySpec, File, NetworkSpec, ObjectSpec, PlacementSpec, RestartPolicySpec, SpreadSpec,
+    UpdateSpec, VolumeSpec,
+};
+use crate::docker::{self, Dialect, Vars, DOKPLOY_NETWORK};
+
+/// Diagnostic codes of the swarm target.
+pub mod codes {
+    /// A model feature Swarm ignores (build, start order, autoscaling, schedules, sizes…).
+    pub const DROPPED: &str = "escala::swarm::dropped";
+    /// A health check that needs a tool inside the image.
+    pub const HEALTH_TOOL: &str = "escala::swarm::health_assumes_tool";
+    /// A secret Swarm cannot provide as an environment variable.
+    pub const SECRET: &str = "escala::swarm::secret_unsupported";
+    /// A secret from the environment that must be created in the Swarm before deploying.
+    pub const SECRET_CREATE: &str = "escala::swarm::secret_must_exist";
+    /// A service with only a build: Swarm needs an image.
+    pub const NO_IMAGE: &str = "escala::swarm::no_image";
+    /// A local volume on a service that may move between nodes.
+    pub const UNPINNED: &str = "escala::swarm::unpinned_volume";
+    /// Every code with its summary.
+    pub const ALL: &[(&str, &str)] = &[
+        (DROPPED, "Swarm ignores a feature of the model (build, depends_on, autoscaling, schedules, volume sizes, published ports of routed services on Dokploy)"),
+        (HEALTH_TOOL, "an HTTP or TCP health check runs `wget` or `nc` inside the container, which the image must provide"),
+        (SECRET, "Swarm cannot put a file or external secret into an environment variable"),
+        (SECRET_CREATE, "a secret read from the environment becomes an external Swarm secret that must be created before deploying"),
+        (NO_IMAGE, "a service has a build but no image; Swarm cannot build"),
+        (UNPINNED, "a service writes to a local volume but may be scheduled on more than one node"),
+    ];
+}
+
+const CODES: docker::Codes = docker::Codes {
+    engine: "Swarm",
+    dropped: codes::DROPPED,
+    health_tool: codes::HEALTH_TOOL,
+    secret: codes::SECRET,
+};
+
+/// The Docker Swarm backend. Options come from each phase's platform.
+#[derive(Clone, Debug, Default)]
+pub struct Swarm {}
+
+impl Swarm {
+    /// The swarm target.
+    pub fn new() -> Self {
+        Swarm {}
+    }
+}
+
+const FILE: &str = "stack.yml";
+const ENV_EXAMPLE: &str = "stack.env.example";
+
+/// The external name of a secret read from the environment.
+fn external_secret_name(plan: &PhasePlan<'_>, secret: &str) -> String {
+    format!("{}_{secret}", plan.system().name)
+}
+
+impl Target for Swarm {
+    fn name(&self) -> &'static str {
+        "swarm"
+    }
+
+    fn accepts(&self, phase: &Phase) -> bool {
+        phase.engine == Engine::Swarm
+    }
+
+    fn check(&self, plan: &PhasePlan<'_>, diags: &mut Diagnostics) {
+        docker::check_common(plan, &CODES, diags);
+        let system = plan.system();
+        let phase = plan.phase();
+        let p = &phase.name;
+        for s in plan.services() {
+            let at = format!("services.{}", s.name);
+            let o = s.origin.as_ref();
+            match (&s.image, &s.build) {
+                (None, Some(b)) => {
+                    diags
+                        .error(codes::NO_IMAGE, format!("{at}.image"), format!("`{}` has only a build, and Swarm cannot build (phase `{p}`)", s.name))
+                        .help(format!("set the image it is pushed as, e.g. `.image(\"registry.example.com/{}:1.0\")`, and push it after building `{}`", s.name, b.context))
+                        .origin(o);
+                }
+                (Some(image), Some(_)) => {
+                    diags
+                        .warning(codes::DROPPED, format!("{at}.build"), format!("Swarm cannot build; in phase `{p}`, `{}` runs the pushed image `{image}`", s.name))
+                        .help("build and push the image before `docker stack deploy` (add `--with-registry-auth` for a private registry)")
+                        .origin(o);
+                }
+                _ => {}
+            }
+            if !s.depends_on.is_empty() {
+                diags
+                    .warning(codes::DROPPED, format!("{at}.depends_on"), format!("Swarm starts services in no order; `depends_on` of `{}` is ignored in phase `{p}`", s.name))
+                    .help("make the service retry until its dependencies answer; its health check and restart policy keep it out of rotation until then")
+                    .origin(o);
+            }
+            if s.workload != Workload::PerNode {
+                unpinned_volumes(plan, s, diags);
+            }
+        }
+        for (i, secret) in system.secrets.iter().enumerate() {
+            if let SecretSource::Env(var) = &secret.source {
+                if docker::mounts_secret(plan, &secret.name) {
+                    let name = external_secret_name(plan, secret.name.as_str());
+                    diags
+                        .warning(codes::SECRET_CREATE, format!("secrets[{i}]"), format!("stack files cannot read a secret from the environment; in phase `{p}`, `{}` is the external Swarm secret `{name}`", secret.name))
+                        .help(format!("create it once on a manager: `printf '%s' \"${var}\" | docker secret create {name} -` (also listed in {ENV_EXAMPLE})"));
+                }
+            }
+        }
+    }
+
+    fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
+        let mut vars = Vars::new();
+        let mut artifacts = Artifacts::new();
+        let mut creates = String::new();
+        let file = stack_file(plan, &mut vars, &mut artifacts, &mut creates);
+        let yaml = crate::yaml::to_string(&file).map_err(|e| TargetError::Serialize {
+            target: "swarm",
+            path: FILE.into(),
+            message: e.to_string(),
+        })?;
+        artifacts.insert(FILE, format!("{}{yaml}", header("swarm")));
+        let intro = if docker::dokploy(plan.phase()).is_some() {
+            format!("# Variables {FILE} reads. Dokploy passes its Environment tab to `docker stack deploy`;\n# set these there. `docker stack deploy` itself reads no `.env` file.\n")
+        } else {
+            format!("# Variables {FILE} reads. `docker stack deploy` reads no `.env` file: export these in\n# the shell that runs `docker stack deploy -c {FILE} <stack>`. Never commit their values.\n")
+        };
+        let extra = if creates.is_empty() {
+            String::new()
+        } else {
+            format!("\n# Secrets to create once, on a manager, before the first deploy:\n{creates}")
+        };
+        artifacts.insert(
+            ENV_EXAMPLE,
+            docker::env_example("swarm", &intro, &vars, &extra),
+        );
+        Ok(artifacts)
+    }
+}
+
+/// A service writing to a local (single-writer) volume must stay on one node, or a
+/// rescheduled task starts on another node with an empty volume.
+fn unpinned_volumes(plan: &PhasePlan<'_>, s: &Service, diags: &mut Diagnostics) {
+    let phase = plan.phase();
+    let nodes = &phase.nodes;
+    let pinned = match nodes.len() {
+        1 => true,
+        0 => s.placement.constrains(),
+        _ => nodes.iter().filter(|n| n.satisfies(&s.placement)).count() == 1,
+    };
+    if pinned {
+        return;
+    }
+    for (i, m) in s.mounts.iter().enumerate() {
+        let MountSource::Volume(v) = &m.source else {
+            continue;
+        };
+        let local = plan
+            .system()
+            .volumes
+            .iter()
+            .find(|x| &x.name == v)
+            .is_some_and(|x| x.access == escala_core::Access::SingleWriter);
+        if local && !m.read_only {
+            let candidates = nodes.iter().filter(|n| n.satisfies(&s.placement)).count();
+            let why = if nodes.is_empty() {
+                "nothing constrains where it runs".to_owned()
+            } else {
+                format!("{candidates} nodes of phase `{}` qualify", phase.name)
+            };
+            diags
+                .error(codes::UNPINNED, format!("services.{}.mounts[{i}]", s.name), format!("`{}` writes to local volume `{v}`, but {why}; a rescheduled task would start on another node with an empty volume", s.name))
+                .help(format!("pin it in this phase, e.g. `.placement(\"{}\", Placement::anywhere().role(NodeRole::Manager))` with one manager, or a node label only one node carries", s.name))
+                .origin(s.origin.as_ref());
+        }
+    }
+}
+
+fn stack_file(
+    plan: &PhasePlan<'_>,
+    vars: &mut Vars,
+    artifacts: &mut Artifacts,
+    creates: &mut String,
+) -> File {
+    let system = plan.system();
+    let dokploy = docker::dokploy(plan.phase());
+    let mut file = File::default();
+    let mut uses_dokploy_network = false;
+    let mut traefik_networks: Vec<String> = Vec::new();
+    let by_service = docker::routes_by_service(plan);
+    for s in plan.services() {
+        let routes = by_service.get(&s.name).cloned().unwrap_or_default();
+        let mut spec = docker::service(plan, s, Dialect::Swarm, !routes.is_empty(), vars);
+        let mut deploy = deploy(s);
+        if !routes.is_empty() {
+            let (labels, joined) =
+                docker::traefik_labels(plan, s, &routes, Dialect::Swarm, &mut spec, vars);
+            deploy.labels.extend(labels);
+            uses_dokploy_network |= joined;
+            if dokploy.is_none() {
+                let net = s.networks.first().map_or("default", |n| n.as_str());
+                if !traefik_networks.iter().any(|n| n == net) {
+                    traefik_networks.push(net.to_owned());
+                }
+            }
+        }
+        spec.deploy = Some(deploy);
+        file.services.insert(s.name.to_string(), spec);
+    }
+    // Outside Dokploy every stack network gets an explicit name, so Traefik's
+    // `traefik.swarm.network` label (which needs the real name) does not depend on the stack
+    // name given at deploy time. On Dokploy, Traefik uses `dokploy-network` (or the app's own)
+    // and the stack keeps Docker's `<stack>_<key>` names, so copies of an app never collide.
+    let overlay = |key: &str, internal: bool, encrypted: bool| {
+        let mut spec = NetworkSpec {
+            name: dokploy.is_none().then(|| format!("{}_{key}", system.name)),
+            driver: Some("overlay"),
+            internal,
+            attachable: traefik_networks.iter().any(|n| n == key),
+            ..NetworkSpec::default()
+        };
+        if encrypted {
+            spec.driver_opts.insert("encrypted".into(), String::new());
+        }
+        spec
+    };
+    let needs_default = plan.services().iter().any(|s| s.networks.is_empty())
+        && traefik_networks.iter().any(|n| n == "default");
+    if needs_default {
+        file.networks
+            .insert("default".into(), overlay("default", false, false));
+    }
+    for n in system
+        .networks
+        .iter()
+        .filter(|n| docker::joins_network(plan, &n.name))
+    {
+        file.networks.insert(
+            n.name.to_string(),
+            overlay(n.name.as_str(), n.internal, n.encrypted),
+        );
+    }
+    if uses_dokploy_network {
+        let spec = NetworkSpec {
+            external: true,
+            ..NetworkSpec::default()
+        };
+        file.networks.insert(DOKPLOY_NETWORK.into(), spec);
+    }
+    for v in system
+        .volumes
+        .iter()
+        .filter(|v| docker::mounts_volume(plan, &v.name))
+    {
+        let mut spec = VolumeSpec::default();
+        if v.backup {
+            spec.labels.insert("escala.backup".into(), "true".into());
+        }
+        file.volumes.insert(v.name.to_string(), spec);
+    }
+    for secret in system
+        .secrets
+        .iter()
+        .filter(|x| docker::mounts_secret(plan, &x.name))
+    {
+        let spec = match &secret.source {
+            SecretSource::Env(var) => {
+                let name = external_secret_name(plan, secret.name.as_str());
+                creates.push_str(&format!(
+                    "#   printf '%s' \"${var}\" | docker secret create {name} -\n"
+                ));
+                ObjectSpec {
+                    external: true,
+                    name: Some(name),
+                    ..ObjectSpec::default()
+                }
+            }
+            SecretSource::File(path) => ObjectSpec {
+                file: Some(docker::host_path(plan, path)),
+                ..ObjectSpec::default()
+            },
+            SecretSource::External(name) => ObjectSpec {
+                external: true,
+                name: Some(name.clone()),
+                ..ObjectSpec::default()
+            },
+        };
+        file.secrets.insert(secret.name.to_string(), spec);
+    }
+    for config in system
+        .configs
+        .iter()
+        .filter(|c| docker::mounts_config(plan, &c.name))
+    {
+        let path = match &config.source {
+            ConfigSource::File(path) => docker::host_path(plan, path),
+            ConfigSource::Inline(content) => {
+                // Stack files cannot hold content; the config becomes a file beside them.
+                let rel = format!("configs/{}", config.name);
+                artifacts.insert(rel.clone(), content.clone());
+                format!("./{rel}")
+            }
+            ConfigSource::Values(_) => continue,
+        };
+        let spec = ObjectSpec {
+            file: Some(path),
+            ..ObjectSpec::default()
+        };
+        file.configs.insert(config.name.to_string(), spec);
+    }
+    file
+}
+
+/// `deploy:` for one service: mode, replicas, resources, placement, updates, restarts.
+fn deploy(s: &Service) -> DeploySpec {
+    let (mode, replicas) = match s.workload {
+        Workload::PerNode => ("global", None),
+        Workload::Scheduled { .. } => ("replicated-job", Some(s.replicas)),
+        Workload::Stateless | Workload::Stateful => ("replicated", Some(s.replicas)),
+    };
+    let job = matches!(s.workload, Workload::Scheduled { .. });
+    let mut placement = PlacementSpec::default();
+    if let Some(role) = s.placement.role {
+        let role = match role {
+            NodeRole::Manager => "manager",
+            NodeRole::Worker => "worker",
+        };
+        placement.constraints.push(format!("node.role == {role}"));
+    }
+    for (k, v) in &s.placement.labels {
+        placement
+            .constraints
+            .push(format!("node.labels.{k} == {v}"));
+    }
+    // Swarm already spreads a service's tasks over the nodes that qualify; only spreading
+    // over a label's values needs a preference.
+    if let Some(Spread::Label(label)) = &s.placement.spread {
+        placement.preferences.push(SpreadSpec {
+            spread: format!("node.labels.{label}"),
+        });
+    }
+    // A stateful service must stop before its replacement starts (one writer at a time);
+    // a stateless one starts the new task first, so there is no gap.
+    let order = if s.workload == Workload::Stateful {
+        "stop-first"
+    } else {
+        "start-first"
+    };
+    let update = |failure_action| UpdateSpec {
+        parallelism: 1,
+        delay: Duration::secs(10).to_go(),
+        failure_action,
+        monitor: Duration::secs(30).to_go(),
+        order,
+    };
+    let (condition, max_attempts) = match (&s.restart, job) {
+        (_, true) => ("on-failure", Some(3)),
+        (Restart::Always | Restart::UnlessStopped, _) => ("any", None),
+        (Restart::OnFailure { max_attempts }, _) => ("on-failure", *max_attempts),
+        (Restart::Never, _) => ("none", None),
+    };
+    DeploySpec {
+        mode: Some(mode),
+        replicas,
+        resources: docker::resources(s),
+        placement: (!placement.constraints.is_empty() || !placement.preferences.is_empty())
+            .then_some(placement),
+        update_config: (!job).then(|| update("rollback")),
+        rollback_config: (!job).then(|| update("pause")),
+        restart_policy: Some(RestartPolicySpec {
+            condition,
+            delay: Duration::secs(5).to_go(),
+            max_attempts,
+            window: Duration::secs(120).to_go(),
+        }),
+        labels: Default::default(),
+    }
+}
