@@ -185,3 +185,100 @@ fn the_deploy_probe_can_fail() {
         "{err}"
     );
 }
+
+/// `kubectl kustomize DIR`, then `kubernetes-validate --strict` on what it prints.
+pub fn kubernetes_accepts(dir: &std::path::Path) -> Result<(), String> {
+    let built = Command::new("kubectl")
+        .args(["kustomize"])
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("cannot run `kubectl` (it must be installed): {e}"))?;
+    if !built.status.success() {
+        return Err(format!(
+            "kubectl kustomize {} failed:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&built.stderr)
+        ));
+    }
+    let tool = std::env::var("ESCALA_KUBERNETES_VALIDATE")
+        .unwrap_or_else(|_| "kubernetes-validate".into());
+    let mut child = Command::new(&tool)
+        .args(["--strict", "-k", "1.33", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!("cannot run `{tool}` (install it: pip install kubernetes-validate): {e}")
+        })?;
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().ok_or("no stdin")?;
+        stdin.write_all(&built.stdout).map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The only tolerated complaint: the PrometheusRule CRD has no bundled schema.
+    let unexpected: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("INFO") && !l.trim().is_empty())
+        .filter(|l| !(l.starts_with("WARN") && l.contains("PrometheusRule")))
+        .collect();
+    if out.status.success() && unexpected.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "kubernetes-validate rejected {}:\n{text}",
+            dir.display()
+        ))
+    }
+}
+
+#[test]
+fn kustomize_and_kubernetes_validate_accept_every_manifest() {
+    if !conformance(
+        "kubectl kustomize and kubernetes-validate --strict on every generated directory",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut dirs = 0;
+    for (fixture, build) in systems::ALL {
+        for (phase, target, artifacts) in render_all(&build().check().expect("valid")) {
+            if target != "kubernetes" {
+                continue;
+            }
+            let at = dir.path().join(format!("{fixture}-{phase}"));
+            for (path, content) in artifacts.iter() {
+                std::fs::create_dir_all(&at).expect("mkdir");
+                std::fs::write(at.join(path), content).expect("write");
+            }
+            kubernetes_accepts(&at).unwrap_or_else(|e| panic!("{fixture}/{phase}: {e}"));
+            dirs += 1;
+        }
+    }
+    assert!(dirs >= 2, "fixtures with a kubernetes phase");
+}
+
+#[test]
+fn kubernetes_validate_can_fail() {
+    if !conformance("kubernetes-validate rejects a bad manifest") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "resources:\n  - svc.yaml\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  port: 80\n",
+    )
+    .expect("write");
+    assert!(kubernetes_accepts(dir.path()).is_err());
+}

@@ -3,6 +3,7 @@
 //! - `model`: the builder API and serde round trips
 //! - `validate`: one test per check rule, asserting its code
 //! - `targets`: snapshots of every fixture × target, schema validation, determinism
+//! - `kubernetes`: Kompose-compatibility rules, the reference manifests, typed round trips
 //! - `swarm`: the Swarm target's checks and the reference stack file
 //! - `cli`: build / diff / check against a real directory, diagnostics output
 //! - `props`: proptest invariants
@@ -17,6 +18,7 @@ mod systems;
 mod cli;
 mod conformance;
 mod docs;
+mod kubernetes;
 mod model;
 mod props;
 mod swarm;

@@ -40,7 +40,7 @@ fn raw_service() -> impl Strategy<Value = RawService> {
             prop::option::of(0u8..3),
         ),
         (
-            prop::collection::vec(("[A-Z_][A-Z0-9_]{0,8}", ".{0,12}"), 0..4),
+            prop::collection::vec(("[A-Z_][A-Z0-9_]{0,8}", "\\PC{0,12}"), 0..4),
             any::<bool>(),
         ),
         (
@@ -50,8 +50,8 @@ fn raw_service() -> impl Strategy<Value = RawService> {
             0u8..4,
         ),
         (
-            prop::collection::vec(".{0,8}", 0..3),
-            prop::collection::vec(("[a-z][a-z.]{0,8}", ".{0,8}"), 0..2),
+            prop::collection::vec("\\PC{0,8}", 0..3),
+            prop::collection::vec(("[a-z][a-z.]{0,8}", "\\PC{0,8}"), 0..2),
             any::<bool>(),
         ),
     )
@@ -188,6 +188,7 @@ fn valid_system() -> impl Strategy<Value = System> {
             system
                 .phase(Phase::new("p", Engine::Compose).platform(platform))
                 .phase(Phase::new("s", Engine::Swarm).platform(platform))
+                .phase(Phase::new("k", Engine::Kubernetes))
         })
 }
 
@@ -234,6 +235,20 @@ proptest! {
         let yaml = files.get("stack.yml").expect("stack file");
         let errors = schema_errors(&swarm_schema(), yaml);
         prop_assert!(errors.is_empty(), "{:#?}\n{}", errors, yaml);
+    }
+
+    #[test]
+    fn kubernetes_manifests_round_trip_through_their_types(system in valid_system()) {
+        let checked = system.check().expect("valid");
+        let plan = checked.plan("k").expect("phase");
+        let k = escala::targets::kubernetes::Kubernetes::new();
+        let mut diags = escala::Diagnostics::new();
+        k.check(&plan, &mut diags);
+        prop_assert!(!diags.has_errors(), "{}", diags);
+        for (path, text) in k.render(&plan).expect("renders").iter().filter(|(p, _)| p.ends_with(".yaml")) {
+            let verdict = crate::kubernetes::round_trips(text);
+            prop_assert!(verdict.is_ok(), "{}: {}", path, verdict.err().unwrap_or_default());
+        }
     }
 
     #[test]
@@ -292,6 +307,27 @@ proptest! {
         let (at, vars) = crate::conformance::write_stack(dir.path(), "s", &files);
         let verdict = crate::conformance::docker_stack_accepts(&at, &vars);
         prop_assert!(verdict.is_ok(), "{}\n{}", verdict.err().unwrap_or_default(), files.get("stack.yml").unwrap_or_default());
+    }
+}
+
+proptest! {
+    // Each case runs kubectl and kubernetes-validate: a small sample per run.
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_sample_of_manifests_passes_kubernetes_validate(system in valid_system()) {
+        if std::env::var("ESCALA_CONFORMANCE").as_deref() != Ok("1") {
+            return Ok(());
+        }
+        let checked = system.check().expect("valid");
+        let plan = checked.plan("k").expect("phase");
+        let files = escala::targets::kubernetes::Kubernetes::new().render(&plan).expect("renders");
+        let dir = tempfile::tempdir().expect("tmp");
+        for (path, content) in files.iter() {
+            std::fs::write(dir.path().join(path), content).expect("write");
+        }
+        let verdict = crate::conformance::kubernetes_accepts(dir.path());
+        prop_assert!(verdict.is_ok(), "{}", verdict.err().unwrap_or_default());
     }
 }
 

@@ -27,6 +27,20 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A plan laid out as `build --out deploy` does: project root `../../..`, and the config files
+/// of the model read from the repository.
+pub fn as_the_cli_does(plan: escala::PhasePlan<'_>) -> escala::PhasePlan<'_> {
+    let mut plan = plan.with_project_root("../../..");
+    for config in &plan.system().configs {
+        if let escala::ConfigSource::File(path) = &config.source {
+            if let Ok(content) = std::fs::read_to_string(root().join(path)) {
+                plan = plan.with_file(path.clone(), content);
+            }
+        }
+    }
+    plan
+}
+
 /// Renders every phase of `checked` with every target that accepts it, laid out as
 /// `build --out deploy` does (`deploy/<phase>/<target>/`, so the project root is `../../..`):
 /// `(phase, target, artifacts)`.
@@ -34,7 +48,7 @@ pub fn render_all(checked: &Checked) -> Vec<(String, &'static str, Artifacts)> {
     let targets = escala::targets::all();
     let mut out = Vec::new();
     for plan in checked.plans() {
-        let plan = plan.with_project_root("../../..");
+        let plan = as_the_cli_does(plan);
         for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
             let files = t.render(&plan).expect("a checked plan renders");
             out.push((plan.phase().name.to_string(), t.name(), files));

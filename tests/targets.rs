@@ -176,8 +176,8 @@ fn finanzas_single_node_is_dokploy_ready() {
     );
     assert_eq!(
         doc["configs"]["prometheus-config"]["file"].as_str(),
-        Some("../../../../files/monitoring/prometheus.yml"),
-        "Dokploy's File Mounts folder sits beside the checkout"
+        Some("../../../examples/finanzas/monitoring/prometheus.yml"),
+        "a config file comes from the repository checkout"
     );
     assert_eq!(
         doc["services"]["backend"]["build"]["context"].as_str(),
@@ -239,4 +239,38 @@ fn dollars_are_escaped_and_strings_quoted() {
     assert!(text.contains(r#"HASH: "$$2y$$10$$abc""#));
     assert!(text.contains(r#"API_TOKEN: "${API_TOKEN:?API_TOKEN must be set}""#));
     assert!(text.contains(r#"FROM_CONFIG: "info""#));
+}
+
+#[test]
+fn compose_and_swarm_phases_get_the_alert_rules() {
+    let checked = systems::ALL[0].1().check().expect("valid");
+    for (phase, target, files) in render_all(&checked) {
+        if target == "kubernetes" {
+            continue;
+        }
+        let text = files
+            .get("alerts.rules.yml")
+            .unwrap_or_else(|| panic!("{phase}/{target}"));
+        let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
+        let rules = doc["groups"][0]["rules"].as_sequence().expect("rules");
+        assert_eq!(
+            rules.len(),
+            10,
+            "a warning and a critical rule per threshold"
+        );
+        let cpu: Vec<&str> = rules[..2]
+            .iter()
+            .filter_map(|r| r["expr"].as_str())
+            .collect();
+        assert!(
+            cpu[0].ends_with("> 65") && cpu[1].ends_with("> 80"),
+            "{cpu:?}"
+        );
+        let latency = rules[6]["expr"].as_str().expect("expr");
+        assert!(
+            latency.ends_with("> 0.15"),
+            "p95 150 ms in seconds: {latency}"
+        );
+        assert_eq!(rules[9]["labels"]["severity"].as_str(), Some("critical"));
+    }
 }

@@ -165,6 +165,26 @@ fn bad_env_names() {
 }
 
 #[test]
+fn control_characters_in_values() {
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .command(["echo", "a\u{7f}b"])
+            .build(),
+    );
+    fails_with(s, codes::SERVICE_CONTROL_CHAR, "services.x.command[1]");
+    let ok = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .env([("MULTI", Env::literal("a\nb\tc"))])
+            .build(),
+    );
+    assert!(ok.check().is_ok(), "newlines and tabs are fine");
+}
+
+#[test]
 fn bad_mount_targets() {
     let s = base().service(
         Service::builder()

@@ -55,6 +55,7 @@ fn backend() -> Service {
         .depends_on([
             Dependency::healthy("postgres"),
             Dependency::healthy("redis"),
+            Dependency::started("embedding"),
         ])
         .health(
             HealthCheck::http("/health", 4000)
@@ -109,6 +110,7 @@ fn worker() -> Service {
         .depends_on([
             Dependency::healthy("postgres"),
             Dependency::healthy("redis"),
+            Dependency::started("embedding"),
             Dependency::started("backend"),
         ])
         .resources(
@@ -150,6 +152,8 @@ fn postgres() -> Service {
                 .cpu(Cpu::millis(500), Cpu::cores(2))
                 .memory(ByteSize::gib(1), ByteSize::gib(4)),
         )
+        // The image's entrypoint starts as root, fixes ownership, then drops to `postgres`.
+        .capabilities(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"])
         .workload(Workload::Stateful)
         .build()
 }
@@ -170,6 +174,8 @@ fn redis() -> Service {
                 .cpu(Cpu::millis(100), Cpu::millis(500))
                 .memory(ByteSize::mib(128), ByteSize::mib(512)),
         )
+        // The image's entrypoint drops from root to `redis`.
+        .capabilities(["SETGID", "SETUID"])
         .workload(Workload::Stateful)
         .build()
 }
@@ -213,6 +219,11 @@ fn prometheus() -> Service {
         )])
         .mounts([Mount::volume("promdata", "/prometheus")])
         .networks(["data", "edge"])
+        // It scrapes these; declaring the edges also lets the NetworkPolicies allow them.
+        .depends_on([
+            Dependency::started("backend"),
+            Dependency::started("embedding"),
+        ])
         .health(HealthCheck::http("/-/healthy", 9090))
         .workload(Workload::Stateful)
         .build()
@@ -314,7 +325,7 @@ pub fn system() -> System {
         ))
         .config(Config::file(
             "prometheus-config",
-            "monitoring/prometheus.yml",
+            "examples/finanzas/monitoring/prometheus.yml",
         ))
         .route(
             Route::builder()

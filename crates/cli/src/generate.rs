@@ -90,6 +90,19 @@ pub fn generate(
     };
     let mut diags = Diagnostics::new();
     let mut work = Vec::new();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    // Files the model names, for targets that embed them; a missing one is left out and the
+    // target that needs it reports it.
+    let files: Vec<(String, String)> = system
+        .configs
+        .iter()
+        .filter_map(|c| match &c.source {
+            escala_core::ConfigSource::File(path) => std::fs::read_to_string(cwd.join(path))
+                .ok()
+                .map(|content| (path.clone(), content)),
+            _ => None,
+        })
+        .collect();
     for plan in checked.plans() {
         let phase = plan.phase();
         if !selection.phases.is_empty()
@@ -110,8 +123,15 @@ pub fn generate(
                 .push((phase.name.to_string(), phase.engine.as_str()));
         }
         for target in chosen {
+            let dir = Path::new(phase.name.as_str()).join(target.name());
+            let mut plan = plan
+                .clone()
+                .with_project_root(project_root(&cwd, &selection.out.join(&dir)));
+            for (path, content) in &files {
+                plan = plan.with_file(path.clone(), content.clone());
+            }
             target.check(&plan, &mut diags);
-            work.push((plan.clone(), target));
+            work.push((plan, target, dir));
         }
     }
     if selection.deny_warnings {
@@ -127,10 +147,7 @@ pub fn generate(
     } else {
         out.warnings.extend(diags);
     }
-    let cwd = std::env::current_dir().unwrap_or_default();
-    for (plan, target) in work {
-        let dir = Path::new(plan.phase().name.as_str()).join(target.name());
-        let plan = plan.with_project_root(project_root(&cwd, &selection.out.join(&dir)));
+    for (plan, target, dir) in work {
         for (path, content) in target.render(&plan)? {
             if !is_safe(Path::new(&path)) {
                 return Err(GenerateError::UnsafePath {

@@ -46,6 +46,7 @@ pub struct PhasePlan<'a> {
     phase: &'a Phase,
     services: Vec<Service>,
     root: String,
+    files: std::collections::BTreeMap<String, String>,
 }
 
 impl<'a> PhasePlan<'a> {
@@ -61,7 +62,19 @@ impl<'a> PhasePlan<'a> {
             phase,
             services,
             root: ".".to_owned(),
+            files: std::collections::BTreeMap::new(),
         }
+    }
+    /// Provides the content of a file the model names (a [`ConfigSource::File`](crate::ConfigSource::File)),
+    /// read by the caller. Targets that must embed a file (Kubernetes ConfigMaps) take it from
+    /// here, so they stay pure; the CLI reads every such file before rendering.
+    pub fn with_file(mut self, path: impl Into<String>, content: impl Into<String>) -> Self {
+        self.files.insert(path.into(), content.into());
+        self
+    }
+    /// The content of a file the model names, if the caller provided it.
+    pub fn file(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(String::as_str)
     }
     /// Sets where the project root is, seen from the directory the generated files will be
     /// written to (`../../..` for `deploy/<phase>/<target>/`). Engines resolve relative host

@@ -24,6 +24,8 @@ codes! {
     SERVICE_BAD_PORT = "escala::service::bad_port", "a port is 0 or declared twice";
     /// An environment variable name is not portable.
     SERVICE_BAD_ENV = "escala::service::bad_env_name", "an environment variable name is not `[A-Za-z_][A-Za-z0-9_]*`";
+    /// A value holds a control character.
+    SERVICE_CONTROL_CHAR = "escala::service::control_character", "a command, environment value or label holds a control character that YAML tools mangle";
     /// A container path is not absolute, or two mounts share a target.
     SERVICE_BAD_MOUNT = "escala::service::bad_mount", "a mount target is relative or used twice";
     /// A reference names nothing.

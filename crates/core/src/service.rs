@@ -111,6 +111,17 @@ pub struct Service {
     #[builder(default)]
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only_root: bool,
+    /// Linux capabilities the container needs (`CHOWN`, `SETUID`, `NET_BIND_SERVICE`…).
+    /// Kubernetes output drops every capability and adds back only these; compose and Swarm
+    /// keep Docker's default set, which already holds the usual ones.
+    #[builder(default, setter(transform = |caps: impl IntoIterator<Item = impl Into<String>>| caps.into_iter().map(Into::into).collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<String>,
+    /// Let processes gain privileges (setuid binaries). Off by default: Kubernetes output sets
+    /// `allowPrivilegeEscalation: false` unless this is on.
+    #[builder(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub privilege_escalation: bool,
     /// Where in `infra.rs` the service was added (filled by [`System::service`](crate::System::service)).
     #[builder(default, setter(skip))]
     #[serde(skip)]

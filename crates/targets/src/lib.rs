@@ -7,6 +7,9 @@
 //!   Dokploy-ready.
 //! - [`swarm`] (feature `swarm`): `stack.yml` for `docker stack deploy`, plain or in Dokploy's
 //!   stack mode.
+//! - `kubernetes` (feature `kubernetes`): typed k8s-openapi manifests and a kustomization,
+//!   Kompose-compatible. k8s-openapi needs exactly one `v1_*` feature, chosen by the final
+//!   binary (the `escala` facade picks one by default).
 //!
 //! Every target is pure (no I/O, no clock) and deterministic, so its output can be
 //! snapshot-tested and diffed against what is on disk.
@@ -25,12 +28,20 @@
 //! assert!(files.get("docker-compose.yml").is_some());
 //! ```
 
+#[cfg(any(feature = "compose", feature = "swarm", feature = "kubernetes"))]
+mod alerts;
 #[cfg(feature = "compose")]
 pub mod compose;
 #[cfg(any(feature = "compose", feature = "swarm"))]
 mod docker;
+#[cfg(feature = "kubernetes")]
+pub mod kubernetes;
 #[cfg(feature = "swarm")]
 pub mod swarm;
+#[cfg(any(feature = "compose", feature = "swarm", feature = "kubernetes"))]
+// The Kubernetes target alone uses only some of these helpers.
+#[cfg_attr(not(any(feature = "compose", feature = "swarm")), allow(dead_code))]
+mod usage;
 pub mod yaml;
 
 use escala_core::Target;
@@ -44,6 +55,8 @@ pub fn all() -> Vec<Box<dyn Target>> {
     targets.push(Box::new(compose::Compose::new()));
     #[cfg(feature = "swarm")]
     targets.push(Box::new(swarm::Swarm::new()));
+    #[cfg(feature = "kubernetes")]
+    targets.push(Box::new(kubernetes::Kubernetes::new()));
     targets
 }
 
@@ -55,5 +68,7 @@ pub fn codes() -> Vec<(&'static str, &'static str)> {
     all.extend_from_slice(compose::codes::ALL);
     #[cfg(feature = "swarm")]
     all.extend_from_slice(swarm::codes::ALL);
+    #[cfg(feature = "kubernetes")]
+    all.extend_from_slice(kubernetes::codes::ALL);
     all
 }

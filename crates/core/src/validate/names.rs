@@ -3,7 +3,8 @@
 use std::collections::HashSet;
 
 use crate::codes::{
-    NAME_DUPLICATE, NAME_INVALID, SERVICE_BAD_ENV, SERVICE_BAD_IMAGE, SERVICE_NO_IMAGE,
+    NAME_DUPLICATE, NAME_INVALID, SERVICE_BAD_ENV, SERVICE_BAD_IMAGE, SERVICE_CONTROL_CHAR,
+    SERVICE_NO_IMAGE,
 };
 use crate::{Diagnostics, Name, Origin, System};
 
@@ -68,6 +69,37 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 }
             }
             _ => {}
+        }
+        let texts = s
+            .command
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("{at}.command[{i}]"), v))
+            .chain(
+                s.entrypoint
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("{at}.entrypoint[{i}]"), v)),
+            )
+            .chain(s.env.iter().filter_map(|(k, v)| match v {
+                crate::Env::Literal(v) => Some((format!("{at}.env.{k}"), v)),
+                _ => None,
+            }))
+            .chain(
+                s.labels
+                    .iter()
+                    .map(|(k, v)| (format!("{at}.labels.{k}"), v)),
+            );
+        for (path, text) in texts {
+            if let Some(c) = text
+                .chars()
+                .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+            {
+                diags
+                    .error(SERVICE_CONTROL_CHAR, path, format!("the value holds the control character U+{:04X}", c as u32))
+                    .help("remove it; YAML parsers (kustomize, docker) reject or rewrite control characters")
+                    .origin(s.origin.as_ref());
+            }
         }
         for key in s.env.keys() {
             if !env_name(key) {

@@ -120,6 +120,10 @@ impl Target for Compose {
         })?;
         let mut artifacts = Artifacts::new();
         artifacts.insert(FILE, format!("{}{yaml}", header("compose")));
+        artifacts.insert(
+            crate::alerts::RULES_FILE,
+            crate::alerts::rules_file("compose", plan.system())?,
+        );
         let where_ = if docker::dokploy(plan.phase()).is_some() {
             " (or paste into Dokploy's Environment tab)"
         } else {
@@ -227,8 +231,9 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
         .filter(|c| docker::mounts_config(plan, &c.name))
     {
         let spec = match &config.source {
+            // A config file lives in the repository, which Dokploy checks out too.
             ConfigSource::File(path) => ObjectSpec {
-                file: Some(docker::host_path(plan, path)),
+                file: Some(plan.host_path(path)),
                 ..ObjectSpec::default()
             },
             ConfigSource::Inline(content) => ObjectSpec {

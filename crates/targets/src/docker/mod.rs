@@ -8,6 +8,8 @@
 pub(crate) mod file;
 pub(crate) mod traefik;
 
+pub(crate) use crate::usage::{joins_network, mounts_config, mounts_secret, mounts_volume};
+
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
@@ -69,9 +71,9 @@ pub(crate) fn routes_by_service<'a>(plan: &PhasePlan<'a>) -> HashMap<&'a Name, V
     by
 }
 
-/// A file the deployment reads (bind mount, file config or secret) as seen from the output
-/// directory. Dokploy keeps such files in its File Mounts folder, `files/`, beside the
-/// checkout of the repository: `<root>/../files/<path>`.
+/// A host path the deployment reads that is not part of the repository (a bind mount, a
+/// secret file), as seen from the output directory. Dokploy keeps such files in its File
+/// Mounts folder, `files/`, beside the checkout of the repository: `<root>/../files/<path>`.
 pub(crate) fn host_path(plan: &PhasePlan<'_>, path: &str) -> String {
     match dokploy(plan.phase()) {
         Some(_) if !path.starts_with('/') => {
@@ -300,32 +302,6 @@ pub(crate) fn traefik_labels(
         }
     };
     (traefik::labels(system, s, routes, &conv), joined)
-}
-
-/// Whether any service of the plan mounts the volume `name`.
-pub(crate) fn mounts_volume(plan: &PhasePlan<'_>, name: &Name) -> bool {
-    plan.services().iter().any(|s| {
-        s.mounts
-            .iter()
-            .any(|m| matches!(&m.source, MountSource::Volume(v) if v == name))
-    })
-}
-
-/// Whether any service of the plan joins the network `name`.
-pub(crate) fn joins_network(plan: &PhasePlan<'_>, name: &Name) -> bool {
-    plan.services().iter().any(|s| s.networks.contains(name))
-}
-
-/// Whether any service of the plan mounts the secret `name`.
-pub(crate) fn mounts_secret(plan: &PhasePlan<'_>, name: &Name) -> bool {
-    plan.services().iter().any(|s| s.secrets.contains(name))
-}
-
-/// Whether any service of the plan mounts the config `name`.
-pub(crate) fn mounts_config(plan: &PhasePlan<'_>, name: &Name) -> bool {
-    plan.services()
-        .iter()
-        .any(|s| s.configs.iter().any(|c| &c.config == name))
 }
 
 /// An env example: a header and every variable the file interpolates, sorted, empty.

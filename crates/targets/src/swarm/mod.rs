@@ -142,6 +142,10 @@ impl Target for Swarm {
             message: e.to_string(),
         })?;
         artifacts.insert(FILE, format!("{}{yaml}", header("swarm")));
+        artifacts.insert(
+            crate::alerts::RULES_FILE,
+            crate::alerts::rules_file("swarm", plan.system())?,
+        );
         let intro = if docker::dokploy(plan.phase()).is_some() {
             format!("# Variables {FILE} reads. Dokploy passes its Environment tab to `docker stack deploy`;\n# set these there. `docker stack deploy` itself reads no `.env` file.\n")
         } else {
@@ -315,7 +319,8 @@ fn stack_file(
         .filter(|c| docker::mounts_config(plan, &c.name))
     {
         let path = match &config.source {
-            ConfigSource::File(path) => docker::host_path(plan, path),
+            // A config file lives in the repository, which Dokploy checks out too.
+            ConfigSource::File(path) => plan.host_path(path),
             ConfigSource::Inline(content) => {
                 // Stack files cannot hold content; the config becomes a file beside them.
                 let rel = format!("configs/{}", config.name);

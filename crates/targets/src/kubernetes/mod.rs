@@ -1,0 +1,432 @@
+//! The Kubernetes target: typed k8s-openapi objects, one file per object, a kustomization.
+//!
+//! For every phase whose engine is [`Engine::Kubernetes`] it writes, under
+//! `deploy/<phase>/kubernetes/`:
+//!
+//! - a `Namespace` named after the system;
+//! - a workload per service, by workload kind — `Deployment` (stateless), `StatefulSet` with a
+//!   headless Service and claim templates (stateful), `DaemonSet` (one per node), `CronJob`
+//!   (scheduled), or a bare `Pod` for a stateless service that restarts `Never`/`OnFailure`,
+//!   as Kompose does;
+//! - a `Service` per service with ports, `PersistentVolumeClaim`s for shared volumes,
+//!   `ConfigMap`s for configs, HPAs, PodDisruptionBudgets, one `Ingress` per route host (TLS
+//!   through cert-manager), NetworkPolicies derived from `depends_on` and the routes, and a
+//!   `PrometheusRule` with the system's alert thresholds;
+//! - `kustomization.yaml` listing every file (`kubectl apply -k DIR`);
+//! - `secrets.example`: the `kubectl create secret` commands for the Secrets the manifests
+//!   reference. No Secret object, and so no secret value, is ever written.
+//!
+//! Names, the `io.kompose.service` labels and selectors, port naming, PVC names and the choice
+//! of controller follow Kompose 1.38, so a team moving from `kompose convert` sees a small,
+//! explainable diff. [`Kubernetes::compat`] drops escala's additions (NetworkPolicies, PDBs,
+//! security defaults, dependency init containers) for a side-by-side comparison.
+
+mod monitoring;
+mod network;
+mod workload;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Namespace, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+use escala_core::{
+    header, Access, Artifacts, ConfigSource, Diagnostics, Engine, MountSource, Name, Phase,
+    PhasePlan, SecretSource, Target, TargetError, Volume, Workload,
+};
+
+/// Diagnostic codes of the kubernetes target.
+pub mod codes {
+    /// A model feature Kubernetes output does not express.
+    pub const DROPPED: &str = "escala::kubernetes::dropped";
+    /// A config file the model names could not be read, so no ConfigMap can hold it.
+    pub const MISSING_FILE: &str = "escala::kubernetes::missing_file";
+    /// A bind mount: a host path has no portable equivalent in a cluster.
+    pub const BIND_MOUNT: &str = "escala::kubernetes::bind_mount";
+    /// Every code with its summary.
+    pub const ALL: &[(&str, &str)] = &[
+        (DROPPED, "Kubernetes output does not express a feature of the model (placement by node role, a dependency that is not waited for, a published host port)"),
+        (MISSING_FILE, "a config file could not be read while building, so its ConfigMap cannot be written"),
+        (BIND_MOUNT, "a bind mount becomes a hostPath volume, tied to whatever node the pod lands on"),
+    ];
+}
+
+/// The label Kompose puts on every object and uses as the selector.
+pub(crate) const SERVICE_LABEL: &str = "io.kompose.service";
+
+/// The Kubernetes backend and its options.
+#[derive(Clone, Debug)]
+pub struct Kubernetes {
+    compat: bool,
+    ingress_class: String,
+    default_issuer: String,
+}
+
+impl Default for Kubernetes {
+    fn default() -> Self {
+        Kubernetes {
+            compat: false,
+            ingress_class: "traefik".into(),
+            default_issuer: "letsencrypt".into(),
+        }
+    }
+}
+
+impl Kubernetes {
+    /// The Kubernetes target with K3s defaults (Traefik ingress class, a cert-manager
+    /// `ClusterIssuer` named `letsencrypt`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Drops escala's additions (NetworkPolicies, PodDisruptionBudgets, security defaults,
+    /// dependency init containers) to compare side by side with `kompose convert`.
+    pub fn compat(mut self, on: bool) -> Self {
+        self.compat = on;
+        self
+    }
+    /// The ingress class of every Ingress (default `traefik`, K3s's built-in controller).
+    pub fn ingress_class(mut self, class: impl Into<String>) -> Self {
+        self.ingress_class = class.into();
+        self
+    }
+    /// The cert-manager `ClusterIssuer` used when a route names none (default `letsencrypt`).
+    pub fn default_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.default_issuer = issuer.into();
+        self
+    }
+}
+
+/// Labels `{io.kompose.service: name}`.
+pub(crate) fn service_labels(name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(SERVICE_LABEL.to_owned(), name.to_owned())])
+}
+
+/// Metadata with a name, the namespace and Kompose's label.
+pub(crate) fn meta(plan: &PhasePlan<'_>, name: &str, label: Option<&str>) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(plan.system().name.to_string()),
+        labels: label.map(service_labels),
+        ..ObjectMeta::default()
+    }
+}
+
+/// One object to write: its file name (`<name>-<kind>.yaml`, as Kompose names them) and YAML.
+pub(crate) struct Manifest {
+    pub file: String,
+    pub yaml: String,
+}
+
+impl Manifest {
+    pub(crate) fn new<T: Serialize>(
+        name: &str,
+        kind: &str,
+        object: &T,
+    ) -> Result<Self, TargetError> {
+        let file = format!("{name}-{}.yaml", kind.to_ascii_lowercase());
+        let yaml = crate::yaml::to_string(object).map_err(|e| TargetError::Serialize {
+            target: "kubernetes",
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Manifest { file, yaml })
+    }
+}
+
+/// The volumes that become claim templates of a StatefulSet: mounted by exactly one
+/// service of the plan, which is stateful.
+pub(crate) fn claim_template_volumes<'a>(plan: &'a PhasePlan<'_>) -> BTreeMap<&'a Name, &'a Name> {
+    let mut users: BTreeMap<&Name, Vec<&escala_core::Service>> = BTreeMap::new();
+    for s in plan.services() {
+        for m in &s.mounts {
+            if let MountSource::Volume(v) = &m.source {
+                let list = users.entry(v).or_default();
+                if !list.iter().any(|x| x.name == s.name) {
+                    list.push(s);
+                }
+            }
+        }
+    }
+    users
+        .into_iter()
+        .filter_map(|(v, list)| match list.as_slice() {
+            [only] if only.workload == Workload::Stateful => Some((v, &only.name)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A claim for `volume`, named after it (Kompose's rule); size defaults to Kompose's 100Mi.
+pub(crate) fn claim(
+    plan: &PhasePlan<'_>,
+    volume: &Volume,
+    read_only: bool,
+    template: bool,
+) -> PersistentVolumeClaim {
+    let access = match (volume.access, read_only) {
+        (Access::ReadWriteMany, _) => "ReadWriteMany",
+        (Access::ReadOnlyMany, _) | (_, true) => "ReadOnlyMany",
+        (Access::SingleWriter, false) => "ReadWriteOnce",
+    };
+    let size = volume
+        .size
+        .map_or_else(|| "100Mi".to_owned(), |s| s.to_kubernetes());
+    let mut metadata = meta(plan, volume.name.as_str(), Some(volume.name.as_str()));
+    if template {
+        // Claim templates take the StatefulSet's namespace.
+        metadata.namespace = None;
+    }
+    PersistentVolumeClaim {
+        metadata,
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec![access.to_owned()]),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".to_owned(), Quantity(size))])),
+                ..VolumeResourceRequirements::default()
+            }),
+            storage_class_name: volume.storage_class.clone(),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }
+}
+
+/// The file name a config gets inside its ConfigMap: the basename of its mount target.
+pub(crate) fn config_key(target: &str) -> String {
+    target.rsplit('/').next().unwrap_or(target).to_owned()
+}
+
+impl Target for Kubernetes {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn accepts(&self, phase: &Phase) -> bool {
+        phase.engine == Engine::Kubernetes
+    }
+
+    fn check(&self, plan: &PhasePlan<'_>, diags: &mut Diagnostics) {
+        let system = plan.system();
+        let p = &plan.phase().name;
+        for s in plan.services() {
+            let at = format!("services.{}", s.name);
+            let o = s.origin.as_ref();
+            if s.placement.role.is_some() {
+                diags
+                    .warning(codes::DROPPED, format!("{at}.placement"), format!("Kubernetes schedules no workload by node role; the role constraint of `{}` is ignored in phase `{p}`", s.name))
+                    .help("select nodes by label instead (`Placement::label`), which becomes a node selector")
+                    .origin(o);
+            }
+            if s.ports.iter().any(|p| p.publish.is_some()) {
+                diags
+                    .warning(codes::DROPPED, format!("{at}.ports"), format!("host ports are not published in phase `{p}`; `{}` is reached through its Service (and an Ingress for routes)", s.name))
+                    .help("add a route for HTTP traffic; other protocols need a LoadBalancer or NodePort Service")
+                    .origin(o);
+            }
+            for (i, m) in s.mounts.iter().enumerate() {
+                if let MountSource::Bind(path) = &m.source {
+                    diags
+                        .warning(codes::BIND_MOUNT, format!("{at}.mounts[{i}]"), format!("bind mount `{path}` of `{}` becomes a hostPath volume in phase `{p}`: the path must exist on whatever node the pod lands on", s.name))
+                        .help("prefer a Config (files) or a Volume (data)")
+                        .origin(o);
+                }
+            }
+            for (i, d) in s.depends_on.iter().enumerate() {
+                let waits = !self.compat
+                    && plan
+                        .service(&d.service)
+                        .is_some_and(|t| !t.ports.is_empty())
+                    && d.condition != escala_core::Condition::Completed;
+                if !waits {
+                    diags
+                        .warning(codes::DROPPED, format!("{at}.depends_on[{i}]"), format!("in phase `{p}`, `{}` starts without waiting for `{}` (Kubernetes has no start order{})", s.name, d.service, if self.compat { "; compat mode adds no init container" } else { ", and it has no port to wait on" }))
+                        .help("make the program retry until its dependency answers")
+                        .origin(o);
+                }
+            }
+        }
+        for config in &system.configs {
+            if let ConfigSource::File(path) = &config.source {
+                if plan.file(path).is_none() && crate::usage::mounts_config(plan, &config.name) {
+                    diags
+                        .error(codes::MISSING_FILE, format!("configs.{}", config.name), format!("config file `{path}` could not be read, so the ConfigMap `{}` of phase `{p}` cannot hold it", config.name))
+                        .help("create the file (paths are relative to the directory `cargo run` is started from), or fix the path");
+                }
+            }
+        }
+    }
+
+    fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
+        let system = plan.system();
+        let ns = system.name.as_str();
+        let mut manifests = vec![Manifest::new(
+            ns,
+            "Namespace",
+            &Namespace {
+                metadata: ObjectMeta {
+                    name: Some(ns.to_owned()),
+                    ..ObjectMeta::default()
+                },
+                ..Namespace::default()
+            },
+        )?];
+        let templates = claim_template_volumes(plan);
+        for s in plan.services() {
+            manifests.extend(workload::render(self, plan, s, &templates)?);
+        }
+        // Standalone claims for every mounted volume that is not a claim template.
+        for v in &system.volumes {
+            if templates.contains_key(&v.name) {
+                continue;
+            }
+            let mounts: Vec<bool> = plan
+                .services()
+                .iter()
+                .flat_map(|s| s.mounts.iter())
+                .filter(|m| matches!(&m.source, MountSource::Volume(x) if x == &v.name))
+                .map(|m| m.read_only)
+                .collect();
+            if mounts.is_empty() {
+                continue;
+            }
+            let read_only = mounts.iter().all(|r| *r);
+            manifests.push(Manifest::new(
+                v.name.as_str(),
+                "PersistentVolumeClaim",
+                &claim(plan, v, read_only, false),
+            )?);
+        }
+        for config in &system.configs {
+            if !crate::usage::mounts_config(plan, &config.name) {
+                continue;
+            }
+            let mut data = BTreeMap::new();
+            let target = plan
+                .services()
+                .iter()
+                .flat_map(|s| s.configs.iter())
+                .find(|c| c.config == config.name)
+                .map(|c| config_key(&c.target))
+                .unwrap_or_else(|| config.name.to_string());
+            match &config.source {
+                ConfigSource::File(path) => {
+                    data.insert(target, plan.file(path).unwrap_or_default().to_owned());
+                }
+                ConfigSource::Inline(content) => {
+                    data.insert(target, content.clone());
+                }
+                ConfigSource::Values(_) => continue,
+            }
+            let cm = ConfigMap {
+                metadata: meta(plan, config.name.as_str(), None),
+                data: Some(data),
+                ..ConfigMap::default()
+            };
+            manifests.push(Manifest::new(config.name.as_str(), "ConfigMap", &cm)?);
+        }
+        // Key/value configs read from the environment become ConfigMaps too.
+        for config in &system.configs {
+            let ConfigSource::Values(values) = &config.source else {
+                continue;
+            };
+            let used = plan.services().iter().any(|s| {
+                s.env.values().any(|e| matches!(e, escala_core::Env::Config { config: c, .. } if c == &config.name))
+            });
+            if used {
+                let cm = ConfigMap {
+                    metadata: meta(plan, config.name.as_str(), None),
+                    data: Some(values.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+                    ..ConfigMap::default()
+                };
+                manifests.push(Manifest::new(config.name.as_str(), "ConfigMap", &cm)?);
+            }
+        }
+        manifests.extend(network::ingresses(self, plan)?);
+        if !self.compat {
+            manifests.extend(network::policies(plan)?);
+        }
+        manifests.push(monitoring::prometheus_rule(plan)?);
+
+        let mut artifacts = Artifacts::new();
+        let mut files: Vec<String> = Vec::new();
+        for m in manifests {
+            if artifacts.get(&m.file).is_some() {
+                continue; // same kind and name: first wins, as in Kompose
+            }
+            files.push(m.file.clone());
+            artifacts.insert(m.file, format!("{}{}", header("kubernetes"), m.yaml));
+        }
+        files.sort();
+        let kustomization = Kustomization {
+            api_version: "kustomize.config.k8s.io/v1beta1",
+            kind: "Kustomization",
+            resources: files,
+        };
+        let yaml = crate::yaml::to_string(&kustomization).map_err(|e| TargetError::Serialize {
+            target: "kubernetes",
+            path: "kustomization.yaml".into(),
+            message: e.to_string(),
+        })?;
+        artifacts.insert(
+            "kustomization.yaml",
+            format!("{}{yaml}", header("kubernetes")),
+        );
+        artifacts.insert("secrets.example", secrets_example(plan));
+        Ok(artifacts)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Kustomization {
+    api_version: &'static str,
+    kind: &'static str,
+    resources: Vec<String>,
+}
+
+/// The Secret (name, key) a model secret is read from in the cluster.
+pub(crate) fn secret_ref(plan: &PhasePlan<'_>, name: &Name) -> (String, String) {
+    let secret = plan.system().secrets.iter().find(|s| &s.name == name);
+    match secret.map(|s| &s.source) {
+        Some(SecretSource::External(external)) => (external.clone(), name.to_string()),
+        _ => (name.to_string(), name.to_string()),
+    }
+}
+
+fn secrets_example(plan: &PhasePlan<'_>) -> String {
+    let ns = plan.system().name.as_str();
+    let mut out = header("kubernetes");
+    out.push_str(&format!(
+        "# The manifests reference these Secrets and never hold their values. Create them once,\n# before `kubectl apply -k .`, from the same variables the other phases use (or with\n# sealed-secrets / an external secret store):\n#\n#   kubectl create namespace {ns}\n"
+    ));
+    let mut seen = std::collections::BTreeSet::new();
+    for secret in &plan.system().secrets {
+        let used = plan.services().iter().any(|s| {
+            s.secrets.contains(&secret.name)
+                || s.env
+                    .values()
+                    .any(|e| matches!(e, escala_core::Env::Secret(n) if n == &secret.name))
+        });
+        if !used {
+            continue;
+        }
+        let (name, key) = secret_ref(plan, &secret.name);
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let from = match &secret.source {
+            SecretSource::Env(var) => format!("--from-literal={key}=\"${var}\""),
+            SecretSource::File(path) => format!("--from-file={key}={}", plan.host_path(path)),
+            SecretSource::External(_) => format!("--from-literal={key}=…"),
+        };
+        out.push_str(&format!(
+            "kubectl -n {ns} create secret generic {name} {from}\n"
+        ));
+    }
+    out
+}

@@ -1,0 +1,195 @@
+//! Traffic: an Ingress per route host, and NetworkPolicies from the dependency graph.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyIngressRule,
+    NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec, ServiceBackendPort,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use escala_core::{PhasePlan, Protocol, Route, TargetError};
+
+use super::{meta, service_labels, Kubernetes, Manifest};
+
+/// `api.example.com` → `api-example-com` (`*.` → `wildcard-`).
+fn host_name(host: &str) -> String {
+    host.replace("*.", "wildcard-").replace('.', "-")
+}
+
+pub(super) fn ingresses(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+) -> Result<Vec<Manifest>, TargetError> {
+    let mut by_host: BTreeMap<&str, Vec<&Route>> = BTreeMap::new();
+    for r in plan.routes() {
+        by_host.entry(r.host.as_str()).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (host, routes) in by_host {
+        let name = host_name(host);
+        let paths = routes
+            .iter()
+            .map(|r| HTTPIngressPath {
+                path: Some(r.path_or_root().to_owned()),
+                path_type: "Prefix".into(),
+                backend: IngressBackend {
+                    service: Some(IngressServiceBackend {
+                        name: r.service.to_string(),
+                        port: Some(ServiceBackendPort {
+                            number: Some(i32::from(r.port)),
+                            ..ServiceBackendPort::default()
+                        }),
+                    }),
+                    ..IngressBackend::default()
+                },
+            })
+            .collect();
+        let tls = routes.iter().find_map(|r| r.tls.as_ref());
+        let mut metadata = meta(plan, &name, None);
+        if let Some(t) = tls {
+            let issuer = t.issuer.clone().unwrap_or_else(|| k.default_issuer.clone());
+            metadata.annotations = Some(BTreeMap::from([(
+                "cert-manager.io/cluster-issuer".to_owned(),
+                issuer,
+            )]));
+        }
+        let ingress = Ingress {
+            metadata,
+            spec: Some(IngressSpec {
+                ingress_class_name: Some(k.ingress_class.clone()),
+                rules: Some(vec![IngressRule {
+                    host: Some(host.to_owned()),
+                    http: Some(HTTPIngressRuleValue { paths }),
+                }]),
+                tls: tls.map(|_| {
+                    vec![IngressTLS {
+                        hosts: Some(vec![host.to_owned()]),
+                        secret_name: Some(format!("{name}-tls")),
+                    }]
+                }),
+                ..IngressSpec::default()
+            }),
+            ..Ingress::default()
+        };
+        out.push(Manifest::new(&name, "Ingress", &ingress)?);
+    }
+    Ok(out)
+}
+
+fn pods(name: &str) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(service_labels(name)),
+        ..LabelSelector::default()
+    }
+}
+
+/// Default-deny ingress for the namespace, then exactly the declared edges: each service
+/// accepts its dependents (`depends_on`) on its ports, and routed services accept the
+/// ingress controller (K3s's Traefik in `kube-system`) on their routed ports.
+pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetError> {
+    let mut out = Vec::new();
+    let deny = NetworkPolicy {
+        metadata: meta(plan, "default-deny-ingress", None),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Ingress".into()]),
+            ..NetworkPolicySpec::default()
+        }),
+    };
+    out.push(Manifest::new(
+        "default-deny-ingress",
+        "NetworkPolicy",
+        &deny,
+    )?);
+    for s in plan.services() {
+        if s.ports.is_empty() {
+            continue;
+        }
+        let ports: Vec<NetworkPolicyPort> = s
+            .ports
+            .iter()
+            .map(|p| NetworkPolicyPort {
+                port: Some(IntOrString::Int(i32::from(p.container))),
+                protocol: Some(match p.protocol {
+                    Protocol::Tcp => "TCP".into(),
+                    Protocol::Udp => "UDP".into(),
+                }),
+                ..NetworkPolicyPort::default()
+            })
+            .collect();
+        let mut rules = Vec::new();
+        let dependents: Vec<NetworkPolicyPeer> = plan
+            .services()
+            .iter()
+            .filter(|d| d.depends_on.iter().any(|x| x.service == s.name))
+            .map(|d| NetworkPolicyPeer {
+                pod_selector: Some(pods(d.name.as_str())),
+                ..NetworkPolicyPeer::default()
+            })
+            .collect();
+        if !dependents.is_empty() {
+            rules.push(NetworkPolicyIngressRule {
+                from: Some(dependents),
+                ports: Some(ports.clone()),
+            });
+        }
+        let routed: Vec<u16> = plan
+            .routes()
+            .iter()
+            .filter(|r| r.service == s.name)
+            .map(|r| r.port)
+            .collect();
+        if !routed.is_empty() {
+            let mut route_ports: Vec<u16> = routed;
+            route_ports.sort_unstable();
+            route_ports.dedup();
+            rules.push(NetworkPolicyIngressRule {
+                from: Some(vec![NetworkPolicyPeer {
+                    namespace_selector: Some(LabelSelector {
+                        match_labels: Some(BTreeMap::from([(
+                            "kubernetes.io/metadata.name".to_owned(),
+                            "kube-system".to_owned(),
+                        )])),
+                        ..LabelSelector::default()
+                    }),
+                    pod_selector: Some(LabelSelector {
+                        match_labels: Some(BTreeMap::from([(
+                            "app.kubernetes.io/name".to_owned(),
+                            "traefik".to_owned(),
+                        )])),
+                        ..LabelSelector::default()
+                    }),
+                    ..NetworkPolicyPeer::default()
+                }]),
+                ports: Some(
+                    route_ports
+                        .into_iter()
+                        .map(|p| NetworkPolicyPort {
+                            port: Some(IntOrString::Int(i32::from(p))),
+                            protocol: Some("TCP".into()),
+                            ..NetworkPolicyPort::default()
+                        })
+                        .collect(),
+                ),
+            });
+        }
+        if rules.is_empty() {
+            continue;
+        }
+        let name = format!("allow-{}", s.name);
+        let policy = NetworkPolicy {
+            metadata: meta(plan, &name, None),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(pods(s.name.as_str())),
+                policy_types: Some(vec!["Ingress".into()]),
+                ingress: Some(rules),
+                ..NetworkPolicySpec::default()
+            }),
+        };
+        out.push(Manifest::new(&name, "NetworkPolicy", &policy)?);
+    }
+    Ok(out)
+}

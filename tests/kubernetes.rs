@@ -1,0 +1,462 @@
+//! The Kubernetes target: Kompose-compatibility rules pinned on small models, what the
+//! reference manifests promise, and the typed round trip of every manifest.
+
+use escala::prelude::*;
+use escala::targets::kubernetes::Kubernetes;
+use escala::{Artifacts, Target};
+use serde_json::Value;
+
+use crate::systems;
+
+fn render(system: &System, k: &Kubernetes) -> Artifacts {
+    let checked = system.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked
+        .plans()
+        .into_iter()
+        .find(|p| k.accepts(p.phase()))
+        .map(crate::support::as_the_cli_does)
+        .expect("a kubernetes phase");
+    let mut diags = escala::Diagnostics::new();
+    k.check(&plan, &mut diags);
+    assert!(!diags.has_errors(), "{diags}");
+    k.render(&plan).expect("renders")
+}
+
+fn doc(files: &Artifacts, file: &str) -> Value {
+    let text = files.get(file).unwrap_or_else(|| {
+        panic!(
+            "{file} missing; have {:?}",
+            files.iter().map(|(p, _)| p).collect::<Vec<_>>()
+        )
+    });
+    serde_yaml::from_str(text).expect("YAML")
+}
+
+fn k3s(services: Vec<Service>) -> System {
+    let mut s = System::new("shop").phase(Phase::new("k3s", Engine::Kubernetes));
+    for svc in services {
+        s.add_service(svc);
+    }
+    s
+}
+
+/// Parses a manifest into its k8s-openapi type and serializes it again: unknown or
+/// misplaced fields do not survive, so the two values differ.
+pub fn round_trips(yaml: &str) -> Result<(), String> {
+    use k8s_openapi::api::{apps, autoscaling, batch, core, networking, policy};
+    let value: Value = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
+    let kind = value["kind"].as_str().unwrap_or_default().to_owned();
+    fn again<T: serde::de::DeserializeOwned + serde::Serialize>(
+        v: &Value,
+    ) -> Result<Value, String> {
+        let typed: T = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+        serde_json::to_value(typed).map_err(|e| e.to_string())
+    }
+    let back = match kind.as_str() {
+        "Namespace" => again::<core::v1::Namespace>(&value)?,
+        "Service" => again::<core::v1::Service>(&value)?,
+        "Pod" => again::<core::v1::Pod>(&value)?,
+        "ConfigMap" => again::<core::v1::ConfigMap>(&value)?,
+        "PersistentVolumeClaim" => again::<core::v1::PersistentVolumeClaim>(&value)?,
+        "Deployment" => again::<apps::v1::Deployment>(&value)?,
+        "StatefulSet" => again::<apps::v1::StatefulSet>(&value)?,
+        "DaemonSet" => again::<apps::v1::DaemonSet>(&value)?,
+        "CronJob" => again::<batch::v1::CronJob>(&value)?,
+        "HorizontalPodAutoscaler" => again::<autoscaling::v2::HorizontalPodAutoscaler>(&value)?,
+        "PodDisruptionBudget" => again::<policy::v1::PodDisruptionBudget>(&value)?,
+        "Ingress" => again::<networking::v1::Ingress>(&value)?,
+        "NetworkPolicy" => again::<networking::v1::NetworkPolicy>(&value)?,
+        // CRDs and the kustomization have no k8s-openapi type.
+        "PrometheusRule" | "Kustomization" => return Ok(()),
+        other => return Err(format!("no typed round trip for kind `{other}`")),
+    };
+    if back == value {
+        Ok(())
+    } else {
+        Err(format!(
+            "{kind} changed in the round trip:\n{}\n---\n{}",
+            serde_yaml::to_string(&value).unwrap_or_default(),
+            serde_yaml::to_string(&back).unwrap_or_default()
+        ))
+    }
+}
+
+#[test]
+fn every_manifest_round_trips_through_its_typed_object() {
+    let mut n = 0;
+    for (fixture, build) in systems::ALL {
+        for (phase, target, files) in crate::support::render_all(&build().check().expect("valid")) {
+            if target != "kubernetes" {
+                continue;
+            }
+            for (path, text) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+                round_trips(text).unwrap_or_else(|e| panic!("{fixture}/{phase}/{path}: {e}"));
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 30, "manifests checked: {n}");
+}
+
+#[test]
+fn the_round_trip_can_fail() {
+    let bad = "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  port: 80\n";
+    assert!(round_trips(bad).is_err());
+}
+
+#[test]
+fn kompose_names_labels_and_selectors() {
+    let files = render(
+        &k3s(vec![Service::builder()
+            .name("web")
+            .image("nginx:1.27")
+            .ports([Port::tcp(80), Port::udp(53)])
+            .build()]),
+        &Kubernetes::new().compat(true),
+    );
+    let svc = doc(&files, "web-service.yaml");
+    assert_eq!(svc["metadata"]["name"], "web");
+    assert_eq!(svc["metadata"]["labels"]["io.kompose.service"], "web");
+    assert_eq!(svc["spec"]["selector"]["io.kompose.service"], "web");
+    // Kompose names Service ports after the port number, omits TCP, keeps UDP.
+    assert_eq!(
+        svc["spec"]["ports"][0],
+        serde_json::json!({"name": "80", "port": 80, "targetPort": 80})
+    );
+    assert_eq!(svc["spec"]["ports"][1]["protocol"], "UDP");
+    let dep = doc(&files, "web-deployment.yaml");
+    assert_eq!(
+        dep["spec"]["selector"]["matchLabels"]["io.kompose.service"],
+        "web"
+    );
+    assert_eq!(
+        dep["spec"]["template"]["metadata"]["labels"]["io.kompose.service"],
+        "web"
+    );
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["ports"][0],
+        serde_json::json!({"containerPort": 80, "protocol": "TCP"})
+    );
+    assert_eq!(dep["spec"]["replicas"], 1);
+}
+
+#[test]
+fn kompose_controller_choices() {
+    let svc = |name: &str, workload: Workload, restart: Restart| {
+        Service::builder()
+            .name(name)
+            .image("nginx")
+            .workload(workload)
+            .restart(restart)
+            .build()
+    };
+    let files = render(
+        &k3s(vec![
+            svc("web", Workload::Stateless, Restart::Always),
+            svc("migrate", Workload::Stateless, Restart::Never),
+            svc("db", Workload::Stateful, Restart::Always),
+            svc("agent", Workload::PerNode, Restart::Always),
+            svc(
+                "report",
+                Workload::Scheduled {
+                    schedule: "0 3 * * *".into(),
+                },
+                Restart::Never,
+            ),
+        ]),
+        &Kubernetes::new().compat(true),
+    );
+    assert_eq!(doc(&files, "web-deployment.yaml")["kind"], "Deployment");
+    let pod = doc(&files, "migrate-pod.yaml");
+    assert_eq!(
+        pod["spec"]["restartPolicy"], "Never",
+        "Kompose turns `restart: no` into a bare Pod"
+    );
+    let st = doc(&files, "db-statefulset.yaml");
+    assert_eq!(st["spec"]["serviceName"], "db");
+    assert_eq!(
+        doc(&files, "db-service.yaml")["spec"]["clusterIP"],
+        "None",
+        "a headless Service for the StatefulSet"
+    );
+    assert!(
+        doc(&files, "db-service.yaml")["spec"]
+            .get("ports")
+            .is_none(),
+        "no dummy 55555 port, no targetPort 0"
+    );
+    assert!(doc(&files, "agent-daemonset.yaml")["spec"]
+        .get("replicas")
+        .is_none());
+    assert_eq!(
+        doc(&files, "report-cronjob.yaml")["spec"]["schedule"],
+        "0 3 * * *"
+    );
+}
+
+#[test]
+fn kompose_volumes_become_claims_named_after_them() {
+    let s = k3s(vec![
+        Service::builder()
+            .name("web")
+            .image("nginx")
+            .mounts([
+                Mount::volume("uploads", "/srv/uploads"),
+                Mount::tmpfs("/tmp"),
+            ])
+            .build(),
+        Service::builder()
+            .name("db")
+            .image("postgres:17")
+            .mounts([Mount::volume("pgdata", "/var/lib/postgresql/data")])
+            .workload(Workload::Stateful)
+            .build(),
+    ])
+    .volume(Volume::builder().name("uploads").build())
+    .volume(
+        Volume::builder()
+            .name("pgdata")
+            .size(ByteSize::gib(50))
+            .storage_class("local-path")
+            .build(),
+    );
+    let files = render(&s, &Kubernetes::new());
+    let pvc = doc(&files, "uploads-persistentvolumeclaim.yaml");
+    assert_eq!(pvc["spec"]["accessModes"][0], "ReadWriteOnce");
+    assert_eq!(
+        pvc["spec"]["resources"]["requests"]["storage"], "100Mi",
+        "Kompose's default size"
+    );
+    let dep = doc(&files, "web-deployment.yaml");
+    assert_eq!(
+        dep["spec"]["strategy"]["type"], "Recreate",
+        "a claim forces Recreate, as in Kompose"
+    );
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["volumes"][1]["emptyDir"]["medium"],
+        "Memory"
+    );
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["volumes"][1]["name"],
+        "web-tmpfs1"
+    );
+    // A StatefulSet's volume is a claim template, never also a standalone claim (Kompose #2090).
+    assert!(files.get("pgdata-persistentvolumeclaim.yaml").is_none());
+    let st = doc(&files, "db-statefulset.yaml");
+    assert_eq!(
+        st["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "50Gi"
+    );
+    assert_eq!(
+        st["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"],
+        "local-path"
+    );
+}
+
+#[test]
+fn escala_fixes_komposes_quirks() {
+    let s = k3s(vec![Service::builder()
+        .name("api")
+        .image("ghcr.io/a/api:1")
+        .ports([Port::tcp(8080).named("http")])
+        .secrets(["token"])
+        .env([("DB_PASSWORD", Env::secret("db-password"))])
+        .health(HealthCheck::command([
+            "sh",
+            "-c",
+            "curl -f localhost:8080 || exit 1",
+        ]))
+        .build()])
+    .secret(Secret::from_env("token", "TOKEN"))
+    .secret(Secret::external("db-password", "shared-db"));
+    let files = render(&s, &Kubernetes::new());
+    let c = &doc(&files, "api-deployment.yaml")["spec"]["template"]["spec"]["containers"][0];
+    // Secrets mounted as the file /run/secrets/<name>, not over /run/secrets (Kompose #1280).
+    assert_eq!(c["volumeMounts"][0]["mountPath"], "/run/secrets/token");
+    assert_eq!(c["volumeMounts"][0]["subPath"], "token");
+    // Env secrets as references, never plain values.
+    assert_eq!(
+        c["env"][0]["valueFrom"]["secretKeyRef"],
+        serde_json::json!({"name": "shared-db", "key": "db-password"})
+    );
+    // Exec probes keep their argv (no CMD-SHELL collapsed into one word).
+    assert_eq!(
+        c["livenessProbe"]["exec"]["command"][2],
+        "curl -f localhost:8080 || exit 1"
+    );
+    assert_eq!(c["readinessProbe"], c["livenessProbe"]);
+    // No Secret object at all.
+    assert!(files
+        .iter()
+        .all(|(_, text)| !text.contains("kind: \"Secret\"")));
+    let example = files.get("secrets.example").expect("secrets.example");
+    assert!(
+        example.contains("create secret generic token --from-literal=token=\"$TOKEN\""),
+        "{example}"
+    );
+    assert!(
+        example.contains("create secret generic shared-db"),
+        "{example}"
+    );
+}
+
+#[test]
+fn compat_mode_drops_escalas_additions() {
+    let s = || {
+        k3s(vec![
+            Service::builder()
+                .name("db")
+                .image("postgres:17")
+                .ports([Port::tcp(5432)])
+                .health(HealthCheck::command(["pg_isready"]))
+                .build(),
+            Service::builder()
+                .name("web")
+                .image("nginx")
+                .user("1000")
+                .ports([Port::tcp(80)])
+                .replicas(2)
+                .depends_on([Dependency::healthy("db")])
+                .build(),
+        ])
+    };
+    let full = render(&s(), &Kubernetes::new());
+    assert!(full
+        .get("default-deny-ingress-networkpolicy.yaml")
+        .is_some());
+    assert!(full.get("web-poddisruptionbudget.yaml").is_some());
+    let pod = &doc(&full, "web-deployment.yaml")["spec"]["template"]["spec"];
+    assert_eq!(pod["initContainers"][0]["name"], "wait-for-db");
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["runAsNonRoot"],
+        true
+    );
+    assert_eq!(
+        pod["containers"][0]["securityContext"]["capabilities"]["drop"][0],
+        "ALL"
+    );
+    let compat = render(&s(), &Kubernetes::new().compat(true));
+    assert!(compat
+        .iter()
+        .all(|(p, _)| !p.contains("networkpolicy") && !p.contains("poddisruptionbudget")));
+    let pod = &doc(&compat, "web-deployment.yaml")["spec"]["template"]["spec"];
+    assert!(pod.get("initContainers").is_none());
+    assert_eq!(
+        pod["containers"][0]["securityContext"],
+        serde_json::json!({"runAsUser": 1000}),
+        "what Kompose maps from `user`"
+    );
+}
+
+#[test]
+fn network_policies_follow_the_dependency_graph() {
+    let files = render(&systems::ALL[0].1(), &Kubernetes::new());
+    let allow = |svc: &str| doc(&files, &format!("allow-{svc}-networkpolicy.yaml"));
+    let from = |p: &Value| -> Vec<String> {
+        p["spec"]["ingress"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|rule| rule["from"].as_array().cloned().unwrap_or_default())
+            .filter_map(|peer| {
+                peer["podSelector"]["matchLabels"]
+                    .as_object()
+                    .and_then(|m| m.values().next())
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
+            .collect()
+    };
+    assert_eq!(from(&allow("postgres")), ["backend", "bullmq-worker"]);
+    assert_eq!(from(&allow("redis")), ["backend", "bullmq-worker"]);
+    assert_eq!(
+        from(&allow("embedding")),
+        ["backend", "bullmq-worker", "prometheus"]
+    );
+    assert_eq!(
+        from(&allow("frontend")),
+        ["traefik"],
+        "only the ingress controller reaches the front end"
+    );
+    let deny = doc(&files, "default-deny-ingress-networkpolicy.yaml");
+    assert_eq!(
+        deny["spec"],
+        serde_json::json!({"podSelector": {}, "policyTypes": ["Ingress"]})
+    );
+}
+
+#[test]
+fn finanzas_k3s_has_what_the_seed_sketches() {
+    let files = render(&systems::ALL[0].1(), &Kubernetes::new());
+    let pg = doc(&files, "postgres-statefulset.yaml");
+    assert_eq!(
+        pg["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "50Gi"
+    );
+    assert_eq!(
+        pg["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["exec"]["command"][0],
+        "pg_isready"
+    );
+    let backend = doc(&files, "backend-deployment.yaml");
+    assert!(
+        backend["spec"].get("replicas").is_none(),
+        "the HPA owns the replica count"
+    );
+    let hpa = doc(&files, "backend-horizontalpodautoscaler.yaml");
+    assert_eq!(
+        (
+            hpa["spec"]["minReplicas"].as_i64(),
+            hpa["spec"]["maxReplicas"].as_i64()
+        ),
+        (Some(2), Some(6))
+    );
+    assert_eq!(hpa["spec"]["metrics"].as_array().map(Vec::len), Some(2));
+    for host in ["app.finanzas.example", "api.finanzas.example"] {
+        let ing = doc(&files, &format!("{}-ingress.yaml", host.replace('.', "-")));
+        assert_eq!(ing["spec"]["tls"][0]["hosts"][0], host);
+        assert_eq!(ing["spec"]["ingressClassName"], "traefik");
+        assert_eq!(
+            ing["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+            "letsencrypt"
+        );
+    }
+    let rule = doc(&files, "finanzas-alerts-prometheusrule.yaml");
+    let alerts: Vec<&str> = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["alert"].as_str())
+        .collect();
+    assert!(
+        alerts.contains(&"HostHighCpu") && alerts.contains(&"PodRestarting"),
+        "{alerts:?}"
+    );
+    assert!(
+        files.iter().all(|(_, t)| !t.contains("kind: \"Secret\"")),
+        "no Secret carries a value"
+    );
+    let kustomization = doc(&files, "kustomization.yaml");
+    let listed: Vec<&str> = kustomization["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let yaml_files: Vec<&str> = files
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.ends_with(".yaml") && *p != "kustomization.yaml")
+        .collect();
+    assert_eq!(listed, yaml_files, "the kustomization lists every manifest");
+    let config = doc(&files, "prometheus-config-configmap.yaml");
+    assert!(
+        config["data"]["prometheus.yml"]
+            .as_str()
+            .is_some_and(|t| t.contains("scrape_configs")),
+        "the ConfigMap holds the file"
+    );
+}
