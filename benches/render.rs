@@ -48,26 +48,34 @@ fn synthetic(n: usize) -> System {
         .phase(Phase::new("prod", Engine::Compose).platform(Platform::Dokploy { isolated: false }))
 }
 
-fn check_and_render(system: &System) -> usize {
+const PROMETHEUS_YML: &str = "examples/finanzas/monitoring/prometheus.yml";
+
+/// Checks the model and renders every phase with every target that accepts it.
+fn check_and_render(system: &System, targets: &[Box<dyn Target>]) -> usize {
     let checked = system.check().expect("valid");
-    let compose = escala::targets::compose::Compose::new();
-    checked
-        .plans()
-        .iter()
-        .filter(|p| compose.accepts(p.phase()))
-        .map(|p| compose.render(p).expect("renders").to_text().len())
-        .sum()
+    let mut bytes = 0;
+    for plan in checked.plans() {
+        // As the CLI does: the config files the model names, read beforehand.
+        let plan = plan.with_file(PROMETHEUS_YML, include_str!("../examples/finanzas/monitoring/prometheus.yml"));
+        for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
+            let mut diags = escala::Diagnostics::new();
+            t.check(&plan, &mut diags);
+            bytes += t.render(&plan).expect("renders").to_text().len();
+        }
+    }
+    bytes
 }
 
 fn bench(c: &mut Criterion) {
+    let targets = escala::targets::all();
     let example = finanzas::system();
-    c.bench_function("finanzas", |b| b.iter(|| check_and_render(&example)));
+    c.bench_function("finanzas", |b| b.iter(|| check_and_render(&example, &targets)));
     let mut group = c.benchmark_group("synthetic");
     group.sample_size(10);
     for n in [100, 1_000, 10_000] {
         let system = synthetic(n);
         group.bench_with_input(BenchmarkId::from_parameter(n), &system, |b, s| {
-            b.iter(|| check_and_render(s))
+            b.iter(|| check_and_render(s, &targets))
         });
     }
     group.finish();

@@ -153,6 +153,20 @@ fn bad_ports() {
 }
 
 #[test]
+fn port_names_kubernetes_would_reject() {
+    for bad in ["HTTP", "metrics-endpoint-x", "8080", "a--b"] {
+        let s = base().service(
+            Service::builder()
+                .name("x")
+                .image("nginx")
+                .ports([Port::tcp(80).named(bad)])
+                .build(),
+        );
+        fails_with(s, codes::SERVICE_BAD_PORT, "services.x.ports[0].name");
+    }
+}
+
+#[test]
 fn bad_env_names() {
     let s = base().service(
         Service::builder()

@@ -191,6 +191,11 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .error(SERVICE_BAD_PORT, path, "port 0 is not a port")
                     .help("use a port between 1 and 65535")
                     .origin(origin);
+            } else if let Some(why) = p.name.as_deref().and_then(port_name_problem) {
+                diags
+                    .error(SERVICE_BAD_PORT, format!("{path}.name"), format!("port name `{}` {why}", p.name.as_deref().unwrap_or_default()))
+                    .help("port names are IANA service names: at most 15 lowercase letters, digits and single `-`, with at least one letter (`http`, `metrics`)")
+                    .origin(origin);
             } else if !ports.insert((p.container, p.protocol)) {
                 diags
                     .error(
@@ -336,5 +341,23 @@ fn container_path(
             )
             .help("mount each path once")
             .origin(origin);
+    }
+}
+
+/// Why `name` is not an IANA service name (what Kubernetes requires of container port names).
+fn port_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 15 {
+        Some("must have 1 to 15 characters")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        Some("may hold only lowercase letters, digits and `-`")
+    } else if !name.chars().any(|c| c.is_ascii_lowercase()) {
+        Some("must contain a letter")
+    } else if name.starts_with('-') || name.ends_with('-') || name.contains("--") {
+        Some("must not start or end with `-` or hold `--`")
+    } else {
+        None
     }
 }
