@@ -56,7 +56,10 @@ fn check_and_render(system: &System, targets: &[Box<dyn Target>]) -> usize {
     let mut bytes = 0;
     for plan in checked.plans() {
         // As the CLI does: the config files the model names, read beforehand.
-        let plan = plan.with_file(PROMETHEUS_YML, include_str!("../examples/finanzas/monitoring/prometheus.yml"));
+        let plan = plan.with_file(
+            PROMETHEUS_YML,
+            include_str!("../examples/finanzas/monitoring/prometheus.yml"),
+        );
         for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
             let mut diags = escala::Diagnostics::new();
             t.check(&plan, &mut diags);
@@ -69,7 +72,9 @@ fn check_and_render(system: &System, targets: &[Box<dyn Target>]) -> usize {
 fn bench(c: &mut Criterion) {
     let targets = escala::targets::all();
     let example = finanzas::system();
-    c.bench_function("finanzas", |b| b.iter(|| check_and_render(&example, &targets)));
+    c.bench_function("finanzas", |b| {
+        b.iter(|| check_and_render(&example, &targets))
+    });
     let mut group = c.benchmark_group("synthetic");
     group.sample_size(10);
     for n in [100, 1_000, 10_000] {

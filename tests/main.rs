@@ -4,6 +4,7 @@
 //! - `validate`: one test per check rule, asserting its code
 //! - `targets`: snapshots of every fixture × target, schema validation, determinism
 //! - `kubernetes`: Kompose-compatibility rules, the reference manifests, typed round trips
+//! - `sql`: the database plan's rules, and its SQL on a real PostgreSQL server
 //! - `swarm`: the Swarm target's checks and the reference stack file
 //! - `cli`: build / diff / check against a real directory, diagnostics output
 //! - `props`: proptest invariants
@@ -21,6 +22,7 @@ mod docs;
 mod kubernetes;
 mod model;
 mod props;
+mod sql;
 mod swarm;
 mod targets;
 mod ui;

@@ -51,7 +51,10 @@ pub fn render_all(checked: &Checked) -> Vec<(String, &'static str, Artifacts)> {
         let plan = as_the_cli_does(plan);
         for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
             let files = t.render(&plan).expect("a checked plan renders");
-            out.push((plan.phase().name.to_string(), t.name(), files));
+            // The sql target writes nothing for a system without a database.
+            if !files.is_empty() {
+                out.push((plan.phase().name.to_string(), t.name(), files));
+            }
         }
     }
     out

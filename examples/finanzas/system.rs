@@ -264,10 +264,86 @@ fn node(name: &str, role: NodeRole, labels: &[(&str, &str)]) -> Node {
         .build()
 }
 
+/// The database plan: tenants as a reference table; clientes, facturas and transacciones
+/// sharded by `tenant_id` and colocated; facturas partitioned by year of `fecha_emision`.
+/// The seed's `PRIMARY KEY (id)` on facturas is rejected by the check: the key must carry the
+/// partition and distribution columns, `(tenant_id, id, fecha_emision)`.
+// ANCHOR: database
+fn database() -> Database {
+    use SqlType::{Numeric, Text, Timestamptz, Uuid};
+    Database::new("postgres", "app")
+        .tenant_key("tenant_id")
+        .table(
+            Table::new("tenants")
+                .column(Column::new("id", Uuid).default("gen_random_uuid()"))
+                .column(Column::new("nombre", Text))
+                .column(Column::new("creado_en", Timestamptz).default("now()"))
+                .primary_key(["id"])
+                .distribute(Distribution::Reference),
+        )
+        .table(
+            Table::new("clientes")
+                .column(Column::new("tenant_id", Uuid))
+                .column(Column::new("id", Uuid).default("gen_random_uuid()"))
+                .column(Column::new("nombre", Text))
+                .column(Column::new("email", Text).nullable())
+                .column(Column::new("creado_en", Timestamptz).default("now()"))
+                .primary_key(["tenant_id", "id"])
+                .unique(["tenant_id", "email"])
+                .foreign_key(
+                    ForeignKey::new(["tenant_id"], "tenants", ["id"]).on_delete(Action::Cascade),
+                )
+                .distribute(Distribution::by("tenant_id").shards(32)),
+        )
+        .table(
+            Table::new("facturas")
+                .column(Column::new("tenant_id", Uuid))
+                .column(Column::new("id", Uuid).default("gen_random_uuid()"))
+                .column(Column::new("cliente_id", Uuid))
+                .column(Column::new("numero", Text))
+                .column(Column::new("total", Numeric(14, 2)))
+                .column(Column::new("fecha_emision", Timestamptz))
+                .primary_key(["tenant_id", "id", "fecha_emision"])
+                .foreign_key(
+                    ForeignKey::new(["tenant_id", "cliente_id"], "clientes", ["tenant_id", "id"])
+                        .on_delete(Action::Cascade),
+                )
+                .index(["tenant_id", "fecha_emision"])
+                .partition_by(
+                    Partitioning::range("fecha_emision")
+                        .yearly("2024-01-01", "2028-01-01")
+                        .with_default(),
+                )
+                .distribute(Distribution::by("tenant_id").colocate_with("clientes")),
+        )
+        .table(
+            Table::new("transacciones")
+                .column(Column::new("tenant_id", Uuid))
+                .column(Column::new("id", Uuid).default("gen_random_uuid()"))
+                .column(Column::new("factura_id", Uuid))
+                .column(Column::new("fecha_emision", Timestamptz))
+                .column(Column::new("monto", Numeric(14, 2)))
+                .column(Column::new("creada_en", Timestamptz).default("now()"))
+                .primary_key(["tenant_id", "id"])
+                .foreign_key(
+                    ForeignKey::new(
+                        ["tenant_id", "factura_id", "fecha_emision"],
+                        "facturas",
+                        ["tenant_id", "id", "fecha_emision"],
+                    )
+                    .on_delete(Action::Cascade),
+                )
+                .index(["tenant_id", "creada_en"])
+                .distribute(Distribution::by("tenant_id").colocate_with("clientes")),
+        )
+}
+// ANCHOR_END: database
+
 /// The whole system and its three phases.
 // ANCHOR: phases
 pub fn system() -> System {
     System::new("finanzas")
+        .database(database())
         .service(traefik())
         .service(frontend())
         .service(backend())
@@ -355,10 +431,13 @@ pub fn system() -> System {
                 .node(node("vps-1", NodeRole::Manager, &[]))
                 .without("traefik")
                 .replicas("backend", 2),
+            // Plain tables and indexes.
         )
         // Phase 2: a Swarm of one manager and two workers.
         .phase(
             Phase::new("swarm", Engine::Swarm)
+                // facturas partitioned by year.
+                .partitioning()
                 .node(node("manager-1", NodeRole::Manager, &[]))
                 .node(node("worker-1", NodeRole::Worker, &[("embedding", "true")]))
                 .node(node("worker-2", NodeRole::Worker, &[("embedding", "true")]))
@@ -386,6 +465,8 @@ pub fn system() -> System {
         // Phase 3: K3s (which ships Traefik as its ingress controller).
         .phase(
             Phase::new("k3s", Engine::Kubernetes)
+                // Sharded by tenant with Citus.
+                .citus()
                 .node(node("k3s-server", NodeRole::Manager, &[]))
                 .node(node(
                     "k3s-agent-1",

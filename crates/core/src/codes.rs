@@ -70,6 +70,26 @@ codes! {
     PHASE_MISSING = "escala::phase::missing_service", "a phase leaves out a service that a running service depends on or a route goes to";
     /// The system has no phase, so nothing is generated.
     PHASE_NONE = "escala::phase::none", "the system declares no phase, so `build` writes nothing";
+    /// A table or column name is invalid or declared twice.
+    DB_NAME = "escala::db::invalid_name", "a table or column name is not a lowercase SQL identifier, or is declared twice";
+    /// A key, index, partition or distribution names a column or table that does not exist.
+    DB_UNKNOWN = "escala::db::unknown_column", "a key, index, foreign key, partitioning or distribution names a column or table that does not exist";
+    /// A primary key or unique constraint omits the partition column.
+    DB_PARTITION_KEY = "escala::db::key_lacks_partition_column", "a primary key or unique constraint of a partitioned table omits the partition column";
+    /// A primary key or unique constraint omits the distribution column.
+    DB_DISTRIBUTION_KEY = "escala::db::key_lacks_distribution_column", "a primary key or unique constraint of a distributed table omits the distribution column";
+    /// Partitioning on a column that cannot carry it.
+    DB_PARTITIONING = "escala::db::bad_partitioning", "the partition column is not a NOT NULL date or timestamp, or a span is empty or misaligned";
+    /// Partition ranges overlap or leave a gap.
+    DB_RANGES = "escala::db::partition_ranges", "partition spans overlap or leave a gap";
+    /// A distribution Citus rejects.
+    DB_DISTRIBUTION = "escala::db::bad_distribution", "the distribution column has a type Citus cannot hash, may be NULL, is not the tenant key; or colocation/shard count is impossible";
+    /// Colocated tables whose distribution columns differ in type.
+    DB_COLOCATION = "escala::db::colocation_type_mismatch", "colocated tables are distributed by columns of different types";
+    /// A foreign key PostgreSQL or Citus rejects, or that Citus would not enforce.
+    DB_FOREIGN_KEY = "escala::db::foreign_key", "a foreign key PostgreSQL or Citus rejects, or that Citus accepts but does not enforce";
+    /// Citus planned on an image without Citus.
+    DB_NO_CITUS = "escala::db::image_without_citus", "a phase distributes tables with Citus but the database service's image has no Citus";
     /// Alert thresholds are out of order or range.
     ALERTS = "escala::alerts::invalid", "an alert's warning level is not below its critical level, or a percentage is outside 0-100";
 }

@@ -39,6 +39,7 @@ pub mod secret;
 pub mod service;
 pub mod suggest;
 pub mod system;
+pub mod table;
 pub mod target;
 pub mod units;
 mod validate;
@@ -57,6 +58,10 @@ pub use service::{
     NodeRole, Placement, Port, Probe, Protocol, Resources, Restart, Service, Spread, Workload,
 };
 pub use system::System;
+pub use table::{
+    Action, Column, Database, DatabaseStage, Date, Distribution, Every, ForeignKey, Ident, Index,
+    Partitioning, Span, SqlType, Table,
+};
 pub use target::{header, Artifacts, Target, TargetError, GENERATED_MARKER};
 pub use units::{ByteSize, Cpu, Duration, UnitError};
 pub use volume::{Access, Volume};
@@ -64,9 +69,10 @@ pub use volume::{Access, Volume};
 /// Everything an `infra.rs` needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Access, Alerts, Autoscale, Build, ByteSize, Condition, Config, ConfigMount, Cpu,
-        Dependency, Duration, Engine, Env, HealthCheck, Mount, MountSource, Network, Node,
-        NodeRole, Phase, Placement, Platform, Port, Protocol, Resources, Restart, Route, Secret,
-        Service, Spread, System, Threshold, Tls, Volume, Workload,
+        Access, Action, Alerts, Autoscale, Build, ByteSize, Column, Condition, Config, ConfigMount,
+        Cpu, Database, Dependency, Distribution, Duration, Engine, Env, ForeignKey, HealthCheck,
+        Mount, MountSource, Network, Node, NodeRole, Partitioning, Phase, Placement, Platform,
+        Port, Protocol, Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table,
+        Threshold, Tls, Volume, Workload,
     };
 }

@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
-use crate::{Autoscale, ByteSize, Cpu, Name, NodeRole, Placement, Resources};
+use crate::{Autoscale, ByteSize, Cpu, DatabaseStage, Name, NodeRole, Placement, Resources};
 
 /// The engine that runs a phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -128,6 +128,9 @@ pub struct Phase {
     /// own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub without: Vec<Name>,
+    /// What the phase turns on in the database plan.
+    #[serde(default)]
+    pub database: DatabaseStage,
 }
 
 impl Phase {
@@ -140,7 +143,25 @@ impl Phase {
             nodes: Vec::new(),
             overrides: Vec::new(),
             without: Vec::new(),
+            database: DatabaseStage::default(),
         }
+    }
+    /// Turns on range partitioning of the tables that declare it.
+    pub fn partitioning(mut self) -> Self {
+        self.database.partitioning = true;
+        self
+    }
+    /// Turns on Citus distribution of the tables that declare it (and partitioning).
+    pub fn citus(mut self) -> Self {
+        self.database.partitioning = true;
+        self.database.distribution = true;
+        self
+    }
+    /// Citus on one machine: the coordinator also holds the shards.
+    pub fn citus_single_node(mut self) -> Self {
+        self = self.citus();
+        self.database.single_node_citus = true;
+        self
     }
     /// Leaves `service` out of this phase.
     pub fn without(mut self, service: impl Into<Name>) -> Self {

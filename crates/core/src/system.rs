@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Alerts, Checked, Config, Diagnostics, Name, Network, Origin, Phase, Route, Secret};
+use crate::{
+    Alerts, Checked, Config, Database, Diagnostics, Name, Network, Origin, Phase, Route, Secret,
+};
 use crate::{Service, Volume};
 
 /// Everything a deployment is made of, independent of any engine.
@@ -45,6 +47,9 @@ pub struct System {
     /// Alert thresholds.
     #[serde(default)]
     pub alerts: Alerts,
+    /// The database plan (tables, partitioning, distribution), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<Database>,
 }
 
 impl System {
@@ -60,7 +65,14 @@ impl System {
             routes: Vec::new(),
             phases: Vec::new(),
             alerts: Alerts::default(),
+            database: None,
         }
+    }
+
+    /// Sets the database plan.
+    pub fn database(mut self, database: Database) -> Self {
+        self.database = Some(database);
+        self
     }
 
     /// Adds a service, remembering where in the source it was added.

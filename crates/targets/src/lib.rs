@@ -7,6 +7,8 @@
 //!   Dokploy-ready.
 //! - [`swarm`] (feature `swarm`): `stack.yml` for `docker stack deploy`, plain or in Dokploy's
 //!   stack mode.
+//! - [`sql`] (feature `sql`): the database plan as ordered, idempotent migrations
+//!   (partition DDL, Citus distribution, foreign keys).
 //! - `kubernetes` (feature `kubernetes`): typed k8s-openapi manifests and a kustomization,
 //!   Kompose-compatible. k8s-openapi needs exactly one `v1_*` feature, chosen by the final
 //!   binary (the `escala` facade picks one by default).
@@ -36,6 +38,8 @@ pub mod compose;
 mod docker;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
+#[cfg(feature = "sql")]
+pub mod sql;
 #[cfg(feature = "swarm")]
 pub mod swarm;
 #[cfg(any(feature = "compose", feature = "swarm", feature = "kubernetes"))]
@@ -57,6 +61,8 @@ pub fn all() -> Vec<Box<dyn Target>> {
     targets.push(Box::new(swarm::Swarm::new()));
     #[cfg(feature = "kubernetes")]
     targets.push(Box::new(kubernetes::Kubernetes::new()));
+    #[cfg(feature = "sql")]
+    targets.push(Box::new(sql::Sql::new()));
     targets
 }
 

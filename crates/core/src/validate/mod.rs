@@ -3,6 +3,7 @@
 //! Each rule appends to one [`Diagnostics`] sink and never returns early, so a user sees every
 //! problem of a model in one run.
 
+pub(crate) mod database;
 mod depends;
 mod names;
 mod placement;
@@ -21,6 +22,7 @@ pub(crate) fn check(system: &System) -> Diagnostics {
     routes::check(system, &mut diags);
     scaling::check(system, &mut diags);
     placement::check(system, &mut diags);
+    database::check(system, &mut diags);
     diags
 }
 
