@@ -805,3 +805,26 @@ mod props {
         }
     }
 }
+
+#[test]
+fn single_node_citus_registers_the_coordinator_with_shards() {
+    let mut s = systems::ALL[0].1();
+    s.phases[2] = s.phases[2].clone().citus_single_node();
+    let files = render(&s, "k3s");
+    let text = files.get("002_distribution.sql").expect("file");
+    let coordinator = text
+        .find("citus_set_coordinator_host('localhost')")
+        .expect("registers the coordinator");
+    let shards = text
+        .find("'shouldhaveshards', true")
+        .expect("lets it hold shards");
+    let first = text
+        .find("create_reference_table")
+        .expect("then distributes");
+    assert!(coordinator < shards && shards < first);
+    let plain = render(&systems::ALL[0].1(), "k3s");
+    assert!(!plain
+        .get("002_distribution.sql")
+        .expect("file")
+        .contains("citus_set_coordinator_host"));
+}
