@@ -288,3 +288,50 @@ fn deny_warnings_makes_fidelity_losses_fatal() {
         "nothing written"
     );
 }
+
+#[test]
+fn init_scaffolds_and_never_overwrites() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let at = dir.path().join("my-infra");
+    assert_eq!(escala::cli::cmd::init::run(&at), Exit::Ok);
+    let cargo = fs::read_to_string(at.join("Cargo.toml")).expect("Cargo.toml");
+    assert!(cargo.contains("escala = \"0.1.0\""), "{cargo}");
+    assert!(fs::read_to_string(at.join("infra.rs"))
+        .expect("infra.rs")
+        .contains("escala::run(system())"));
+    assert!(fs::read_to_string(at.join(".gitignore"))
+        .expect(".gitignore")
+        .contains(".env"));
+    fs::write(at.join("infra.rs"), "// mine\n").expect("write");
+    assert_eq!(escala::cli::cmd::init::run(&at), Exit::Internal);
+    assert_eq!(
+        fs::read_to_string(at.join("infra.rs")).expect("kept"),
+        "// mine\n",
+        "an existing file is never replaced"
+    );
+}
+
+#[test]
+fn import_writes_infra_rs_and_refuses_to_clobber() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("infra.rs");
+    let file = crate::support::root().join("tests/fixtures/compose/traefik.yml");
+    assert_eq!(
+        escala::cli::cmd::import::run(&file, &[], None, Some(&out), false),
+        Exit::Ok
+    );
+    assert!(fs::read_to_string(&out)
+        .expect("written")
+        .contains("fn system() -> System"));
+    assert_eq!(
+        escala::cli::cmd::import::run(&file, &[], None, Some(&out), false),
+        Exit::Internal
+    );
+    let bad = dir.path().join("bad.yml");
+    fs::write(&bad, "services: [\n").expect("write");
+    assert_eq!(
+        escala::cli::cmd::import::run(&bad, &[], None, Some(&dir.path().join("x.rs")), false),
+        Exit::Findings
+    );
+    assert!(!dir.path().join("x.rs").exists());
+}

@@ -6,6 +6,7 @@
 //! - `kubernetes`: Kompose-compatibility rules, the reference manifests, typed round trips
 //! - `sql`: the database plan's rules, and its SQL on a real PostgreSQL server
 //! - `swarm`: the Swarm target's checks and the reference stack file
+//! - `import`: compose files → infra.rs (golden files, round trip, never panics)
 //! - `cli`: build / diff / check against a real directory, diagnostics output
 //! - `props`: proptest invariants
 //! - `conformance`: real consumers (`ESCALA_CONFORMANCE=1`)
@@ -19,6 +20,7 @@ mod systems;
 mod cli;
 mod conformance;
 mod docs;
+mod import;
 mod kubernetes;
 mod model;
 mod props;

@@ -81,7 +81,7 @@ fn raw_service() -> impl Strategy<Value = RawService> {
 
 /// Valid systems: unique names, references only to what exists, no cycles (dependencies
 /// point to earlier services), health checks where a dependency waits for health.
-fn valid_system() -> impl Strategy<Value = System> {
+pub(crate) fn valid_system() -> impl Strategy<Value = System> {
     (
         prop::collection::vec(raw_service(), 1..7),
         select(vec![0u8, 1, 2]),

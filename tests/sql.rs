@@ -557,6 +557,7 @@ fn changed_partition_bounds_are_reported_not_skipped() {
 
 /// What a statement does, in file order: creates a table, or calls a Citus function.
 #[derive(Debug, PartialEq)]
+#[cfg_attr(not(feature = "pg-query"), allow(dead_code))]
 enum Event {
     Created(String),
     Call {

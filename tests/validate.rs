@@ -824,6 +824,7 @@ fn every_code_is_documented_in_the_book() {
         .expect("book page");
     let mut all: Vec<&str> = codes::ALL.iter().map(|(c, _)| *c).collect();
     all.extend(escala::targets::codes().iter().map(|(c, _)| *c));
+    all.extend(escala::cli::import::codes::ALL.iter().map(|(c, _)| *c));
     for code in all {
         assert!(
             book.contains(&format!("`{code}`")),

@@ -13,6 +13,7 @@
 pub mod args;
 pub mod cmd;
 pub mod generate;
+pub mod import;
 pub mod output;
 pub mod report;
 

@@ -1,5 +1,6 @@
 //! The standalone `escala` binary: commands that need no user model.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -26,11 +27,35 @@ enum Command {
     },
     /// Print the JSON Schema of the model (`System`).
     Schema,
+    /// Turn docker-compose files into an `infra.rs`.
+    Import {
+        /// The compose file.
+        file: PathBuf,
+        /// More compose files, merged in order (as `docker compose -f a -f b`).
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        more: Vec<PathBuf>,
+        /// The `.env` file for `${VAR}` interpolation (default: `.env` beside the first file).
+        #[arg(long)]
+        env_file: Option<PathBuf>,
+        /// Write `infra.rs` here instead of printing it.
+        #[arg(short = 'o', long)]
+        out: Option<PathBuf>,
+        /// Overwrite `--out` if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Scaffold a new infra repository: `Cargo.toml`, `infra.rs`, `.gitignore`.
+    Init {
+        /// The directory (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 fn all_codes() -> Vec<(&'static str, &'static str)> {
     let mut all: Vec<_> = escala_core::codes::ALL.to_vec();
     all.extend(escala_targets::codes());
+    all.extend_from_slice(escala_cli::import::codes::ALL);
     all
 }
 
@@ -55,6 +80,15 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Import {
+            file,
+            more,
+            env_file,
+            out,
+            force,
+        } => escala_cli::cmd::import::run(&file, &more, env_file.as_deref(), out.as_deref(), force)
+            .into(),
+        Command::Init { dir } => escala_cli::cmd::init::run(&dir).into(),
         Command::Schema => {
             print!("{}", escala_cli::schema_json());
             ExitCode::SUCCESS

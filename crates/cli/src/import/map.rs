@@ -1,0 +1,1206 @@
+//! A compose project (already merged) → the model, with a diagnostic for everything that does
+//! not map.
+
+use std::collections::BTreeMap;
+
+use escala_core::prelude::*;
+use escala_core::{Diagnostics, Name, Origin, Probe};
+
+use super::interp::{interpolate, whole_reference};
+use super::yaml::{Node, Pos};
+
+/// Diagnostic codes of the importer.
+pub mod codes {
+    /// A key escala does not represent; it was left out.
+    pub const UNSUPPORTED: &str = "escala::import::unsupported";
+    /// A value escala cannot read.
+    pub const INVALID: &str = "escala::import::invalid";
+    /// A value that looks like a secret became a secret reference.
+    pub const SECRET_VALUE: &str = "escala::import::secret_value";
+    /// A name Kubernetes would reject was renamed.
+    pub const RENAMED: &str = "escala::import::renamed";
+    /// An interpolated variable is unset.
+    pub const UNSET: &str = "escala::import::unset_variable";
+    /// Every code with its summary.
+    pub const ALL: &[(&str, &str)] = &[
+        (UNSUPPORTED, "a compose key escala does not represent was left out of infra.rs"),
+        (INVALID, "a compose value escala cannot read (bad port, duration, size…)"),
+        (SECRET_VALUE, "an environment value that looks like a secret became a secret read from the environment"),
+        (RENAMED, "a name Kubernetes would reject was renamed"),
+        (UNSET, "an interpolated variable is unset and has no default"),
+    ];
+}
+
+pub(super) struct Ctx<'a> {
+    pub file: String,
+    /// The directory of the first compose file: compose resolves relative paths against it.
+    pub base: String,
+    pub env: &'a BTreeMap<String, String>,
+    pub diags: Diagnostics,
+    pub secrets: Vec<Secret>,
+    pub routes: Vec<Route>,
+    pub dokploy: bool,
+}
+
+impl Ctx<'_> {
+    /// A host path of the compose file, relative to the project (the directory escala runs in).
+    fn host(&self, p: &str) -> String {
+        if p.starts_with('/') || p.starts_with('~') || self.base.is_empty() || self.base == "." {
+            return p.to_owned();
+        }
+        let mut parts: Vec<&str> = Vec::new();
+        let mut ups = 0usize;
+        for c in self.base.split('/').chain(p.split('/')) {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        ups += 1;
+                    }
+                }
+                other => parts.push(other),
+            }
+        }
+        let rel = std::iter::repeat_n("..", ups)
+            .chain(parts)
+            .collect::<Vec<_>>()
+            .join("/");
+        if rel.starts_with("..") {
+            rel
+        } else {
+            format!("./{rel}")
+        }
+    }
+    fn origin(&self, pos: Pos) -> Origin {
+        Origin {
+            file: self.file.clone(),
+            line: u32::try_from(pos.line).unwrap_or(u32::MAX),
+            column: u32::try_from(pos.col).unwrap_or(u32::MAX),
+        }
+    }
+    fn warn(&mut self, code: &str, path: &str, pos: Pos, message: String, help: &str) {
+        let o = self.origin(pos);
+        self.diags
+            .warning(code, path, message)
+            .help(help)
+            .origin(Some(&o));
+    }
+    fn error(&mut self, path: &str, pos: Pos, message: String, help: &str) {
+        let o = self.origin(pos);
+        self.diags
+            .error(codes::INVALID, path, message)
+            .help(help)
+            .origin(Some(&o));
+    }
+    fn unsupported(&mut self, path: &str, key: &str, pos: Pos, help: &str) {
+        self.warn(
+            codes::UNSUPPORTED,
+            path,
+            pos,
+            format!("`{key}` is not represented in escala's model; it was left out"),
+            help,
+        );
+    }
+    /// A scalar, interpolated.
+    fn text(&mut self, node: &Node, path: &str) -> Option<String> {
+        let Node::Scalar(raw, _, pos) = node else {
+            self.error(
+                path,
+                node.pos(),
+                "expected a single value here".into(),
+                "write a string or a number",
+            );
+            return None;
+        };
+        let r = interpolate(raw, self.env);
+        for var in r.missing {
+            self.warn(codes::UNSET, path, *pos, format!("variable `{var}` is unset and has no default; it became empty"), "set it in the environment or the `--env-file`, or give a default (`${VAR:-value}`)");
+        }
+        for (var, msg) in r.required {
+            self.error(
+                path,
+                *pos,
+                format!("required variable `{var}` is unset: {msg}"),
+                "set it in the environment or the `--env-file`",
+            );
+        }
+        Some(r.value)
+    }
+    fn texts(&mut self, node: &Node, path: &str) -> Vec<String> {
+        match node {
+            Node::Seq(items, _) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| self.text(n, &format!("{path}[{i}]")))
+                .collect(),
+            other => self
+                .text(other, path)
+                .map(|s| {
+                    shell_words::split(&s)
+                        .unwrap_or_else(|_| s.split_whitespace().map(str::to_owned).collect())
+                })
+                .unwrap_or_default(),
+        }
+    }
+    /// `KEY: value` mappings or `KEY=value` lists (environment, labels, build args):
+    /// (key, raw value if any, position). Values are not interpolated yet.
+    fn raw_pairs(&mut self, node: &Node, path: &str) -> Vec<(String, Option<String>, Pos)> {
+        match node {
+            Node::Map(entries, _) => entries
+                .iter()
+                .map(|(k, p, v)| {
+                    let raw = if v.is_null() {
+                        None
+                    } else {
+                        v.str().map(str::to_owned)
+                    };
+                    (k.clone(), raw, *p)
+                })
+                .collect(),
+            Node::Seq(items, _) => items
+                .iter()
+                .filter_map(|n| {
+                    let raw = n.str()?;
+                    Some(match raw.split_once('=') {
+                        Some((k, v)) => (k.to_owned(), Some(v.to_owned()), n.pos()),
+                        None => (raw.to_owned(), None, n.pos()),
+                    })
+                })
+                .collect(),
+            other => {
+                self.error(
+                    path,
+                    other.pos(),
+                    "expected a mapping or a list of `KEY=value`".into(),
+                    "write `KEY: value` entries",
+                );
+                Vec::new()
+            }
+        }
+    }
+    /// Like [`Ctx::raw_pairs`], with values interpolated.
+    fn pairs(&mut self, node: &Node, path: &str) -> Vec<(String, Option<String>, Pos)> {
+        self.raw_pairs(node, path)
+            .into_iter()
+            .map(|(k, raw, p)| {
+                let value = raw.map(|r| {
+                    self.text(&Node::Scalar(r, false, p), &format!("{path}.{k}"))
+                        .unwrap_or_default()
+                });
+                (k, value, p)
+            })
+            .collect()
+    }
+}
+
+/// A name escala accepts, with a warning when it had to change.
+fn name(ctx: &mut Ctx<'_>, raw: &str, path: &str, pos: Pos) -> Name {
+    let n = Name::from(raw);
+    if n.validate().is_ok() {
+        return n;
+    }
+    let fixed = Name::from(n.suggestion());
+    ctx.warn(
+        codes::RENAMED,
+        path,
+        pos,
+        format!("`{raw}` is not a valid name; it became `{fixed}`"),
+        "Kubernetes accepts only lowercase letters, digits and `-` in names",
+    );
+    fixed
+}
+
+fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    // `*_FILE` variables hold the path of a mounted secret, not the secret.
+    if k.ends_with("_FILE") {
+        return false;
+    }
+    [
+        "PASSWORD", "PASSWD", "SECRET", "TOKEN", "_KEY", "APIKEY", "PRIVATE",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+        || k == "KEY"
+}
+
+fn secret_name(var: &str) -> Name {
+    Name::from(Name::from(var).suggestion())
+}
+
+fn duration(ctx: &mut Ctx<'_>, node: &Node, path: &str) -> Option<Duration> {
+    let s = ctx.text(node, path)?;
+    match s.parse::<Duration>() {
+        Ok(d) => Some(d),
+        Err(e) => {
+            ctx.error(
+                path,
+                node.pos(),
+                e.to_string(),
+                "write a Go duration such as `10s` or `1m30s`",
+            );
+            None
+        }
+    }
+}
+
+/// Docker's sizes: `512m`, `1g`, `1024k`, `1.5g` are binary; plain numbers are bytes.
+fn docker_size(s: &str) -> Option<ByteSize> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, mult) = match s.chars().last()? {
+        'k' => (&s[..s.len() - 1], 1024f64),
+        'm' => (&s[..s.len() - 1], 1024f64 * 1024.0),
+        'g' => (&s[..s.len() - 1], 1024f64 * 1024.0 * 1024.0),
+        't' => (&s[..s.len() - 1], 1024f64.powi(4)),
+        _ => (s, 1f64),
+    };
+    let n: f64 = num.parse().ok()?;
+    (n >= 0.0).then(|| ByteSize::bytes((n * mult).round() as u64))
+}
+
+pub(super) fn system(ctx: &mut Ctx<'_>, doc: &Node, default_name: &str) -> System {
+    let sys_name = match doc.get("name") {
+        Some(n) => {
+            let raw = ctx.text(n, "name").unwrap_or_default();
+            name(ctx, &raw, "name", n.pos())
+        }
+        None => Name::from(Name::from(default_name).suggestion()),
+    };
+    let mut system = System::new(sys_name);
+    let Node::Map(entries, _) = doc else {
+        ctx.error(
+            "(root)",
+            doc.pos(),
+            "a compose file is a mapping at the top".into(),
+            "start with `services:`",
+        );
+        return system;
+    };
+    for (key, pos, value) in entries {
+        match key.as_str() {
+            "name" => {}
+            "services" => {
+                if let Node::Map(services, _) = value {
+                    for (svc, spos, body) in services {
+                        let n = name(ctx, svc, &format!("services.{svc}"), *spos);
+                        let s = service(ctx, n, body, &format!("services.{svc}"));
+                        system.services.push(s);
+                    }
+                }
+            }
+            "volumes" => top_volumes(ctx, value, &mut system),
+            "networks" => top_networks(ctx, value, &mut system),
+            "secrets" => top_secrets(ctx, value, &mut system),
+            "configs" => top_configs(ctx, value, &mut system),
+            "version" => ctx.warn(
+                codes::UNSUPPORTED,
+                "version",
+                *pos,
+                "`version` is obsolete and was left out".into(),
+                "compose ignores it; escala's outputs have none",
+            ),
+            k if k.starts_with("x-") => ctx.unsupported(
+                k,
+                k,
+                *pos,
+                "extension fields were left out; anchors that use them were already resolved",
+            ),
+            other => ctx.unsupported(
+                other,
+                other,
+                *pos,
+                "see the book's import chapter for what maps",
+            ),
+        }
+    }
+    for s in std::mem::take(&mut ctx.secrets) {
+        if !system.secrets.iter().any(|x| x.name == s.name) {
+            system.secrets.push(s);
+        }
+    }
+    system.routes = std::mem::take(&mut ctx.routes);
+    let mut phase = Phase::new("compose", Engine::Compose);
+    if ctx.dokploy {
+        phase = phase.platform(Platform::Dokploy { isolated: false });
+    }
+    system.phases.push(phase);
+    system
+}
+
+fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
+    let mut s = Service::builder().name(n.clone()).build();
+    let Node::Map(entries, _) = body else {
+        ctx.error(
+            at,
+            body.pos(),
+            "a service is a mapping".into(),
+            "give it at least an `image:`",
+        );
+        return s;
+    };
+    let mut traefik: Vec<(String, String, Pos)> = Vec::new();
+    for (key, pos, v) in entries {
+        let path = format!("{at}.{key}");
+        match key.as_str() {
+            "image" => s.image = ctx.text(v, &path),
+            "build" => s.build = build(ctx, v, &path),
+            "command" => s.command = ctx.texts(v, &path),
+            "entrypoint" => s.entrypoint = ctx.texts(v, &path),
+            "user" => s.user = ctx.text(v, &path),
+            "read_only" => s.read_only_root = ctx.text(v, &path).as_deref() == Some("true"),
+            "cap_add" => s.capabilities = ctx.texts(v, &path),
+            "environment" => {
+                for (k, raw, p) in ctx.raw_pairs(v, &path) {
+                    // `${VAR:?…}` (required) or a secret-looking key: a value the deployer
+                    // supplies, kept as a reference. Anything else is interpolated now.
+                    let reference = raw.as_deref().and_then(whole_reference).filter(|_| {
+                        raw.as_deref()
+                            .is_some_and(|r| r.contains(":?") || r.contains('?'))
+                            || looks_secret(&k)
+                    });
+                    let value = match (reference, &raw) {
+                        (None, Some(r)) => {
+                            ctx.text(&Node::Scalar(r.clone(), false, p), &format!("{path}.{k}"))
+                        }
+                        _ => None,
+                    };
+                    let env = match (reference, &value) {
+                        // `${VAR}` / `${VAR:?…}`: a value the deployer supplies.
+                        (Some(var), _) => {
+                            let name = secret_name(var);
+                            ctx.secrets.push(Secret::from_env(name.clone(), var));
+                            Env::secret(name)
+                        }
+                        (_, Some(val)) if looks_secret(&k) && !val.is_empty() => {
+                            let name = secret_name(&k);
+                            ctx.warn(codes::SECRET_VALUE, &format!("{path}.{k}"), p, format!("`{k}` looks like a secret; its value was not copied into infra.rs"), &format!("it is now the secret `{name}`, read from the environment variable `{k}` when deploying; set it there"));
+                            ctx.secrets.push(Secret::from_env(name.clone(), k.as_str()));
+                            Env::secret(name)
+                        }
+                        (_, Some(val)) => Env::literal(val.clone()),
+                        (_, None) => {
+                            ctx.warn(codes::UNSUPPORTED, &format!("{path}.{k}"), p, format!("`{k}` has no value (it is taken from the shell); it was left out"), "give it a value, or declare a secret read from the environment");
+                            continue;
+                        }
+                    };
+                    s.env.insert(k.clone(), env);
+                }
+            }
+            "labels" => {
+                for (k, value, p) in ctx.pairs(v, &path) {
+                    let value = value.unwrap_or_default();
+                    if k.starts_with("traefik.") {
+                        traefik.push((k, value, p));
+                    } else if let Some(rest) = k.strip_prefix("kompose.") {
+                        kompose(ctx, &mut s, rest, &value, &format!("{path}.{k}"), p);
+                    } else if !k.starts_with("com.docker.compose.") {
+                        s.labels.insert(k, value);
+                    }
+                }
+            }
+            "ports" => ports(ctx, &mut s, v, &path),
+            "expose" => {
+                for (i, item) in ctx.texts(v, &path).into_iter().enumerate() {
+                    let (port, proto) = item.split_once('/').unwrap_or((&item, "tcp"));
+                    match port.parse::<u16>() {
+                        Ok(p) if s.port(p).is_none() => s.ports.push(if proto == "udp" {
+                            Port::udp(p)
+                        } else {
+                            Port::tcp(p)
+                        }),
+                        Ok(_) => {}
+                        Err(_) => ctx.error(
+                            &format!("{path}[{i}]"),
+                            v.pos(),
+                            format!("`{item}` is not a port"),
+                            "write a port number",
+                        ),
+                    }
+                }
+            }
+            "volumes" => mounts(ctx, &mut s, v, &path),
+            "tmpfs" => {
+                for t in ctx.texts(v, &path) {
+                    s.mounts
+                        .push(Mount::tmpfs(t.split(':').next().unwrap_or(&t)));
+                }
+            }
+            "depends_on" => match v {
+                Node::Seq(items, _) => {
+                    for (i, d) in items.iter().enumerate() {
+                        if let Some(t) = ctx.text(d, &format!("{path}[{i}]")) {
+                            s.depends_on.push(Dependency::started(Name::from(
+                                Name::from(t.as_str()).suggestion(),
+                            )));
+                        }
+                    }
+                }
+                Node::Map(deps, _) => {
+                    for (dep, _, cond) in deps {
+                        let c = cond
+                            .get("condition")
+                            .and_then(Node::str)
+                            .unwrap_or("service_started");
+                        let target = Name::from(Name::from(dep.as_str()).suggestion());
+                        s.depends_on.push(match c {
+                            "service_healthy" => Dependency::healthy(target),
+                            "service_completed_successfully" => Dependency::completed(target),
+                            _ => Dependency::started(target),
+                        });
+                    }
+                }
+                other => ctx.error(
+                    &path,
+                    other.pos(),
+                    "expected a list or a mapping of services".into(),
+                    "list the services it depends on",
+                ),
+            },
+            "networks" => match v {
+                Node::Seq(_, _) => {
+                    for n in ctx.texts(v, &path) {
+                        push_network(ctx, &mut s, &n);
+                    }
+                }
+                Node::Map(nets, _) => {
+                    for (n, npos, opts) in nets {
+                        if !opts.is_null() {
+                            ctx.unsupported(
+                                &format!("{path}.{n}"),
+                                "aliases / ipv4_address",
+                                *npos,
+                                "escala joins networks without per-service options",
+                            );
+                        }
+                        push_network(ctx, &mut s, n);
+                    }
+                }
+                _ => {}
+            },
+            "secrets" => {
+                for (i, item) in seq(v).iter().enumerate() {
+                    let (src, target) = match item {
+                        Node::Map(..) => (
+                            item.get("source")
+                                .and_then(Node::str)
+                                .unwrap_or_default()
+                                .to_owned(),
+                            item.get("target").and_then(Node::str).map(str::to_owned),
+                        ),
+                        other => (other.str().unwrap_or_default().to_owned(), None),
+                    };
+                    let n = Name::from(Name::from(src.as_str()).suggestion());
+                    if let Some(t) = target.filter(|t| {
+                        *t != format!("/run/secrets/{src}") && *t != src && *t != n.as_str()
+                    }) {
+                        ctx.warn(codes::UNSUPPORTED, &format!("{path}[{i}].target"), item.pos(), format!("secret `{src}` is mounted at `{t}`; escala mounts secrets at `/run/secrets/{n}`"), "point the program at /run/secrets/<name>");
+                    }
+                    s.secrets.push(n);
+                }
+            }
+            "configs" => {
+                for item in seq(v) {
+                    let (src, target) = match item {
+                        Node::Map(..) => (
+                            item.get("source")
+                                .and_then(Node::str)
+                                .unwrap_or_default()
+                                .to_owned(),
+                            item.get("target").and_then(Node::str).map(str::to_owned),
+                        ),
+                        other => (other.str().unwrap_or_default().to_owned(), None),
+                    };
+                    let n = Name::from(Name::from(src.as_str()).suggestion());
+                    let target = target.unwrap_or_else(|| format!("/{src}"));
+                    s.configs.push(ConfigMount::new(n, target));
+                }
+            }
+            "healthcheck" => s.health = health(ctx, v, &path),
+            "restart" => {
+                s.restart = match ctx.text(v, &path).as_deref() {
+                    Some("always") => Restart::Always,
+                    Some("no") => Restart::Never,
+                    Some(r) if r.starts_with("on-failure") => Restart::OnFailure {
+                        max_attempts: r.split_once(':').and_then(|(_, n)| n.parse().ok()),
+                    },
+                    _ => Restart::UnlessStopped,
+                }
+            }
+            "deploy" => deploy(ctx, &mut s, v, &path, &mut traefik),
+            "container_name" => ctx.unsupported(
+                &path,
+                key,
+                *pos,
+                "escala never sets container names (they prevent scaling and collide on Dokploy)",
+            ),
+            other => ctx.unsupported(
+                &path,
+                other,
+                *pos,
+                "see the book's import chapter for what maps",
+            ),
+        }
+    }
+    routes(ctx, &mut s, traefik, at);
+    // An HPA scales a workload into its bounds at once (Kompose leaves `replicas` as is);
+    // the model states that starting count.
+    if let Some(a) = &s.autoscale {
+        s.replicas = s.replicas.clamp(a.min.min(a.max), a.max.max(a.min));
+    }
+    s
+}
+
+fn push_network(ctx: &mut Ctx<'_>, s: &mut Service, n: &str) {
+    match n {
+        "dokploy-network" => ctx.dokploy = true,
+        "default" => {}
+        other => s.networks.push(Name::from(Name::from(other).suggestion())),
+    }
+}
+
+fn seq(node: &Node) -> Vec<&Node> {
+    match node {
+        Node::Seq(items, _) => items.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn build(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<Build> {
+    match v {
+        Node::Scalar(..) => ctx.text(v, path).map(|c| Build::new(ctx.host(&c))),
+        Node::Map(..) => {
+            let context = v
+                .get("context")
+                .and_then(|c| ctx.text(c, &format!("{path}.context")))
+                .unwrap_or_else(|| ".".into());
+            let mut b = Build::new(ctx.host(&context));
+            b.dockerfile = v
+                .get("dockerfile")
+                .and_then(|d| ctx.text(d, &format!("{path}.dockerfile")));
+            b.target = v
+                .get("target")
+                .and_then(|d| ctx.text(d, &format!("{path}.target")));
+            if let Some(args) = v.get("args") {
+                for (k, val, _) in ctx.pairs(args, &format!("{path}.args")) {
+                    b.args.insert(k, val.unwrap_or_default());
+                }
+            }
+            Some(b)
+        }
+        _ => None,
+    }
+}
+
+fn ports(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
+    for (i, item) in seq(v).into_iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        let parsed: Option<Port> = match item {
+            Node::Map(..) => {
+                let target = item
+                    .get("target")
+                    .and_then(Node::str)
+                    .and_then(|t| t.parse::<u16>().ok());
+                let published = item
+                    .get("published")
+                    .and_then(Node::str)
+                    .and_then(|t| t.parse::<u16>().ok());
+                let udp = item.get("protocol").and_then(Node::str) == Some("udp");
+                if item.get("host_ip").is_some() {
+                    ctx.unsupported(
+                        &at,
+                        "host_ip",
+                        item.pos(),
+                        "escala publishes on every interface; route through Traefik instead",
+                    );
+                }
+                target.map(|t| {
+                    let mut p = if udp { Port::udp(t) } else { Port::tcp(t) };
+                    p.publish = published;
+                    p.name = item.get("name").and_then(Node::str).map(str::to_owned);
+                    p
+                })
+            }
+            other => ctx.text(other, &at).and_then(|text| {
+                let (spec, proto) = text.split_once('/').unwrap_or((&text, "tcp"));
+                let parts: Vec<&str> = spec.split(':').collect();
+                let (host, container) = match parts.as_slice() {
+                    [c] => (None, *c),
+                    [h, c] => (Some(*h), *c),
+                    [_ip, h, c] => {
+                        ctx.unsupported(
+                            &at,
+                            "host IP",
+                            other.pos(),
+                            "escala publishes on every interface",
+                        );
+                        (Some(*h), *c)
+                    }
+                    _ => (None, ""),
+                };
+                let c = container.parse::<u16>().ok()?;
+                let mut p = if proto == "udp" {
+                    Port::udp(c)
+                } else {
+                    Port::tcp(c)
+                };
+                p.publish = host.and_then(|h| h.parse().ok());
+                Some(p)
+            }),
+        };
+        match parsed {
+            Some(p) if s.port(p.container).is_none() => s.ports.push(p),
+            Some(_) => {}
+            None => ctx.error(
+                &at,
+                item.pos(),
+                "not a port escala can read (ranges are not supported)".into(),
+                "write `HOST:CONTAINER` or the long syntax with `target:`",
+            ),
+        }
+    }
+}
+
+fn mounts(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
+    for (i, item) in seq(v).into_iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        let mount = match item {
+            Node::Map(..) => {
+                let kind = item.get("type").and_then(Node::str).unwrap_or("volume");
+                let source = item
+                    .get("source")
+                    .and_then(Node::str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let target = item
+                    .get("target")
+                    .and_then(Node::str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let ro = item.get("read_only").and_then(Node::str) == Some("true");
+                let m = match kind {
+                    "bind" => Mount::bind(ctx.host(&source), target),
+                    "tmpfs" => Mount {
+                        source: MountSource::Tmpfs {
+                            size: item
+                                .get("tmpfs")
+                                .and_then(|t| t.get("size"))
+                                .and_then(Node::str)
+                                .and_then(docker_size),
+                        },
+                        target,
+                        read_only: false,
+                    },
+                    _ => {
+                        Mount::volume(Name::from(Name::from(source.as_str()).suggestion()), target)
+                    }
+                };
+                Some(if ro { m.read_only() } else { m })
+            }
+            other => ctx.text(other, &at).map(|text| {
+                let parts: Vec<&str> = text.split(':').collect();
+                let (src, target, mode) = match parts.as_slice() {
+                    [t] => ("", *t, ""),
+                    [s, t] => (*s, *t, ""),
+                    [s, t, m, ..] => (*s, *t, *m),
+                    [] => ("", "", ""),
+                };
+                let m = if src.is_empty() {
+                    ctx.warn(
+                        codes::UNSUPPORTED,
+                        &at,
+                        other.pos(),
+                        format!("anonymous volume at `{target}` became a tmpfs"),
+                        "declare a named volume if the data must survive restarts",
+                    );
+                    Mount::tmpfs(target)
+                } else if src.starts_with('.') || src.starts_with('/') || src.starts_with('~') {
+                    Mount::bind(ctx.host(src), target)
+                } else {
+                    Mount::volume(Name::from(Name::from(src).suggestion()), target)
+                };
+                if mode.split(',').any(|m| m == "ro") {
+                    m.read_only()
+                } else {
+                    m
+                }
+            }),
+        };
+        if let Some(m) = mount {
+            s.mounts.push(m);
+        }
+    }
+}
+
+fn health(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<HealthCheck> {
+    if v.get("disable").and_then(Node::str) == Some("true") {
+        return None;
+    }
+    let test = v.get("test")?;
+    let words: Vec<String> = match test {
+        Node::Seq(..) => ctx.texts(test, &format!("{path}.test")),
+        other => {
+            let t = ctx.text(other, &format!("{path}.test"))?;
+            vec!["CMD-SHELL".into(), t]
+        }
+    };
+    let probe = match words.first().map(String::as_str) {
+        Some("NONE") => return None,
+        Some("CMD") => Probe::Command(words[1..].to_vec()),
+        Some("CMD-SHELL") => {
+            let cmd = words[1..].join(" ");
+            // escala's own renderings of HTTP and TCP checks come back as what they were.
+            if let Some(rest) = cmd
+                .strip_prefix("wget -q -O /dev/null http://127.0.0.1:")
+                .and_then(|r| r.strip_suffix(" || exit 1"))
+            {
+                let (port, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                match port.parse() {
+                    Ok(port) => Probe::Http {
+                        path: path.to_owned(),
+                        port,
+                    },
+                    Err(_) => Probe::Command(vec!["sh".into(), "-c".into(), cmd.clone()]),
+                }
+            } else if let Some(port) = cmd
+                .strip_prefix("nc -z 127.0.0.1 ")
+                .and_then(|r| r.strip_suffix(" || exit 1"))
+                .and_then(|p| p.parse().ok())
+            {
+                Probe::Tcp { port }
+            } else {
+                Probe::Command(vec!["sh".into(), "-c".into(), cmd])
+            }
+        }
+        _ => Probe::Command(words.clone()),
+    };
+    let mut h = match probe {
+        Probe::Http { path, port } => HealthCheck::http(path, port),
+        Probe::Tcp { port } => HealthCheck::tcp(port),
+        Probe::Command(args) => HealthCheck::command(args),
+    };
+    if let Some(d) = v
+        .get("interval")
+        .and_then(|n| duration(ctx, n, &format!("{path}.interval")))
+    {
+        h.interval = d;
+    }
+    if let Some(d) = v
+        .get("timeout")
+        .and_then(|n| duration(ctx, n, &format!("{path}.timeout")))
+    {
+        h.timeout = d;
+    }
+    if let Some(d) = v
+        .get("start_period")
+        .and_then(|n| duration(ctx, n, &format!("{path}.start_period")))
+    {
+        h.start_period = d;
+    }
+    if let Some(r) = v
+        .get("retries")
+        .and_then(Node::str)
+        .and_then(|r| r.parse().ok())
+    {
+        h.retries = r;
+    }
+    Some(h)
+}
+
+fn deploy(
+    ctx: &mut Ctx<'_>,
+    s: &mut Service,
+    v: &Node,
+    path: &str,
+    traefik: &mut Vec<(String, String, Pos)>,
+) {
+    let Node::Map(entries, _) = v else { return };
+    for (key, pos, val) in entries {
+        let at = format!("{path}.{key}");
+        match key.as_str() {
+            "replicas" => s.replicas = ctx.text(val, &at).and_then(|r| r.parse().ok()).unwrap_or(1),
+            "mode" => {
+                if val.str() == Some("global") {
+                    s.workload = Workload::PerNode;
+                }
+            }
+            "resources" => {
+                for (kind, request) in [("limits", false), ("reservations", true)] {
+                    let Some(r) = val.get(kind) else { continue };
+                    let cpu = r
+                        .get("cpus")
+                        .and_then(Node::str)
+                        .and_then(|c| c.parse::<Cpu>().ok());
+                    let mem = r.get("memory").and_then(Node::str).and_then(docker_size);
+                    if request {
+                        s.resources.cpu_request = cpu;
+                        s.resources.memory_request = mem;
+                    } else {
+                        s.resources.cpu_limit = cpu;
+                        s.resources.memory_limit = mem;
+                    }
+                }
+            }
+            "placement" => {
+                for c in val.get("constraints").map(seq).unwrap_or_default() {
+                    let text = c.str().unwrap_or_default().replace(' ', "");
+                    if let Some(role) = text.strip_prefix("node.role==") {
+                        s.placement.role = Some(if role == "manager" {
+                            NodeRole::Manager
+                        } else {
+                            NodeRole::Worker
+                        });
+                    } else if let Some((k, v)) = text
+                        .strip_prefix("node.labels.")
+                        .and_then(|r| r.split_once("=="))
+                    {
+                        s.placement.labels.insert(k.to_owned(), v.to_owned());
+                    } else {
+                        ctx.unsupported(
+                            &format!("{at}.constraints"),
+                            &text,
+                            c.pos(),
+                            "escala places by node role and node labels",
+                        );
+                    }
+                }
+                for p in val.get("preferences").map(seq).unwrap_or_default() {
+                    if let Some(label) = p
+                        .get("spread")
+                        .and_then(Node::str)
+                        .and_then(|l| l.strip_prefix("node.labels."))
+                    {
+                        s.placement.spread = Some(Spread::Label(label.to_owned()));
+                    }
+                }
+            }
+            "restart_policy" => {
+                s.restart = match val.get("condition").and_then(Node::str) {
+                    Some("none") => Restart::Never,
+                    Some("on-failure") => Restart::OnFailure {
+                        max_attempts: val
+                            .get("max_attempts")
+                            .and_then(Node::str)
+                            .and_then(|n| n.parse().ok()),
+                    },
+                    _ => s.restart.clone(),
+                }
+            }
+            "labels" => {
+                for (k, value, p) in ctx.pairs(val, &at) {
+                    if k.starts_with("traefik.") {
+                        traefik.push((k, value.unwrap_or_default(), p));
+                    } else {
+                        s.labels.insert(k, value.unwrap_or_default());
+                    }
+                }
+            }
+            "update_config" | "rollback_config" | "endpoint_mode" => ctx.unsupported(
+                &at,
+                key,
+                *pos,
+                "escala derives rolling-update settings from the workload kind",
+            ),
+            other => ctx.unsupported(
+                &at,
+                other,
+                *pos,
+                "see the book's import chapter for what maps",
+            ),
+        }
+    }
+}
+
+/// Traefik routers become routes: `Host(…)` (several with `||`) and `PathPrefix(…)`, the
+/// service port, TLS when the router is on `websecure` or has a resolver.
+fn routes(ctx: &mut Ctx<'_>, s: &mut Service, labels: Vec<(String, String, Pos)>, at: &str) {
+    let mut routers: BTreeMap<String, BTreeMap<String, (String, Pos)>> = BTreeMap::new();
+    let mut ports: BTreeMap<String, u16> = BTreeMap::new();
+    for (k, v, p) in labels {
+        if let Some(rest) = k.strip_prefix("traefik.http.routers.") {
+            if let Some((router, field)) = rest.split_once('.') {
+                routers
+                    .entry(router.to_owned())
+                    .or_default()
+                    .insert(field.to_owned(), (v, p));
+            }
+        } else if let Some(rest) = k.strip_prefix("traefik.http.services.") {
+            if let Some((svc, field)) = rest.split_once('.') {
+                if field == "loadbalancer.server.port" {
+                    if let Ok(port) = v.parse() {
+                        ports.insert(svc.to_owned(), port);
+                    }
+                }
+            }
+        } else if (k == "traefik.docker.network" || k == "traefik.swarm.network")
+            && v == "dokploy-network"
+        {
+            ctx.dokploy = true;
+        }
+    }
+    for (router, fields) in routers {
+        let Some((rule, rpos)) = fields.get("rule").cloned() else {
+            continue;
+        };
+        // A router that only redirects to HTTPS duplicates a serving one.
+        if fields
+            .get("middlewares")
+            .is_some_and(|(m, _)| m.contains("redirect"))
+        {
+            continue;
+        }
+        let port = fields
+            .get("service")
+            .and_then(|(svc, _)| ports.get(svc))
+            .or_else(|| (ports.len() == 1).then(|| ports.values().next()).flatten())
+            .copied()
+            .or_else(|| s.ports.first().map(|p| p.container));
+        let Some(port) = port else {
+            ctx.warn(
+                codes::UNSUPPORTED,
+                &format!("{at}.labels"),
+                rpos,
+                format!(
+                    "router `{router}` names no port and the service exposes none; it was left out"
+                ),
+                "add `traefik.http.services.<name>.loadbalancer.server.port`",
+            );
+            continue;
+        };
+        // Traefik reaches the port whether or not compose lists it; the model declares it.
+        if s.port(port).is_none() {
+            s.ports.push(Port::tcp(port));
+        }
+        let tls = fields.contains_key("tls.certresolver")
+            || fields.contains_key("tls")
+            || fields
+                .get("entrypoints")
+                .is_some_and(|(e, _)| e.contains("websecure"));
+        let resolver = fields
+            .get("tls.certresolver")
+            .map(|(r, _)| r.clone())
+            .filter(|r| r != "letsencrypt");
+        let path = rule
+            .split("PathPrefix(`")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+            .map(str::to_owned);
+        let hosts: Vec<String> = rule
+            .split("Host(`")
+            .skip(1)
+            .filter_map(|r| r.split('`').next().map(str::to_owned))
+            .collect();
+        if hosts.is_empty() {
+            ctx.warn(
+                codes::UNSUPPORTED,
+                &format!("{at}.labels"),
+                rpos,
+                format!("router `{router}` has no `Host(…)` rule; it was left out"),
+                "escala routes by host (and path prefix)",
+            );
+        }
+        for host in hosts {
+            if ctx.routes.iter().any(|r| r.host == host && r.path == path) {
+                continue;
+            }
+            let mut route = Route::builder()
+                .host(host)
+                .service(s.name.clone())
+                .port(port)
+                .build();
+            route.path = path.clone();
+            route.tls = tls.then(|| match &resolver {
+                Some(r) => Tls::auto().resolver(r.clone()),
+                None => Tls::auto(),
+            });
+            ctx.routes.push(route);
+        }
+    }
+}
+
+fn kompose(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, value: &str, path: &str, pos: Pos) {
+    match key {
+        "controller.type" => match value.to_ascii_lowercase().as_str() {
+            "statefulset" => s.workload = Workload::Stateful,
+            "daemonset" => s.workload = Workload::PerNode,
+            _ => {}
+        },
+        "cronjob.schedule" => {
+            s.workload = Workload::Scheduled {
+                schedule: value.to_owned(),
+            }
+        }
+        "hpa.replicas.min" | "hpa.replicas.max" | "hpa.cpu" | "hpa.memory" => {
+            let a = s.autoscale.get_or_insert(Autoscale::between(1, 3));
+            let n: u32 = value.trim_end_matches('%').parse().unwrap_or(0);
+            match key {
+                "hpa.replicas.min" => a.min = n,
+                "hpa.replicas.max" => a.max = n,
+                "hpa.cpu" => a.cpu_percent = u8::try_from(n).ok(),
+                _ => a.memory_percent = u8::try_from(n).ok(),
+            }
+        }
+        "service.expose" => {
+            let port = s.ports.first().map(|p| p.container);
+            for host in value
+                .split(',')
+                .map(str::trim)
+                .filter(|h| *h != "true" && !h.is_empty())
+            {
+                let (host, path) = host
+                    .split_once('/')
+                    .map_or((host, None), |(h, p)| (h, Some(format!("/{p}"))));
+                if let Some(port) = port {
+                    let mut r = Route::builder()
+                        .host(host)
+                        .service(s.name.clone())
+                        .port(port)
+                        .tls(None)
+                        .build();
+                    r.path = path;
+                    ctx.routes.push(r);
+                }
+            }
+        }
+        "service.expose.tls-secret" => {
+            for r in ctx.routes.iter_mut().filter(|r| r.service == s.name) {
+                r.tls = Some(Tls::auto());
+            }
+        }
+        _ => ctx.unsupported(
+            path,
+            &format!("kompose.{key}"),
+            pos,
+            "escala maps kompose's controller, cronjob, hpa and expose labels",
+        ),
+    }
+}
+
+fn top_volumes(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {
+    let Node::Map(entries, _) = v else { return };
+    for (k, pos, body) in entries {
+        let n = name(ctx, k, &format!("volumes.{k}"), *pos);
+        let mut vol = Volume::builder().name(n).build();
+        if let Node::Map(opts, _) = body {
+            for (ok, opos, ov) in opts {
+                match ok.as_str() {
+                    "labels" => {
+                        for (lk, lv, _) in ctx.pairs(ov, &format!("volumes.{k}.labels")) {
+                            if lk == "escala.backup" {
+                                vol.backup = lv.as_deref() == Some("true");
+                            } else if lk == "kompose.volume.size" {
+                                vol.size = lv.and_then(|s| s.parse().ok());
+                            }
+                        }
+                    }
+                    other => ctx.unsupported(
+                        &format!("volumes.{k}.{other}"),
+                        other,
+                        *opos,
+                        "escala's volumes have a size, access mode, storage class and backup flag",
+                    ),
+                }
+            }
+        }
+        system.volumes.push(vol);
+    }
+}
+
+fn top_networks(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {
+    let Node::Map(entries, _) = v else { return };
+    for (k, pos, body) in entries {
+        if k == "dokploy-network" {
+            ctx.dokploy = true;
+            continue;
+        }
+        if k == "default" {
+            continue;
+        }
+        let n = name(ctx, k, &format!("networks.{k}"), *pos);
+        let mut net = Network::builder().name(n).build();
+        if let Node::Map(opts, _) = body {
+            for (ok, opos, ov) in opts {
+                match ok.as_str() {
+                    "internal" => net.internal = ov.str() == Some("true"),
+                    "driver_opts" if ov.get("encrypted").is_some() => net.encrypted = true,
+                    "driver" | "attachable" | "name" => {}
+                    other => ctx.unsupported(
+                        &format!("networks.{k}.{other}"),
+                        other,
+                        *opos,
+                        "escala's networks are internal and/or encrypted",
+                    ),
+                }
+            }
+        }
+        system.networks.push(net);
+    }
+}
+
+fn top_secrets(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {
+    let Node::Map(entries, _) = v else { return };
+    for (k, pos, body) in entries {
+        let n = name(ctx, k, &format!("secrets.{k}"), *pos);
+        let secret = if let Some(var) = body.get("environment").and_then(Node::str) {
+            Secret::from_env(n, var)
+        } else if let Some(file) = body.get("file").and_then(Node::str) {
+            Secret::from_file(n, ctx.host(file))
+        } else if body.get("external").is_some() {
+            let ext = body.get("name").and_then(Node::str).unwrap_or(k).to_owned();
+            Secret::external(n, ext)
+        } else {
+            ctx.error(
+                &format!("secrets.{k}"),
+                body.pos(),
+                "a secret needs `file`, `environment` or `external`".into(),
+                "say where its value comes from",
+            );
+            continue;
+        };
+        system.secrets.push(secret);
+    }
+}
+
+fn top_configs(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {
+    let Node::Map(entries, _) = v else { return };
+    for (k, pos, body) in entries {
+        let n = name(ctx, k, &format!("configs.{k}"), *pos);
+        let config = if let Some(file) = body.get("file").and_then(Node::str) {
+            Config::file(n, ctx.host(file))
+        } else if let Some(content) = body.get("content") {
+            Config::inline(
+                n,
+                ctx.text(content, &format!("configs.{k}.content"))
+                    .unwrap_or_default(),
+            )
+        } else {
+            ctx.unsupported(
+                &format!("configs.{k}"),
+                k,
+                *pos,
+                "escala's configs come from a file or inline content",
+            );
+            continue;
+        };
+        system.configs.push(config);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::docker_size;
+
+    #[test]
+    fn docker_sizes_are_binary() {
+        assert_eq!(
+            docker_size("512M").map(|b| b.as_bytes()),
+            Some(512 * 1024 * 1024)
+        );
+        assert_eq!(
+            docker_size("1g").map(|b| b.as_bytes()),
+            Some(1024 * 1024 * 1024)
+        );
+        assert_eq!(docker_size("1000").map(|b| b.as_bytes()), Some(1000));
+        assert!(docker_size("lots").is_none());
+    }
+}

@@ -1,0 +1,12 @@
+//! `cargo +nightly fuzz run import`: the importer never panics, whatever the bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data).into_owned();
+    let file = escala_cli::import::ComposeFile { path: "fuzz.yml".into(), text };
+    if let Ok((system, _)) = escala_cli::import::compose(&[file], &Default::default()) {
+        let _ = escala_cli::import::infra_rs(&system, "fuzz.yml");
+    }
+});

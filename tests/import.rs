@@ -1,0 +1,417 @@
+//! `escala import`: golden compose files → reviewed `infra.rs` that compiles and builds; the
+//! example's own output imports back; arbitrary input never panics.
+
+use std::collections::BTreeMap;
+
+use escala::cli::import::{compose, infra_rs, ComposeFile, ImportError};
+use escala::{System, Target};
+use proptest::prelude::*;
+
+use crate::support::{compose_schema, render_all, root, schema_errors};
+
+/// The golden compose files; each has a generated `infra.rs` under `generated/`, compiled
+/// into this test binary below.
+const GOLDEN: &[&str] = &["webapp", "traefik", "swarm", "kompose", "syntax"];
+
+// Exactly as `escala import` writes them (prettyplease), so rustfmt must leave them alone.
+#[rustfmt::skip]
+#[allow(dead_code)]
+#[path = "fixtures/compose/generated"]
+mod generated {
+    pub mod kompose;
+    pub mod swarm;
+    pub mod syntax;
+    pub mod traefik;
+    pub mod webapp;
+}
+
+fn env() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/compose/.env")).expect(".env");
+    escala::cli::import::interp::dotenv(&text)
+}
+
+fn import(name: &str) -> (System, escala::Diagnostics, String) {
+    let path = format!("tests/fixtures/compose/{name}.yml");
+    let text = std::fs::read_to_string(root().join(&path)).expect("fixture");
+    let (system, diags) = compose(
+        &[ComposeFile {
+            path: path.clone(),
+            text,
+        }],
+        &env(),
+    )
+    .expect("imports");
+    let code = infra_rs(&system, &format!("`{path}`"));
+    (system, diags, code)
+}
+
+#[test]
+fn golden_files_import_to_reviewed_infra_rs() {
+    for name in GOLDEN {
+        let (_, diags, code) = import(name);
+        let mut report = String::new();
+        for d in &diags {
+            report.push_str(&format!("{d}\n"));
+        }
+        insta::assert_snapshot!(format!("import_{name}"), format!("{report}---\n{code}"));
+        let committed = std::fs::read_to_string(
+            root().join(format!("tests/fixtures/compose/generated/{name}.rs")),
+        )
+        .unwrap_or_default();
+        assert!(committed == code, "tests/fixtures/compose/generated/{name}.rs is stale: regenerate it with `escala import tests/fixtures/compose/{name}.yml --env-file tests/fixtures/compose/.env -o … --force` under `env -i`");
+    }
+}
+
+#[test]
+fn every_unrepresentable_key_is_a_diagnostic_with_a_location() {
+    let (_, diags, _) = import("syntax");
+    let found: Vec<String> = diags
+        .iter()
+        .map(|d| {
+            let o = d.origin.as_ref().expect("a location in the YAML");
+            format!("{} {}:{}", d.code, o.line, o.column)
+        })
+        .collect();
+    for expected in [
+        "escala::import::unsupported 2:1",   // version
+        "escala::import::unsupported 9:5",   // container_name
+        "escala::import::secret_value 36:7", // API_TOKEN
+        "escala::import::unsupported 51:5",  // privileged
+    ] {
+        assert!(
+            found.iter().any(|f| f == expected),
+            "{expected} not in {found:#?}"
+        );
+    }
+    let code = import("syntax").2;
+    assert!(
+        !code.contains("abc123"),
+        "a secret-looking value never lands in infra.rs"
+    );
+}
+
+#[test]
+fn the_generated_systems_check_and_build_every_phase() {
+    let systems: Vec<crate::systems::Fixture> = vec![
+        ("webapp", generated::webapp::system),
+        ("traefik", generated::traefik::system),
+        ("swarm", generated::swarm::system),
+        ("kompose", generated::kompose::system),
+        ("syntax", generated::syntax::system),
+    ];
+    let schema = compose_schema();
+    for (name, build) in systems {
+        let checked = build().check().unwrap_or_else(|d| panic!("{name}: {d}"));
+        let outputs = render_all(&checked);
+        assert!(!outputs.is_empty(), "{name} renders");
+        for (phase, target, files) in outputs {
+            if let Some(yaml) = files.get("docker-compose.yml") {
+                let errors = schema_errors(&schema, yaml);
+                assert!(errors.is_empty(), "{name}/{phase}/{target}: {errors:#?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn imported_details_match_the_compose_files() {
+    let (s, _, _) = import("traefik");
+    let hosts: Vec<(&str, &str, u16, bool)> = s
+        .routes
+        .iter()
+        .map(|r| (r.host.as_str(), r.service.as_str(), r.port, r.tls.is_some()))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("api.acme.dev", "api", 8000, true),
+            ("api.acme.io", "api", 8000, true),
+            ("acme.dev", "docs", 80, false)
+        ]
+    );
+    assert_eq!(s.routes[2].path.as_deref(), Some("/docs"));
+    assert!(matches!(
+        s.phases[0].platform,
+        escala::Platform::Dokploy { isolated: false }
+    ));
+    let (s, _, _) = import("webapp");
+    assert_eq!(
+        s.services[0].image.as_deref(),
+        Some("ghcr.io/acme/shop-web:1.2.3"),
+        "interpolated from .env"
+    );
+    assert_eq!(
+        s.services[0].env.get("DATABASE_URL"),
+        Some(&escala::Env::literal("postgres://shop@db/shop"))
+    );
+    assert_eq!(
+        s.services[1].env.get("POSTGRES_PASSWORD"),
+        Some(&escala::Env::secret("postgres-password"))
+    );
+    assert_eq!(
+        s.services[0].depends_on[0],
+        escala::Dependency::healthy("db")
+    );
+    let (s, _, _) = import("swarm");
+    let web = &s.services[0];
+    assert_eq!(
+        (web.replicas, web.placement.role),
+        (4, Some(escala::NodeRole::Worker))
+    );
+    assert_eq!(web.resources.memory_limit, Some(escala::ByteSize::mib(512)));
+    assert_eq!(
+        web.restart,
+        escala::Restart::OnFailure {
+            max_attempts: Some(3)
+        }
+    );
+    assert_eq!(s.services[1].workload, escala::Workload::PerNode);
+    assert_eq!(
+        s.routes[0]
+            .tls
+            .as_ref()
+            .and_then(|t| t.cert_resolver.as_deref()),
+        Some("le")
+    );
+    let (s, _, _) = import("kompose");
+    assert_eq!(s.services[0].workload, escala::Workload::Stateful);
+    let hpa = s.services[1].autoscale.as_ref().expect("hpa");
+    assert_eq!((hpa.min, hpa.max, hpa.cpu_percent), (2, 10, Some(60)));
+    assert_eq!(
+        s.services[2].workload,
+        escala::Workload::Scheduled {
+            schedule: "0 3 * * *".into()
+        }
+    );
+    assert_eq!(s.volumes[0].size, Some(escala::ByteSize::gib(20)));
+}
+
+#[test]
+fn the_examples_own_compose_output_imports_back() {
+    let original = crate::systems::ALL[0].1();
+    let checked = original.check().expect("valid");
+    let plan = checked.plan("single-node").expect("phase");
+    let files = escala::targets::compose::Compose::new()
+        .render(&plan)
+        .expect("renders");
+    let text = files.get("docker-compose.yml").expect("file").to_owned();
+    let (back, _) = compose(
+        &[ComposeFile {
+            path: "docker-compose.yml".into(),
+            text,
+        }],
+        &BTreeMap::new(),
+    )
+    .expect("imports");
+    let running: Vec<_> = plan.services().iter().collect();
+    assert_eq!(back.services.len(), running.len());
+    for (b, o) in back.services.iter().zip(running) {
+        assert_eq!(b.name, o.name);
+        assert_eq!(b.image, o.image, "{}", o.name);
+        assert_eq!(b.env, o.env, "{}", o.name);
+        assert_eq!(b.mounts, o.mounts, "{}", o.name);
+        assert_eq!(b.depends_on, o.depends_on, "{}", o.name);
+        assert_eq!(b.health, o.health, "{}", o.name);
+        assert_eq!(b.resources, o.resources, "{}", o.name);
+        assert_eq!(b.replicas, o.replicas, "{}", o.name);
+        assert_eq!(b.secrets, o.secrets, "{}", o.name);
+        assert_eq!(
+            b.ports.iter().map(|p| p.container).collect::<Vec<_>>(),
+            o.ports.iter().map(|p| p.container).collect::<Vec<_>>()
+        );
+    }
+    let routes = |s: &System| {
+        s.routes
+            .iter()
+            .map(|r| (r.host.clone(), r.service.to_string(), r.port))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(routes(&back), routes(&original));
+    let volumes = |s: &System| {
+        s.volumes
+            .iter()
+            .filter(|v| v.name != "letsencrypt")
+            .map(|v| (v.name.to_string(), v.backup))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(volumes(&back), volumes(&original));
+    let mut secrets: Vec<String> = back.secrets.iter().map(|s| s.name.to_string()).collect();
+    secrets.sort();
+    assert_eq!(
+        secrets,
+        [
+            "database-url",
+            "grafana-admin-password",
+            "postgres-password"
+        ]
+    );
+}
+
+#[test]
+fn malformed_yaml_is_an_error_with_a_location() {
+    let file = ComposeFile {
+        path: "bad.yml".into(),
+        text: "services:\n  web:\n    image: [nginx\n".into(),
+    };
+    match compose(&[file], &BTreeMap::new()) {
+        Err(ImportError::Yaml { path, line, .. }) => {
+            assert_eq!((path.as_str(), line), ("bad.yml", 4))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Random YAML-ish documents: nested maps and lists of compose-looking keys and odd scalars.
+fn yamlish() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec![
+        "services",
+        "web",
+        "image",
+        "ports",
+        "volumes",
+        "environment",
+        "deploy",
+        "labels",
+        "healthcheck",
+        "test",
+        "depends_on",
+        "build",
+        "secrets",
+        "networks",
+        "x",
+        "<<",
+        "traefik.http.routers.r.rule",
+    ]);
+    let scalar = prop_oneof![
+        Just("~".to_owned()),
+        Just("\"${X:?}\"".to_owned()),
+        Just("&a 1".to_owned()),
+        Just("*a".to_owned()),
+        "[ -~]{0,12}".prop_map(|s| format!("{s:?}")),
+        "[a-z0-9:./=-]{0,12}"
+    ];
+    let leaf = (key.clone(), scalar).prop_map(|(k, v)| format!("{k}: {v}"));
+    leaf.prop_recursive(4, 24, 4, move |inner| {
+        (
+            key.clone(),
+            prop::collection::vec(inner, 0..4),
+            any::<bool>(),
+        )
+            .prop_map(|(k, items, as_list)| {
+                let body: Vec<String> = items
+                    .iter()
+                    .flat_map(|i| {
+                        i.lines()
+                            .map(|l| format!("  {}{l}", if as_list { "- " } else { "" }))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                format!("{k}:\n{}", body.join("\n"))
+            })
+    })
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let _ = compose(&[ComposeFile { path: "f.yml".into(), text }], &BTreeMap::new());
+    }
+
+    #[test]
+    fn arbitrary_yaml_never_panics(doc in yamlish()) {
+        if let Ok((system, _)) = compose(&[ComposeFile { path: "f.yml".into(), text: doc }], &BTreeMap::new()) {
+            let _ = system.check();
+            let _ = infra_rs(&system, "f.yml");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// What the compose target expresses comes back from the importer unchanged.
+    #[test]
+    fn importing_compose_output_gives_back_the_system(system in crate::props::valid_system()) {
+        let checked = system.check().expect("valid");
+        let plan = checked.plan("p").expect("phase");
+        let files = escala::targets::compose::Compose::new().render(&plan).expect("renders");
+        let text = files.get("docker-compose.yml").expect("file").to_owned();
+        let (back, diags) = compose(&[ComposeFile { path: "docker-compose.yml".into(), text }], &BTreeMap::new()).expect("imports");
+        prop_assert!(!diags.has_errors(), "{}", diags);
+        prop_assert_eq!(back.services.len(), system.services.len());
+        for (b, o) in back.services.iter().zip(&system.services) {
+            prop_assert_eq!(&b.name, &o.name);
+            prop_assert_eq!(&b.image, &o.image);
+            prop_assert_eq!(&b.build, &o.build);
+            prop_assert_eq!(&b.command, &o.command);
+            prop_assert_eq!(&b.env, &o.env);
+            prop_assert_eq!(&b.ports, &o.ports);
+            prop_assert_eq!(&b.mounts, &o.mounts);
+            prop_assert_eq!(&b.depends_on, &o.depends_on);
+            prop_assert_eq!(&b.health, &o.health);
+            prop_assert_eq!(b.replicas, o.replicas);
+            prop_assert_eq!(&b.restart, &o.restart);
+            prop_assert_eq!(&b.labels, &o.labels);
+        }
+        let routes = |s: &System| s.routes.iter().map(|r| (r.host.clone(), r.path.clone(), r.service.to_string(), r.port, r.tls.is_some())).collect::<Vec<_>>();
+        prop_assert_eq!(routes(&back), routes(&system));
+        let secrets = |s: &System| s.secrets.iter().filter(|x| s.services.iter().any(|svc| svc.env.values().any(|e| *e == escala::Env::secret(x.name.clone())))).cloned().collect::<Vec<_>>();
+        prop_assert_eq!(secrets(&back), secrets(&system));
+    }
+}
+
+/// The Kubernetes target in compat mode and Kompose 1.38 (as `../shared/reference/kompose.md`
+/// describes it) agree on kinds, names, selectors, ports and claims for the golden Kompose file.
+#[test]
+fn kompose_equivalence_on_the_golden_kompose_file() {
+    let system =
+        generated::kompose::system().phase(escala::Phase::new("k8s", escala::Engine::Kubernetes));
+    let checked = system.check().expect("valid");
+    let plan = checked.plan("k8s").expect("phase");
+    let files = escala::targets::kubernetes::Kubernetes::new()
+        .compat(true)
+        .render(&plan)
+        .expect("renders");
+    let kinds: Vec<&str> = files
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.ends_with(".yaml") && *p != "kustomization.yaml")
+        .collect();
+    // Kompose: `db` (statefulset label) → StatefulSet + Service; `api` → Deployment + Service +
+    // HPA + Ingress (for kompose.service.expose); `report` (restart no + cronjob label) → CronJob.
+    for expected in [
+        "db-statefulset.yaml",
+        "db-service.yaml",
+        "api-deployment.yaml",
+        "api-service.yaml",
+        "api-horizontalpodautoscaler.yaml",
+        "report-cronjob.yaml",
+    ] {
+        assert!(
+            kinds.contains(&expected),
+            "{expected} missing from {kinds:?}"
+        );
+    }
+    // Deliberate differences: no standalone PVC next to the StatefulSet's claim template
+    // (Kompose #2090), and the Ingress is named after its host.
+    assert!(!kinds.contains(&"dbdata-persistentvolumeclaim.yaml"));
+    assert!(kinds.contains(&"api-acme-dev-ingress.yaml"));
+    let svc: serde_json::Value =
+        serde_yaml::from_str(files.get("api-service.yaml").expect("service")).expect("yaml");
+    assert_eq!(svc["spec"]["selector"]["io.kompose.service"], "api");
+    assert_eq!(
+        svc["spec"]["ports"][0]["name"], "8080",
+        "Kompose names Service ports after the number"
+    );
+    let st: serde_json::Value =
+        serde_yaml::from_str(files.get("db-statefulset.yaml").expect("statefulset")).expect("yaml");
+    assert_eq!(
+        st["spec"]["volumeClaimTemplates"][0]["metadata"]["name"], "dbdata",
+        "claims named after the volume"
+    );
+    assert_eq!(
+        st["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"], "20Gi",
+        "kompose.volume.size honoured"
+    );
+}
