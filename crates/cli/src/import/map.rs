@@ -480,17 +480,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
             },
             "secrets" => {
                 for (i, item) in seq(v).iter().enumerate() {
-                    let (src, target) = match item {
-                        Node::Map(..) => (
-                            item.get("source")
-                                .and_then(Node::str)
-                                .unwrap_or_default()
-                                .to_owned(),
-                            item.get("target").and_then(Node::str).map(str::to_owned),
-                        ),
-                        other => (other.str().unwrap_or_default().to_owned(), None),
-                    };
-                    let n = Name::from(Name::from(src.as_str()).suggestion());
+                    let (src, target, n) = file_ref(item);
                     if let Some(t) = target.filter(|t| {
                         *t != format!("/run/secrets/{src}") && *t != src && *t != n.as_str()
                     }) {
@@ -501,17 +491,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
             }
             "configs" => {
                 for item in seq(v) {
-                    let (src, target) = match item {
-                        Node::Map(..) => (
-                            item.get("source")
-                                .and_then(Node::str)
-                                .unwrap_or_default()
-                                .to_owned(),
-                            item.get("target").and_then(Node::str).map(str::to_owned),
-                        ),
-                        other => (other.str().unwrap_or_default().to_owned(), None),
-                    };
-                    let n = Name::from(Name::from(src.as_str()).suggestion());
+                    let (src, target, n) = file_ref(item);
                     let target = target.unwrap_or_else(|| format!("/{src}"));
                     s.configs.push(ConfigMount::new(n, target));
                 }
@@ -549,6 +529,23 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
         s.replicas = s.replicas.clamp(a.min.min(a.max), a.max.max(a.min));
     }
     s
+}
+
+/// A service's secret or config reference, short (`name`) or long (`source`/`target`):
+/// (source, target, the name escala gives it).
+fn file_ref(item: &Node) -> (String, Option<String>, Name) {
+    let (src, target) = match item {
+        Node::Map(..) => (
+            item.get("source")
+                .and_then(Node::str)
+                .unwrap_or_default()
+                .to_owned(),
+            item.get("target").and_then(Node::str).map(str::to_owned),
+        ),
+        other => (other.str().unwrap_or_default().to_owned(), None),
+    };
+    let n = Name::from(Name::from(src.as_str()).suggestion());
+    (src, target, n)
 }
 
 fn push_network(ctx: &mut Ctx<'_>, s: &mut Service, n: &str) {

@@ -16,8 +16,8 @@ use escala_core::{
     SecretSource, Service, Target, TargetError, Workload,
 };
 
-use crate::docker::file::{DependsSpec, DeploySpec, File, NetworkSpec, ObjectSpec, VolumeSpec};
-use crate::docker::{self, Dialect, Vars, DOKPLOY_NETWORK};
+use crate::docker::file::{DependsSpec, DeploySpec, File, NetworkSpec, ObjectSpec};
+use crate::docker::{self, Dialect, Vars};
 
 /// Diagnostic codes of the compose target.
 pub mod codes {
@@ -185,24 +185,7 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
         };
         file.networks.insert(n.name.to_string(), spec);
     }
-    if uses_dokploy_network {
-        let spec = NetworkSpec {
-            external: true,
-            ..NetworkSpec::default()
-        };
-        file.networks.insert(DOKPLOY_NETWORK.into(), spec);
-    }
-    for v in system
-        .volumes
-        .iter()
-        .filter(|v| docker::mounts_volume(plan, &v.name))
-    {
-        let mut spec = VolumeSpec::default();
-        if v.backup {
-            spec.labels.insert("escala.backup".into(), "true".into());
-        }
-        file.volumes.insert(v.name.to_string(), spec);
-    }
+    docker::shared_objects(plan, uses_dokploy_network, &mut file);
     for secret in system
         .secrets
         .iter()

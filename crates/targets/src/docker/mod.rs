@@ -304,6 +304,34 @@ pub(crate) fn traefik_labels(
     (traefik::labels(system, s, routes, &conv), joined)
 }
 
+/// What compose and stack files declare alike: `dokploy-network` as external when a routed
+/// service joined it, and the named volumes the phase mounts (labelled when backed up).
+pub(crate) fn shared_objects(
+    plan: &PhasePlan<'_>,
+    uses_dokploy_network: bool,
+    file: &mut file::File,
+) {
+    if uses_dokploy_network {
+        let spec = file::NetworkSpec {
+            external: true,
+            ..file::NetworkSpec::default()
+        };
+        file.networks.insert(DOKPLOY_NETWORK.into(), spec);
+    }
+    for v in plan
+        .system()
+        .volumes
+        .iter()
+        .filter(|v| mounts_volume(plan, &v.name))
+    {
+        let mut spec = file::VolumeSpec::default();
+        if v.backup {
+            spec.labels.insert("escala.backup".into(), "true".into());
+        }
+        file.volumes.insert(v.name.to_string(), spec);
+    }
+}
+
 /// An env example: a header and every variable the file interpolates, sorted, empty.
 pub(crate) fn env_example(target: &str, intro: &str, vars: &Vars, extra: &str) -> String {
     let mut out = escala_core::header(target);

@@ -22,9 +22,9 @@ use escala_core::{
 
 use crate::docker::file::{
     DeploySpec, File, NetworkSpec, ObjectSpec, PlacementSpec, RestartPolicySpec, SpreadSpec,
-    UpdateSpec, VolumeSpec,
+    UpdateSpec,
 };
-use crate::docker::{self, Dialect, Vars, DOKPLOY_NETWORK};
+use crate::docker::{self, Dialect, Vars};
 
 /// Diagnostic codes of the swarm target.
 pub mod codes {
@@ -266,24 +266,7 @@ fn stack_file(
             overlay(n.name.as_str(), n.internal, n.encrypted),
         );
     }
-    if uses_dokploy_network {
-        let spec = NetworkSpec {
-            external: true,
-            ..NetworkSpec::default()
-        };
-        file.networks.insert(DOKPLOY_NETWORK.into(), spec);
-    }
-    for v in system
-        .volumes
-        .iter()
-        .filter(|v| docker::mounts_volume(plan, &v.name))
-    {
-        let mut spec = VolumeSpec::default();
-        if v.backup {
-            spec.labels.insert("escala.backup".into(), "true".into());
-        }
-        file.volumes.insert(v.name.to_string(), spec);
-    }
+    docker::shared_objects(plan, uses_dokploy_network, &mut file);
     for secret in system
         .secrets
         .iter()
