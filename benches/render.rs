@@ -45,7 +45,9 @@ fn synthetic(n: usize) -> System {
         );
     }
     system
-        .phase(Phase::new("prod", Engine::Compose).platform(Platform::Dokploy { isolated: false }))
+        .phase(Phase::new("vps", Engine::Compose).platform(Platform::Dokploy { isolated: false }))
+        .phase(Phase::new("swarm", Engine::Swarm))
+        .phase(Phase::new("k8s", Engine::Kubernetes))
 }
 
 const PROMETHEUS_YML: &str = "examples/finanzas/monitoring/prometheus.yml";

@@ -45,22 +45,29 @@ pub struct PhasePlan<'a> {
     system: &'a System,
     phase: &'a Phase,
     services: Vec<Service>,
+    index: std::collections::HashMap<Name, usize>,
     root: String,
     files: std::collections::BTreeMap<String, String>,
 }
 
 impl<'a> PhasePlan<'a> {
     fn new(system: &'a System, phase: &'a Phase) -> Self {
-        let services = system
+        let services: Vec<Service> = system
             .services
             .iter()
             .filter(|s| phase.runs(&s.name))
             .map(|s| effective(s, phase))
             .collect();
+        let index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s): (usize, &Service)| (s.name.clone(), i))
+            .collect();
         PhasePlan {
             system,
             phase,
             services,
+            index,
             root: ".".to_owned(),
             files: std::collections::BTreeMap::new(),
         }
@@ -132,7 +139,7 @@ impl<'a> PhasePlan<'a> {
     }
     /// The effective service named `name`.
     pub fn service(&self, name: &Name) -> Option<&Service> {
-        self.services.iter().find(|s| &s.name == name)
+        self.index.get(name).map(|&i| &self.services[i])
     }
 }
 

@@ -104,6 +104,23 @@ pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetErro
         "NetworkPolicy",
         &deny,
     )?);
+    // Who depends on whom, and which ports are routed, in one pass each.
+    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for d in plan.services() {
+        for dep in &d.depends_on {
+            dependents
+                .entry(dep.service.as_str())
+                .or_default()
+                .push(d.name.as_str());
+        }
+    }
+    let mut routed_ports: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
+    for r in plan.routes() {
+        routed_ports
+            .entry(r.service.as_str())
+            .or_default()
+            .push(r.port);
+    }
     for s in plan.services() {
         if s.ports.is_empty() {
             continue;
@@ -121,12 +138,12 @@ pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetErro
             })
             .collect();
         let mut rules = Vec::new();
-        let dependents: Vec<NetworkPolicyPeer> = plan
-            .services()
-            .iter()
-            .filter(|d| d.depends_on.iter().any(|x| x.service == s.name))
+        let mut from: Vec<&str> = dependents.get(s.name.as_str()).cloned().unwrap_or_default();
+        from.dedup();
+        let dependents: Vec<NetworkPolicyPeer> = from
+            .into_iter()
             .map(|d| NetworkPolicyPeer {
-                pod_selector: Some(pods(d.name.as_str())),
+                pod_selector: Some(pods(d)),
                 ..NetworkPolicyPeer::default()
             })
             .collect();
@@ -136,12 +153,10 @@ pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetErro
                 ports: Some(ports.clone()),
             });
         }
-        let routed: Vec<u16> = plan
-            .routes()
-            .iter()
-            .filter(|r| r.service == s.name)
-            .map(|r| r.port)
-            .collect();
+        let routed: Vec<u16> = routed_ports
+            .get(s.name.as_str())
+            .cloned()
+            .unwrap_or_default();
         if !routed.is_empty() {
             let mut route_ports: Vec<u16> = routed;
             route_ports.sort_unstable();
