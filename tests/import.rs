@@ -415,3 +415,70 @@ fn kompose_equivalence_on_the_golden_kompose_file() {
         "kompose.volume.size honoured"
     );
 }
+
+#[test]
+fn several_files_merge_in_order() {
+    let base = ComposeFile {
+        path: "docker-compose.yml".into(),
+        text: "services:\n  web:\n    image: nginx:1.27\n    environment:\n      A: \"1\"\n      B: \"1\"\n    ports: [\"80\"]\n    command: [\"a\"]\n".into(),
+    };
+    let prod = ComposeFile {
+        path: "docker-compose.prod.yml".into(),
+        text: "services:\n  web:\n    image: nginx:1.28\n    environment:\n      B: \"2\"\n    ports: [\"443\"]\n    command: [\"b\"]\n  cache:\n    image: redis:8\n".into(),
+    };
+    let (s, diags) = compose(&[base, prod], &BTreeMap::new()).expect("imports");
+    assert!(diags.is_empty(), "{diags}");
+    let web = &s.services[0];
+    assert_eq!(web.image.as_deref(), Some("nginx:1.28"), "later files win");
+    assert_eq!(
+        web.env.get("A"),
+        Some(&escala::Env::literal("1")),
+        "mappings merge key by key"
+    );
+    assert_eq!(web.env.get("B"), Some(&escala::Env::literal("2")));
+    assert_eq!(
+        web.ports.iter().map(|p| p.container).collect::<Vec<_>>(),
+        [80, 443],
+        "lists append"
+    );
+    assert_eq!(web.command, ["b"], "command is replaced");
+    assert_eq!(s.services[1].name, "cache");
+}
+
+#[test]
+fn golden_outputs_pass_check_jsonschema() {
+    if !crate::support::conformance("check-jsonschema on the compose output of every golden import")
+    {
+        return;
+    }
+    let tool =
+        std::env::var("ESCALA_CHECK_JSONSCHEMA").unwrap_or_else(|_| "check-jsonschema".into());
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut files = Vec::new();
+    for (name, build) in [
+        ("webapp", generated::webapp::system as fn() -> System),
+        ("traefik", generated::traefik::system),
+        ("swarm", generated::swarm::system),
+        ("kompose", generated::kompose::system),
+        ("syntax", generated::syntax::system),
+    ] {
+        for (phase, _, artifacts) in render_all(&build().check().expect("valid")) {
+            if let Some(yaml) = artifacts.get("docker-compose.yml") {
+                let path = dir.path().join(format!("{name}-{phase}.yml"));
+                std::fs::write(&path, yaml).expect("write");
+                files.push(path);
+            }
+        }
+    }
+    let out = std::process::Command::new(&tool)
+        .arg("--schemafile")
+        .arg(crate::support::shared().join("schemas/compose-spec.json"))
+        .args(&files)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{tool}`: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -1120,7 +1120,8 @@ fn top_networks(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {
                 match ok.as_str() {
                     "internal" => net.internal = ov.str() == Some("true"),
                     "driver_opts" if ov.get("encrypted").is_some() => net.encrypted = true,
-                    "driver" | "attachable" | "name" => {}
+                    // The driver follows the engine (bridge, overlay); escala picks it.
+                    "driver" | "attachable" => {}
                     other => ctx.unsupported(
                         &format!("networks.{k}.{other}"),
                         other,
