@@ -52,12 +52,7 @@ pub struct PhasePlan<'a> {
 
 impl<'a> PhasePlan<'a> {
     fn new(system: &'a System, phase: &'a Phase) -> Self {
-        let services: Vec<Service> = system
-            .services
-            .iter()
-            .filter(|s| phase.runs(&s.name))
-            .map(|s| effective(s, phase))
-            .collect();
+        let services = phase_services(system, phase);
         let index = services
             .iter()
             .enumerate()
@@ -141,6 +136,16 @@ impl<'a> PhasePlan<'a> {
     pub fn service(&self, name: &Name) -> Option<&Service> {
         self.index.get(name).map(|&i| &self.services[i])
     }
+}
+
+/// The services `phase` runs, with its overrides applied, in declaration order.
+pub fn phase_services(system: &System, phase: &Phase) -> Vec<Service> {
+    system
+        .services
+        .iter()
+        .filter(|s| phase.runs(&s.name))
+        .map(|s| effective(s, phase))
+        .collect()
 }
 
 /// `service` with `phase`'s overrides applied.

@@ -8,18 +8,13 @@
 //! checks the whole phase against the sum of its nodes. It does not try to bin-pack
 //! services that may run on several nodes.
 
-use crate::checked::effective;
+use crate::checked::phase_services;
 use crate::codes::{PLACEMENT_CAPACITY, PLACEMENT_UNKNOWN_LABEL, PLACEMENT_UNSATISFIABLE};
 use crate::{ByteSize, Cpu, Diagnostics, Engine, Node, Phase, Service, System, Workload};
 
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     for phase in system.phases.iter().filter(|p| !p.nodes.is_empty()) {
-        let services: Vec<Service> = system
-            .services
-            .iter()
-            .filter(|s| phase.runs(&s.name))
-            .map(|s| effective(s, phase))
-            .collect();
+        let services = phase_services(system, phase);
         for s in &services {
             satisfiable(system, phase, s, diags);
         }
