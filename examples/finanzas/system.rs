@@ -63,6 +63,12 @@ fn backend() -> Service {
                 .timeout(Duration::secs(3))
                 .start_period(Duration::secs(20)),
         )
+        // Ready for traffic only once its database and cache answer.
+        .readiness(
+            HealthCheck::http("/ready", 4000)
+                .interval(Duration::secs(5))
+                .timeout(Duration::secs(3)),
+        )
         .resources(
             Resources::new()
                 .cpu(Cpu::millis(250), Cpu::cores(1))

@@ -75,6 +75,11 @@ pub struct Service {
     #[builder(default, setter(strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthCheck>,
+    /// A separate readiness check (Kubernetes `readinessProbe`), when "ready for traffic"
+    /// differs from "alive" (`/ready` vs `/health`). Without it the health check serves both.
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<HealthCheck>,
     /// CPU and memory requests and limits.
     #[builder(default)]
     #[serde(default, skip_serializing_if = "Resources::is_empty")]

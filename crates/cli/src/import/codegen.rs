@@ -261,6 +261,9 @@ fn service(s: &Service) -> String {
     if let Some(h) = &s.health {
         b.push_str(&format!(".health({})", health(h)));
     }
+    if let Some(h) = &s.readiness {
+        b.push_str(&format!(".readiness({})", health(h)));
+    }
     let r = &s.resources;
     if !r.is_empty() {
         let mut x = "Resources::new()".to_owned();

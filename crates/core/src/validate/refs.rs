@@ -211,8 +211,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .origin(origin);
             }
         }
-        if let Some(h) = &s.health {
-            let path = format!("{at}.health");
+        for (field, check) in [("health", &s.health), ("readiness", &s.readiness)] {
+            let Some(h) = check else { continue };
+            let path = format!("{at}.{field}");
             let port = match &h.probe {
                 Probe::Http { port, .. } | Probe::Tcp { port } => Some(*port),
                 Probe::Command(args) => {

@@ -376,6 +376,12 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
                 .help("run it from the host's cron, or use a Kubernetes phase")
                 .origin(o);
         }
+        if s.readiness.is_some() {
+            diags
+                .warning(codes.dropped, format!("{at}.readiness"), format!("{engine} has one health check per container; in phase `{p}`, the readiness check of `{}` is not used (its health check is)", s.name))
+                .help("readiness checks take effect in Kubernetes phases")
+                .origin(o);
+        }
         match &s.health.as_ref().map(|h| &h.probe) {
             Some(Probe::Http { .. }) => {
                 diags

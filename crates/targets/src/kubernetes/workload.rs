@@ -305,7 +305,7 @@ fn pod_spec(
         ..ResourceRequirements::default()
     });
 
-    let (liveness, readiness, startup) = match &s.health {
+    let (liveness, mut readiness, startup) = match &s.health {
         None => (None, None, None),
         Some(h) if h.start_period.as_millis() > 0 => {
             // A start period becomes a startup probe: liveness only begins once it passes.
@@ -333,6 +333,9 @@ fn pod_spec(
         ),
     };
 
+    if let Some(r) = &s.readiness {
+        readiness = Some(probe(r, r.retries, false));
+    }
     let container = Container {
         name: name.to_owned(),
         image: Some(s.image.clone().unwrap_or_else(|| name.to_owned())),
