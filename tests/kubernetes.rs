@@ -406,6 +406,9 @@ fn finanzas_k3s_has_what_the_seed_sketches() {
         backend["spec"].get("replicas").is_none(),
         "the HPA owns the replica count"
     );
+    let api = &backend["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(api["livenessProbe"]["httpGet"]["path"], "/health");
+    assert_eq!(api["readinessProbe"]["httpGet"]["path"], "/ready");
     let hpa = doc(&files, "backend-horizontalpodautoscaler.yaml");
     assert_eq!(
         (
