@@ -90,6 +90,96 @@ fn every_unrepresentable_key_is_a_diagnostic_with_a_location() {
     );
 }
 
+/// Import one in-memory compose file, returning `path line:column message` per diagnostic.
+fn import_text(text: &str) -> (System, Vec<String>) {
+    let (system, diags) = compose(
+        &[ComposeFile {
+            path: "labels.yml".into(),
+            text: text.into(),
+        }],
+        &BTreeMap::new(),
+    )
+    .expect("imports");
+    let found = diags
+        .iter()
+        .map(|d| {
+            let o = d.origin.as_ref().expect("a location in the YAML");
+            format!("{} {}:{} {}", d.path, o.line, o.column, d.message)
+        })
+        .collect();
+    (system, found)
+}
+
+#[test]
+fn traefik_and_kompose_labels_without_an_equivalent_are_reported() {
+    let (system, found) = import_text(
+        r#"services:
+  api:
+    image: api:1
+    ports: ["8080"]
+    labels:
+      traefik.enable: "true"
+      traefik.http.routers.api.rule: Host(`api.acme.dev`)
+      traefik.http.routers.api.entrypoints: websecure
+      traefik.http.routers.api.middlewares: auth
+      traefik.http.routers.api.priority: "10"
+      traefik.http.middlewares.auth.basicauth.users: "admin:x"
+      traefik.http.services.api.loadbalancer.server.port: "8080"
+      traefik.http.services.api.loadbalancer.sticky.cookie: "true"
+      traefik.tcp.routers.pg.rule: HostSNI(`*`)
+      traefik.http.routers.metrics.rule: PathPrefix(`/metrics`)
+      kompose.hpa.cpu: lots
+      kompose.controller.type: replicaset
+  off:
+    image: off:1
+    labels:
+      - traefik.enable=false
+      - traefik.http.routers.off.rule=Host(`off.acme.dev`)
+  bare:
+    labels:
+      kompose.service.expose: bare.acme.dev
+    image: bare:1
+  late:
+    labels:
+      kompose.service.expose: late.acme.dev
+    image: late:1
+    ports: ["9000"]
+volumes:
+  data:
+    labels:
+      kompose.volume.size: huge
+      kompose.volume.storage-class-name: longhorn
+      team: data
+"#,
+    );
+    for expected in [
+        "services.api.labels.traefik.http.routers.api.middlewares 9:7",
+        "services.api.labels.traefik.http.routers.api.priority 10:7",
+        "services.api.labels.traefik.http.middlewares.auth.basicauth.users 11:7",
+        "services.api.labels.traefik.http.services.api.loadbalancer.sticky.cookie 13:7",
+        "services.api.labels.traefik.tcp.routers.pg.rule 14:7",
+        "services.api.labels.traefik.http.routers.metrics.rule 15:7",
+        "services.api.labels.kompose.hpa.cpu 16:7",
+        "services.api.labels.kompose.controller.type 17:7",
+        "services.off.labels.traefik.enable 21:9",
+        "services.off.labels.traefik.http.routers.off.rule 22:9",
+        "services.bare.labels.kompose.service.expose 25:7",
+        "volumes.data.labels.kompose.volume.size 35:7",
+        "volumes.data.labels.team 37:7",
+    ] {
+        assert!(
+            found.iter().any(|f| f.starts_with(expected)),
+            "{expected} not in {found:#?}"
+        );
+    }
+    // What has an equivalent became the model, and was not reported.
+    assert_eq!(found.len(), 13, "{found:#?}");
+    let hosts: Vec<&str> = system.routes.iter().map(|r| r.host.as_str()).collect();
+    assert_eq!(hosts, ["api.acme.dev", "late.acme.dev"]);
+    assert!(system.routes[0].tls.is_some());
+    assert_eq!(system.volumes[0].storage_class.as_deref(), Some("longhorn"));
+}
+
 #[test]
 fn the_generated_systems_check_and_build_every_phase() {
     let systems: Vec<crate::systems::Fixture> = vec![

@@ -339,7 +339,8 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
         );
         return s;
     };
-    let mut traefik: Vec<(String, String, Pos)> = Vec::new();
+    let mut traefik: Vec<Label> = Vec::new();
+    let mut kompose_labels: Vec<Label> = Vec::new();
     for (key, pos, v) in entries {
         let path = format!("{at}.{key}");
         match key.as_str() {
@@ -391,9 +392,9 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                 for (k, value, p) in ctx.pairs(v, &path) {
                     let value = value.unwrap_or_default();
                     if k.starts_with("traefik.") {
-                        traefik.push((k, value, p));
-                    } else if let Some(rest) = k.strip_prefix("kompose.") {
-                        kompose(ctx, &mut s, rest, &value, &format!("{path}.{k}"), p);
+                        traefik.push(Label::new(&path, k, value, p));
+                    } else if k.starts_with("kompose.") {
+                        kompose_labels.push(Label::new(&path, k, value, p));
                     } else if !k.starts_with("com.docker.compose.") {
                         s.labels.insert(k, value);
                     }
@@ -521,6 +522,12 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                 "see the book's import chapter for what maps",
             ),
         }
+    }
+    // Labels are read once every key is: `kompose.service.expose` needs the ports, which
+    // may come after the labels in the file.
+    for l in &kompose_labels {
+        let key = l.key.strip_prefix("kompose.").unwrap_or_default();
+        kompose(ctx, &mut s, key, &l.value, &l.path, l.pos);
     }
     routes(ctx, &mut s, traefik, at);
     // An HPA scales a workload into its bounds at once (Kompose leaves `replicas` as is);
@@ -804,13 +811,7 @@ fn health(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<HealthCheck> {
     Some(h)
 }
 
-fn deploy(
-    ctx: &mut Ctx<'_>,
-    s: &mut Service,
-    v: &Node,
-    path: &str,
-    traefik: &mut Vec<(String, String, Pos)>,
-) {
+fn deploy(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str, traefik: &mut Vec<Label>) {
     let Node::Map(entries, _) = v else { return };
     for (key, pos, val) in entries {
         let at = format!("{path}.{key}");
@@ -886,7 +887,7 @@ fn deploy(
             "labels" => {
                 for (k, value, p) in ctx.pairs(val, &at) {
                     if k.starts_with("traefik.") {
-                        traefik.push((k, value.unwrap_or_default(), p));
+                        traefik.push(Label::new(&at, k, value.unwrap_or_default(), p));
                     } else {
                         s.labels.insert(k, value.unwrap_or_default());
                     }
@@ -908,49 +909,94 @@ fn deploy(
     }
 }
 
-/// Traefik routers become routes: `Host(…)` (several with `||`) and `PathPrefix(…)`, the
-/// service port, TLS when the router is on `websecure` or has a resolver.
-fn routes(ctx: &mut Ctx<'_>, s: &mut Service, labels: Vec<(String, String, Pos)>, at: &str) {
-    let mut routers: BTreeMap<String, BTreeMap<String, (String, Pos)>> = BTreeMap::new();
-    let mut ports: BTreeMap<String, u16> = BTreeMap::new();
-    for (k, v, p) in labels {
-        if let Some(rest) = k.strip_prefix("traefik.http.routers.") {
-            if let Some((router, field)) = rest.split_once('.') {
-                routers
-                    .entry(router.to_owned())
-                    .or_default()
-                    .insert(field.to_owned(), (v, p));
-            }
-        } else if let Some(rest) = k.strip_prefix("traefik.http.services.") {
-            if let Some((svc, field)) = rest.split_once('.') {
-                if field == "loadbalancer.server.port" {
-                    if let Ok(port) = v.parse() {
-                        ports.insert(svc.to_owned(), port);
-                    }
-                }
-            }
-        } else if (k == "traefik.docker.network" || k == "traefik.swarm.network")
-            && v == "dokploy-network"
-        {
-            ctx.dokploy = true;
+/// A Traefik label, where it was found, and whether the model now holds what it said.
+pub(super) struct Label {
+    path: String,
+    key: String,
+    value: String,
+    pos: Pos,
+    used: bool,
+}
+
+impl Label {
+    fn new(labels: &str, key: String, value: String, pos: Pos) -> Self {
+        Self {
+            path: format!("{labels}.{key}"),
+            key,
+            value,
+            pos,
+            used: false,
         }
     }
-    for (router, fields) in routers {
-        let Some((rule, rpos)) = fields.get("rule").cloned() else {
-            continue;
-        };
-        // A router that only redirects to HTTPS duplicates a serving one.
-        if fields
-            .get("middlewares")
-            .is_some_and(|(m, _)| m.contains("redirect"))
+}
+
+/// Traefik routers become routes: `Host(…)` (several with `||`) and `PathPrefix(…)`, the
+/// service port, TLS when the router is on `websecure` or has a resolver. Routers that only
+/// redirect to HTTPS, and the redirect middleware, are what escala generates for every TLS
+/// route. Every other label (middlewares, priorities, TCP routers, load-balancer options…)
+/// is reported: nothing is dropped in silence.
+fn routes(ctx: &mut Ctx<'_>, s: &mut Service, mut labels: Vec<Label>, at: &str) {
+    // Router name → label indices; service name → its port.
+    let mut routers: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut ports: BTreeMap<String, u16> = BTreeMap::new();
+    let mut enabled = true;
+    for (i, l) in labels.iter_mut().enumerate() {
+        if let Some(rest) = l.key.strip_prefix("traefik.http.routers.") {
+            if let Some((router, _)) = rest.split_once('.') {
+                routers.entry(router.to_owned()).or_default().push(i);
+            }
+        } else if let Some(svc) = l
+            .key
+            .strip_prefix("traefik.http.services.")
+            .and_then(|r| r.strip_suffix(".loadbalancer.server.port"))
         {
+            if let Ok(port) = l.value.parse() {
+                ports.insert(svc.to_owned(), port);
+                l.used = true;
+            }
+        } else if l.key == "traefik.docker.network" || l.key == "traefik.swarm.network" {
+            // escala chooses the network Traefik uses from the platform.
+            ctx.dokploy |= l.value == "dokploy-network";
+            l.used = true;
+        } else if l.key == "traefik.enable" {
+            enabled = l.value != "false";
+            l.used = enabled;
+        }
+    }
+    let field = |labels: &[Label], idx: &[usize], name: &str| {
+        idx.iter()
+            .map(|&i| &labels[i])
+            .find(|l| field_of(&l.key) == name)
+            .map(|l| (l.value.clone(), l.pos))
+    };
+    let mut redirects: Vec<String> = Vec::new();
+    for (router, idx) in routers {
+        if !enabled {
             continue;
         }
-        let port = fields
-            .get("service")
-            .and_then(|(svc, _)| ports.get(svc))
-            .or_else(|| (ports.len() == 1).then(|| ports.values().next()).flatten())
-            .copied()
+        let Some((rule, rpos)) = field(&labels, &idx, "rule") else {
+            continue;
+        };
+        // A router that only redirects to HTTPS duplicates a serving one; escala makes it.
+        if let Some((m, _)) =
+            field(&labels, &idx, "middlewares").filter(|(m, _)| m.contains("redirect"))
+        {
+            redirects.extend(
+                m.split(',')
+                    .map(|m| m.trim().split('@').next().unwrap_or_default().to_owned()),
+            );
+            for &i in &idx {
+                labels[i].used = true;
+            }
+            continue;
+        }
+        let port = field(&labels, &idx, "service")
+            .and_then(|(svc, _)| ports.get(&svc).copied())
+            .or_else(|| {
+                (ports.len() == 1)
+                    .then(|| ports.values().next().copied())
+                    .flatten()
+            })
             .or_else(|| s.ports.first().map(|p| p.container));
         let Some(port) = port else {
             ctx.warn(
@@ -962,39 +1008,48 @@ fn routes(ctx: &mut Ctx<'_>, s: &mut Service, labels: Vec<(String, String, Pos)>
                 ),
                 "add `traefik.http.services.<name>.loadbalancer.server.port`",
             );
+            for &i in &idx {
+                labels[i].used = true;
+            }
             continue;
         };
-        // Traefik reaches the port whether or not compose lists it; the model declares it.
-        if s.port(port).is_none() {
-            s.ports.push(Port::tcp(port));
-        }
-        let tls = fields.contains_key("tls.certresolver")
-            || fields.contains_key("tls")
-            || fields
-                .get("entrypoints")
-                .is_some_and(|(e, _)| e.contains("websecure"));
-        let resolver = fields
-            .get("tls.certresolver")
-            .map(|(r, _)| r.clone())
-            .filter(|r| r != "letsencrypt");
-        let path = rule
-            .split("PathPrefix(`")
-            .nth(1)
-            .and_then(|r| r.split('`').next())
-            .map(str::to_owned);
         let hosts: Vec<String> = rule
             .split("Host(`")
             .skip(1)
             .filter_map(|r| r.split('`').next().map(str::to_owned))
             .collect();
         if hosts.is_empty() {
-            ctx.warn(
-                codes::UNSUPPORTED,
-                &format!("{at}.labels"),
-                rpos,
-                format!("router `{router}` has no `Host(…)` rule; it was left out"),
-                "escala routes by host (and path prefix)",
-            );
+            // Reported below with the rule's own label.
+            continue;
+        }
+        // Traefik reaches the port whether or not compose lists it; the model declares it.
+        if s.port(port).is_none() {
+            s.ports.push(Port::tcp(port));
+        }
+        let entrypoints = field(&labels, &idx, "entrypoints").map(|(e, _)| e);
+        let tls = field(&labels, &idx, "tls.certresolver").is_some()
+            || field(&labels, &idx, "tls").is_some_and(|(t, _)| t != "false")
+            || entrypoints
+                .as_deref()
+                .is_some_and(|e| e.contains("websecure"));
+        let resolver = field(&labels, &idx, "tls.certresolver")
+            .map(|(r, _)| r)
+            .filter(|r| r != "letsencrypt");
+        let path = rule
+            .split("PathPrefix(`")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+            .map(str::to_owned);
+        for &i in &idx {
+            let known = matches!(
+                field_of(&labels[i].key),
+                "rule" | "tls" | "tls.certresolver" | "service"
+            ) || (field_of(&labels[i].key) == "entrypoints"
+                && labels[i]
+                    .value
+                    .split(',')
+                    .all(|e| matches!(e.trim(), "web" | "websecure")));
+            labels[i].used |= known;
         }
         for host in hosts {
             if ctx.routes.iter().any(|r| r.host == host && r.path == path) {
@@ -1013,14 +1068,71 @@ fn routes(ctx: &mut Ctx<'_>, s: &mut Service, labels: Vec<(String, String, Pos)>
             ctx.routes.push(route);
         }
     }
+    for l in &mut labels {
+        if let Some(rest) = l.key.strip_prefix("traefik.http.middlewares.") {
+            let name = rest.split('.').next().unwrap_or_default();
+            l.used |= redirects.iter().any(|r| r == name) && rest.contains(".redirectscheme.");
+        }
+    }
+    for l in labels.into_iter().filter(|l| !l.used) {
+        let (message, help) = if !enabled {
+            (
+                format!(
+                    "`{}` belongs to a service with `traefik.enable=false`; it was left out",
+                    l.key
+                ),
+                "escala routes a service only when the model has a route to it",
+            )
+        } else if l.key.starts_with("traefik.http.middlewares.")
+            || field_of(&l.key) == "middlewares"
+        {
+            (
+                format!("the Traefik middleware label `{}` has no equivalent in the model; it was left out", l.key),
+                "escala generates only the HTTP→HTTPS redirect; keep other middlewares as labels added by hand, or in Traefik's file provider",
+            )
+        } else if field_of(&l.key) == "rule" {
+            (
+                format!("the rule `{}` has no `Host(…)`; it was left out", l.value),
+                "escala routes by host and, optionally, a path prefix",
+            )
+        } else if field_of(&l.key) == "entrypoints" {
+            (
+                format!(
+                    "entrypoints `{}`: escala routes on `web` and `websecure` only",
+                    l.value
+                ),
+                "the route was imported on `websecure` when it has TLS, else on `web`",
+            )
+        } else {
+            (
+                format!("the Traefik label `{}` has no equivalent in the model; it was left out", l.key),
+                "escala's routes hold a host, path prefix, port and TLS; anything else needs a hand-written label",
+            )
+        };
+        ctx.warn(codes::UNSUPPORTED, &l.path, l.pos, message, help);
+    }
+}
+
+/// The router field a label sets: `rule`, `tls.certresolver`, … of
+/// `traefik.http.routers.<router>.<field>`.
+fn field_of(key: &str) -> &str {
+    key.strip_prefix("traefik.http.routers.")
+        .and_then(|r| r.split_once('.'))
+        .map_or("", |(_, f)| f)
 }
 
 fn kompose(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, value: &str, path: &str, pos: Pos) {
     match key {
         "controller.type" => match value.to_ascii_lowercase().as_str() {
+            "deployment" => s.workload = Workload::Stateless,
             "statefulset" => s.workload = Workload::Stateful,
             "daemonset" => s.workload = Workload::PerNode,
-            _ => {}
+            other => ctx.error(
+                path,
+                pos,
+                format!("`{other}` is not a controller kompose knows"),
+                "write `deployment`, `statefulset` or `daemonset`",
+            ),
         },
         "cronjob.schedule" => {
             s.workload = Workload::Scheduled {
@@ -1028,8 +1140,16 @@ fn kompose(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, value: &str, path: &st
             }
         }
         "hpa.replicas.min" | "hpa.replicas.max" | "hpa.cpu" | "hpa.memory" => {
+            let Ok(n) = value.trim_end_matches('%').parse::<u32>() else {
+                ctx.error(
+                    path,
+                    pos,
+                    format!("`{value}` is not a whole number"),
+                    "write a count of replicas, or a percentage such as `70`",
+                );
+                return;
+            };
             let a = s.autoscale.get_or_insert(Autoscale::between(1, 3));
-            let n: u32 = value.trim_end_matches('%').parse().unwrap_or(0);
             match key {
                 "hpa.replicas.min" => a.min = n,
                 "hpa.replicas.max" => a.max = n,
@@ -1038,7 +1158,16 @@ fn kompose(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, value: &str, path: &st
             }
         }
         "service.expose" => {
-            let port = s.ports.first().map(|p| p.container);
+            let Some(port) = s.ports.first().map(|p| p.container) else {
+                ctx.warn(
+                    codes::UNSUPPORTED,
+                    path,
+                    pos,
+                    "the service is exposed but has no port; the route was left out".into(),
+                    "list the port the service listens on under `ports:` or `expose:`",
+                );
+                return;
+            };
             for host in value
                 .split(',')
                 .map(str::trim)
@@ -1047,19 +1176,26 @@ fn kompose(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, value: &str, path: &st
                 let (host, path) = host
                     .split_once('/')
                     .map_or((host, None), |(h, p)| (h, Some(format!("/{p}"))));
-                if let Some(port) = port {
-                    let mut r = Route::builder()
-                        .host(host)
-                        .service(s.name.clone())
-                        .port(port)
-                        .tls(None)
-                        .build();
-                    r.path = path;
-                    ctx.routes.push(r);
-                }
+                let mut r = Route::builder()
+                    .host(host)
+                    .service(s.name.clone())
+                    .port(port)
+                    .tls(None)
+                    .build();
+                r.path = path;
+                ctx.routes.push(r);
             }
         }
         "service.expose.tls-secret" => {
+            // escala's Ingress asks cert-manager for the certificate; the Secret it fills is
+            // named by escala, so a hand-made Secret is not reused.
+            ctx.warn(
+                codes::UNSUPPORTED,
+                path,
+                pos,
+                format!("the TLS Secret `{value}` is not reused: the routes now get their certificate from cert-manager"),
+                "set the issuer with `Tls::auto().issuer(…)`; escala names the Secret after the host",
+            );
             for r in ctx.routes.iter_mut().filter(|r| r.service == s.name) {
                 r.tls = Some(Tls::auto());
             }
@@ -1082,11 +1218,30 @@ fn top_volumes(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {
             for (ok, opos, ov) in opts {
                 match ok.as_str() {
                     "labels" => {
-                        for (lk, lv, _) in ctx.pairs(ov, &format!("volumes.{k}.labels")) {
-                            if lk == "escala.backup" {
-                                vol.backup = lv.as_deref() == Some("true");
-                            } else if lk == "kompose.volume.size" {
-                                vol.size = lv.and_then(|s| s.parse().ok());
+                        let at = format!("volumes.{k}.labels");
+                        for (lk, lv, lpos) in ctx.pairs(ov, &at) {
+                            let lv = lv.unwrap_or_default();
+                            let path = format!("{at}.{lk}");
+                            match lk.as_str() {
+                                "escala.backup" => vol.backup = lv == "true",
+                                "kompose.volume.storage-class-name" => {
+                                    vol.storage_class = Some(lv);
+                                }
+                                "kompose.volume.size" => match lv.parse() {
+                                    Ok(size) => vol.size = Some(size),
+                                    Err(_) => ctx.error(
+                                        &path,
+                                        lpos,
+                                        format!("`{lv}` is not a size"),
+                                        "write a Kubernetes quantity such as `20Gi`",
+                                    ),
+                                },
+                                other => ctx.unsupported(
+                                    &path,
+                                    other,
+                                    lpos,
+                                    "escala's volumes have a size, access mode, storage class and backup flag",
+                                ),
                             }
                         }
                     }
