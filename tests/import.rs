@@ -181,6 +181,80 @@ volumes:
 }
 
 #[test]
+fn options_of_known_keys_without_an_equivalent_are_reported() {
+    let (_, found) = import_text(
+        r#"services:
+  api:
+    build:
+      context: ./api
+      cache_from: [api:cache]
+    ports:
+      - target: 8080
+        mode: host
+    volumes:
+      - type: bind
+        source: ./data
+        target: /data
+        bind:
+          propagation: rshared
+    tmpfs: ["/tmp:size=64m"]
+    healthcheck:
+      test: ["CMD", "true"]
+      start_interval: 1s
+      retries: often
+    depends_on:
+      db:
+        condition: service_healthy
+        required: false
+    secrets:
+      - source: token
+        mode: 0400
+    restart: sometimes
+    deploy:
+      replicas: many
+      resources:
+        limits:
+          cpus: lots
+          pids: 100
+      placement:
+        max_replicas_per_node: 1
+      restart_policy:
+        condition: on-failure
+        delay: 5s
+  db:
+    image: postgres:17
+secrets:
+  token:
+    environment: TOKEN
+    template_driver: golang
+"#,
+    );
+    for expected in [
+        "services.api.build.cache_from 5:7",
+        "services.api.ports[0].mode 8:9",
+        "services.api.volumes[0].bind 13:9",
+        "services.api.tmpfs[0] ",
+        "services.api.healthcheck.start_interval 18:7",
+        "services.api.healthcheck.retries ",
+        "services.api.depends_on.db.required 23:9",
+        "services.api.secrets[0].mode 26:9",
+        "services.api.restart ",
+        "services.api.deploy.replicas ",
+        "services.api.deploy.resources.limits.cpus ",
+        "services.api.deploy.resources.limits.pids 33:11",
+        "services.api.deploy.placement.max_replicas_per_node 35:9",
+        "services.api.deploy.restart_policy.delay 38:9",
+        "secrets.token.template_driver 44:5",
+    ] {
+        assert!(
+            found.iter().any(|f| f.starts_with(expected)),
+            "{expected} not in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), 15, "{found:#?}");
+}
+
+#[test]
 fn the_generated_systems_check_and_build_every_phase() {
     let systems: Vec<crate::systems::Fixture> = vec![
         ("webapp", generated::webapp::system),

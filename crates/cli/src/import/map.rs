@@ -101,6 +101,31 @@ impl Ctx<'_> {
             help,
         );
     }
+    /// Warn about every key of the mapping `node` (at `path`) that is not in `known`: what
+    /// the importer does not read is reported, never dropped in silence.
+    fn only(&mut self, node: &Node, path: &str, known: &[&str], help: &str) {
+        if let Node::Map(entries, _) = node {
+            for (k, pos, _) in entries {
+                if !known.contains(&k.as_str()) {
+                    self.unsupported(&format!("{path}.{k}"), k, *pos, help);
+                }
+            }
+        }
+    }
+    /// A whole number read from a scalar, or an error at its place.
+    fn number<T: std::str::FromStr>(&mut self, node: &Node, path: &str) -> Option<T> {
+        let text = self.text(node, path)?;
+        let n = text.parse().ok();
+        if n.is_none() {
+            self.error(
+                path,
+                node.pos(),
+                format!("`{text}` is not a whole number"),
+                "write a number",
+            );
+        }
+        n
+    }
     /// A scalar, interpolated.
     fn text(&mut self, node: &Node, path: &str) -> Option<String> {
         let Node::Scalar(raw, _, pos) = node else {
@@ -422,9 +447,12 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
             }
             "volumes" => mounts(ctx, &mut s, v, &path),
             "tmpfs" => {
-                for t in ctx.texts(v, &path) {
-                    s.mounts
-                        .push(Mount::tmpfs(t.split(':').next().unwrap_or(&t)));
+                for (i, t) in ctx.texts(v, &path).into_iter().enumerate() {
+                    let (target, options) = t.split_once(':').unwrap_or((&t, ""));
+                    if !options.is_empty() {
+                        ctx.unsupported(&format!("{path}[{i}]"), options, v.pos(), "escala's tmpfs mounts have a size only: use the long `volumes:` syntax with `tmpfs.size`");
+                    }
+                    s.mounts.push(Mount::tmpfs(target));
                 }
             }
             "depends_on" => match v {
@@ -439,6 +467,12 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                 }
                 Node::Map(deps, _) => {
                     for (dep, _, cond) in deps {
+                        ctx.only(
+                            cond,
+                            &format!("{path}.{dep}"),
+                            &["condition"],
+                            "escala's dependencies have a condition; compose's `restart` and `required` are left out",
+                        );
                         let c = cond
                             .get("condition")
                             .and_then(Node::str)
@@ -447,7 +481,16 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                         s.depends_on.push(match c {
                             "service_healthy" => Dependency::healthy(target),
                             "service_completed_successfully" => Dependency::completed(target),
-                            _ => Dependency::started(target),
+                            "service_started" => Dependency::started(target),
+                            other => {
+                                ctx.error(
+                                    &format!("{path}.{dep}.condition"),
+                                    cond.pos(),
+                                    format!("`{other}` is not a depends_on condition"),
+                                    "write `service_started`, `service_healthy` or `service_completed_successfully`",
+                                );
+                                Dependency::started(target)
+                            }
                         });
                     }
                 }
@@ -481,6 +524,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
             },
             "secrets" => {
                 for (i, item) in seq(v).iter().enumerate() {
+                    ctx.only(item, &format!("{path}[{i}]"), &["source", "target"], "escala mounts secrets read-only for the service's user; set ownership in the image");
                     let (src, target, n) = file_ref(item);
                     if let Some(t) = target.filter(|t| {
                         *t != format!("/run/secrets/{src}") && *t != src && *t != n.as_str()
@@ -491,7 +535,13 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                 }
             }
             "configs" => {
-                for item in seq(v) {
+                for (i, item) in seq(v).iter().enumerate() {
+                    ctx.only(
+                        item,
+                        &format!("{path}[{i}]"),
+                        &["source", "target"],
+                        "escala mounts configs read-only; set ownership in the image",
+                    );
                     let (src, target, n) = file_ref(item);
                     let target = target.unwrap_or_else(|| format!("/{src}"));
                     s.configs.push(ConfigMount::new(n, target));
@@ -505,7 +555,16 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                     Some(r) if r.starts_with("on-failure") => Restart::OnFailure {
                         max_attempts: r.split_once(':').and_then(|(_, n)| n.parse().ok()),
                     },
-                    _ => Restart::UnlessStopped,
+                    Some("unless-stopped") | None => Restart::UnlessStopped,
+                    Some(other) => {
+                        ctx.error(
+                            &path,
+                            v.pos(),
+                            format!("`{other}` is not a restart policy"),
+                            "write `no`, `always`, `on-failure[:N]` or `unless-stopped`",
+                        );
+                        Restart::UnlessStopped
+                    }
                 }
             }
             "deploy" => deploy(ctx, &mut s, v, &path, &mut traefik),
@@ -574,6 +633,12 @@ fn build(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<Build> {
     match v {
         Node::Scalar(..) => ctx.text(v, path).map(|c| Build::new(ctx.host(&c))),
         Node::Map(..) => {
+            ctx.only(
+                v,
+                path,
+                &["context", "dockerfile", "target", "args"],
+                "escala builds from a context, Dockerfile, target and args; set the rest in the Dockerfile or CI",
+            );
             let context = v
                 .get("context")
                 .and_then(|c| ctx.text(c, &format!("{path}.context")))
@@ -601,14 +666,19 @@ fn ports(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
         let at = format!("{path}[{i}]");
         let parsed: Option<Port> = match item {
             Node::Map(..) => {
+                ctx.only(
+                    item,
+                    &at,
+                    &["target", "published", "protocol", "name", "host_ip"],
+                    "escala's ports have a container port, protocol, name and published port",
+                );
                 let target = item
                     .get("target")
                     .and_then(Node::str)
                     .and_then(|t| t.parse::<u16>().ok());
                 let published = item
                     .get("published")
-                    .and_then(Node::str)
-                    .and_then(|t| t.parse::<u16>().ok());
+                    .and_then(|t| ctx.number::<u16>(t, &format!("{at}.published")));
                 let udp = item.get("protocol").and_then(Node::str) == Some("udp");
                 if item.get("host_ip").is_some() {
                     ctx.unsupported(
@@ -670,6 +740,12 @@ fn mounts(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
         let at = format!("{path}[{i}]");
         let mount = match item {
             Node::Map(..) => {
+                ctx.only(
+                    item,
+                    &at,
+                    &["type", "source", "target", "read_only", "tmpfs"],
+                    "escala's mounts have a source, target and read-only flag (and a tmpfs size)",
+                );
                 let kind = item.get("type").and_then(Node::str).unwrap_or("volume");
                 let source = item
                     .get("source")
@@ -740,6 +816,19 @@ fn health(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<HealthCheck> {
     if v.get("disable").and_then(Node::str) == Some("true") {
         return None;
     }
+    ctx.only(
+        v,
+        path,
+        &[
+            "test",
+            "interval",
+            "timeout",
+            "retries",
+            "start_period",
+            "disable",
+        ],
+        "escala's health checks have a test, interval, timeout, retries and start period",
+    );
     let test = v.get("test")?;
     let words: Vec<String> = match test {
         Node::Seq(..) => ctx.texts(test, &format!("{path}.test")),
@@ -803,8 +892,7 @@ fn health(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<HealthCheck> {
     }
     if let Some(r) = v
         .get("retries")
-        .and_then(Node::str)
-        .and_then(|r| r.parse().ok())
+        .and_then(|r| ctx.number(r, &format!("{path}.retries")))
     {
         h.retries = r;
     }
@@ -816,20 +904,58 @@ fn deploy(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str, traefik: &mu
     for (key, pos, val) in entries {
         let at = format!("{path}.{key}");
         match key.as_str() {
-            "replicas" => s.replicas = ctx.text(val, &at).and_then(|r| r.parse().ok()).unwrap_or(1),
+            "replicas" => {
+                if let Some(n) = ctx.number(val, &at) {
+                    s.replicas = n;
+                }
+            }
             "mode" => {
                 if val.str() == Some("global") {
                     s.workload = Workload::PerNode;
                 }
             }
             "resources" => {
+                ctx.only(
+                    val,
+                    &at,
+                    &["limits", "reservations"],
+                    "escala's resources are CPU and memory limits and reservations",
+                );
                 for (kind, request) in [("limits", false), ("reservations", true)] {
                     let Some(r) = val.get(kind) else { continue };
-                    let cpu = r
-                        .get("cpus")
-                        .and_then(Node::str)
-                        .and_then(|c| c.parse::<Cpu>().ok());
-                    let mem = r.get("memory").and_then(Node::str).and_then(docker_size);
+                    let here = format!("{at}.{kind}");
+                    ctx.only(
+                        r,
+                        &here,
+                        &["cpus", "memory"],
+                        "escala's resources are CPU and memory",
+                    );
+                    let cpu = r.get("cpus").and_then(|c| {
+                        let text = ctx.text(c, &format!("{here}.cpus"))?;
+                        let cpu = text.parse::<Cpu>().ok();
+                        if cpu.is_none() {
+                            ctx.error(
+                                &format!("{here}.cpus"),
+                                c.pos(),
+                                format!("`{text}` is not a number of CPUs"),
+                                "write a decimal such as `0.5`",
+                            );
+                        }
+                        cpu
+                    });
+                    let mem = r.get("memory").and_then(|m| {
+                        let text = ctx.text(m, &format!("{here}.memory"))?;
+                        let mem = docker_size(&text);
+                        if mem.is_none() {
+                            ctx.error(
+                                &format!("{here}.memory"),
+                                m.pos(),
+                                format!("`{text}` is not a size"),
+                                "write a size such as `512M` or `1G`",
+                            );
+                        }
+                        mem
+                    });
                     if request {
                         s.resources.cpu_request = cpu;
                         s.resources.memory_request = mem;
@@ -840,6 +966,12 @@ fn deploy(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str, traefik: &mu
                 }
             }
             "placement" => {
+                ctx.only(
+                    val,
+                    &at,
+                    &["constraints", "preferences"],
+                    "escala places by node role and node labels, spread over a label",
+                );
                 for c in val.get("constraints").map(seq).unwrap_or_default() {
                     let text = c.str().unwrap_or_default().replace(' ', "");
                     if let Some(role) = text.strip_prefix("node.role==") {
@@ -869,17 +1001,29 @@ fn deploy(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str, traefik: &mu
                         .and_then(|l| l.strip_prefix("node.labels."))
                     {
                         s.placement.spread = Some(Spread::Label(label.to_owned()));
+                    } else {
+                        ctx.unsupported(
+                            &format!("{at}.preferences"),
+                            "a preference other than spread over a node label",
+                            p.pos(),
+                            "escala spreads replicas over a node label",
+                        );
                     }
                 }
             }
             "restart_policy" => {
+                ctx.only(
+                    val,
+                    &at,
+                    &["condition", "max_attempts"],
+                    "escala's restart policy is a condition and a number of attempts; Swarm's delays are left at their defaults",
+                );
                 s.restart = match val.get("condition").and_then(Node::str) {
                     Some("none") => Restart::Never,
                     Some("on-failure") => Restart::OnFailure {
                         max_attempts: val
                             .get("max_attempts")
-                            .and_then(Node::str)
-                            .and_then(|n| n.parse().ok()),
+                            .and_then(|n| ctx.number(n, &format!("{at}.max_attempts"))),
                     },
                     _ => s.restart.clone(),
                 }
@@ -1294,6 +1438,12 @@ fn top_secrets(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {
     let Node::Map(entries, _) = v else { return };
     for (k, pos, body) in entries {
         let n = name(ctx, k, &format!("secrets.{k}"), *pos);
+        ctx.only(
+            body,
+            &format!("secrets.{k}"),
+            &["file", "environment", "external", "name"],
+            "escala's secrets come from a file, an environment variable or an external name",
+        );
         let secret = if let Some(var) = body.get("environment").and_then(Node::str) {
             Secret::from_env(n, var)
         } else if let Some(file) = body.get("file").and_then(Node::str) {
@@ -1318,6 +1468,12 @@ fn top_configs(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {
     let Node::Map(entries, _) = v else { return };
     for (k, pos, body) in entries {
         let n = name(ctx, k, &format!("configs.{k}"), *pos);
+        ctx.only(
+            body,
+            &format!("configs.{k}"),
+            &["file", "content"],
+            "escala's configs come from a file or inline content",
+        );
         let config = if let Some(file) = body.get("file").and_then(Node::str) {
             Config::file(n, ctx.host(file))
         } else if let Some(content) = body.get("content") {
