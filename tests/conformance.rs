@@ -282,3 +282,161 @@ fn kubernetes_validate_can_fail() {
     .expect("write");
     assert!(kubernetes_accepts(dir.path()).is_err());
 }
+
+/// `promtool check rules FILE`: Prometheus's own parser and PromQL checker.
+pub fn promtool_accepts_rules(file: &std::path::Path) -> Result<(), String> {
+    let tool = std::env::var("ESCALA_PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    let out = Command::new(&tool)
+        .args(["check", "rules"])
+        .arg(file)
+        .output()
+        .map_err(|e| {
+            format!("cannot run `{tool}` (it ships with Prometheus; Debian's `prometheus` package has it): {e}")
+        })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "promtool rejected {}:\n{}{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+#[test]
+fn promtool_accepts_every_generated_alert_rules_file() {
+    if !conformance("promtool check rules on every generated alert rules file") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut checked = 0;
+    for (fixture, build) in systems::ALL {
+        for (phase, target, artifacts) in render_all(&build().check().expect("valid")) {
+            // A rules file is a YAML document with `groups:`: the compose and Swarm
+            // `alerts.rules.yml`, a ConfigMap's data, a PrometheusRule's spec.
+            let mut rules: Vec<(String, String)> = Vec::new();
+            for (path, content) in artifacts.iter() {
+                let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(content) else {
+                    continue;
+                };
+                if doc.get("groups").is_some() {
+                    rules.push((path.to_owned(), content.to_owned()));
+                }
+                if doc.get("kind").and_then(|k| k.as_str()) == Some("PrometheusRule") {
+                    let spec = serde_yaml::to_string(&doc["spec"]).expect("yaml");
+                    rules.push((format!("{path}.spec"), spec));
+                }
+                if let Some(data) = doc.get("data").and_then(|d| d.as_mapping()) {
+                    for (key, value) in data {
+                        let text = value.as_str().unwrap_or_default();
+                        let inner = serde_yaml::from_str::<serde_yaml::Value>(text);
+                        if inner.is_ok_and(|v| v.get("groups").is_some()) {
+                            rules.push((
+                                format!("{path}.{}", key.as_str().unwrap_or("?")),
+                                text.to_owned(),
+                            ));
+                        }
+                    }
+                }
+            }
+            for (path, text) in rules {
+                let file = dir.path().join(format!("{fixture}-{phase}-{target}.yml"));
+                std::fs::write(&file, text).expect("write");
+                promtool_accepts_rules(&file)
+                    .unwrap_or_else(|e| panic!("{fixture}/{phase}/{target}/{path}: {e}"));
+                checked += 1;
+            }
+        }
+    }
+    // compose and Swarm files of every fixture, plus the example's ConfigMap and
+    // PrometheusRule and the other Kubernetes fixture's PrometheusRule.
+    assert!(checked >= 10, "only {checked} rules files found");
+}
+
+#[test]
+fn promtool_can_fail() {
+    if !conformance("promtool rejects a bad rules file") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("bad.yml");
+    std::fs::write(
+        &file,
+        "groups:\n  - name: x\n    rules:\n      - alert: Bad\n        expr: rate(x[5m] > 1\n",
+    )
+    .expect("write");
+    assert!(promtool_accepts_rules(&file).is_err());
+}
+
+#[test]
+fn the_examples_prometheus_loads_its_config_and_the_alert_rules() {
+    if !conformance("promtool check config on the example's prometheus.yml") {
+        return;
+    }
+    // The configuration as mounted, with the rules where the example mounts them.
+    let (_, build) = systems::ALL
+        .iter()
+        .find(|(name, _)| *name == "finanzas")
+        .expect("the example is a fixture");
+    let system = build();
+    let prometheus = system
+        .services
+        .iter()
+        .find(|s| s.name == "prometheus")
+        .expect("the example has Prometheus");
+    let rules_at = prometheus
+        .configs
+        .iter()
+        .find(|c| c.config == "alert-rules")
+        .map(|c| c.target.clone())
+        .expect("Prometheus mounts the alert rules");
+    let config_text =
+        std::fs::read_to_string(root().join("examples/finanzas/monitoring/prometheus.yml"))
+            .expect("prometheus.yml");
+    let config: serde_yaml::Value = serde_yaml::from_str(&config_text).expect("yaml");
+    let globs: Vec<&str> = config["rule_files"]
+        .as_sequence()
+        .expect("rule_files")
+        .iter()
+        .filter_map(|g| g.as_str())
+        .collect();
+    // Re-root the mounted paths in a temporary directory, then let promtool load both.
+    let dir = tempfile::tempdir().expect("tmp");
+    let rebase = |p: &str| dir.path().join(p.trim_start_matches('/'));
+    let checked = system.check().expect("valid");
+    let (_, _, files) = render_all(&checked)
+        .into_iter()
+        .find(|(phase, target, _)| phase == "single-node" && *target == "compose")
+        .expect("single-node compose");
+    let rules_file = rebase(&rules_at);
+    std::fs::create_dir_all(rules_file.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&rules_file, files.get("alerts.rules.yml").expect("rules")).expect("write");
+    let mut rebased = config.clone();
+    rebased["rule_files"] = serde_yaml::Value::Sequence(
+        globs
+            .iter()
+            .map(|g| rebase(g).display().to_string().into())
+            .collect(),
+    );
+    let config_file = dir.path().join("prometheus.yml");
+    std::fs::write(&config_file, serde_yaml::to_string(&rebased).expect("yaml")).expect("write");
+    let tool = std::env::var("ESCALA_PROMTOOL").unwrap_or_else(|_| "promtool".into());
+    let out = Command::new(&tool)
+        .args(["check", "config"])
+        .arg(&config_file)
+        .output()
+        .expect("promtool runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    // The glob found the mounted rules: promtool names each rules file it checked.
+    assert!(
+        text.contains("10 rules found"),
+        "prometheus.yml's rule_files {globs:?} do not load {rules_at}:\n{text}"
+    );
+}

@@ -60,11 +60,13 @@ pub fn render_all(checked: &Checked) -> Vec<(String, &'static str, Artifacts)> {
     out
 }
 
-/// Runs `check` of every target over every phase and returns the findings.
+/// Runs `check` of every target over every phase, laid out as the CLI does (config files
+/// read), and returns the findings.
 pub fn fidelity(checked: &Checked) -> escala::Diagnostics {
     let mut diags = escala::Diagnostics::new();
     let targets = escala::targets::all();
     for plan in checked.plans() {
+        let plan = as_the_cli_does(plan);
         for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
             t.check(&plan, &mut diags);
         }

@@ -274,3 +274,80 @@ fn compose_and_swarm_phases_get_the_alert_rules() {
         assert_eq!(rules[9]["labels"]["severity"].as_str(), Some("critical"));
     }
 }
+
+/// A service mounting the file config `conf`, in a Swarm and a Kubernetes phase.
+fn with_file_config() -> escala::System {
+    use escala::prelude::*;
+    System::new("x")
+        .service(
+            Service::builder()
+                .name("api")
+                .image("api:1")
+                .configs([ConfigMount::new("conf", "/etc/api.conf")])
+                .build(),
+        )
+        .config(Config::file("conf", "conf/api.conf"))
+        .phase(Phase::new("swarm", Engine::Swarm))
+        .phase(Phase::new("k8s", Engine::Kubernetes))
+}
+
+#[test]
+fn a_config_change_reaches_swarm_and_kubernetes_services() {
+    let checked = with_file_config().check().expect("valid");
+    let targets = escala::targets::all();
+    let render = |content: &str| -> Vec<String> {
+        let mut out = Vec::new();
+        for plan in checked.plans() {
+            let plan = plan.with_file("conf/api.conf", content);
+            for t in targets.iter().filter(|t| t.accepts(plan.phase())) {
+                let files = t.render(&plan).expect("renders");
+                out.extend(files.iter().map(|(_, text)| text.to_owned()));
+            }
+        }
+        out
+    };
+    // `printf abc | sha256sum` = ba7816bf8f…, `printf abd | sha256sum` = a52d159f26…
+    let first = render("abc").join("\n");
+    assert!(
+        first.contains("name: \"x_conf-ba7816bf8f\""),
+        "the Swarm config is named after its content:\n{first}"
+    );
+    let second = render("abd").join("\n");
+    assert!(second.contains("name: \"x_conf-a52d159f26\""), "{second}");
+    // The pod template's digest changes with the content, so the pods roll.
+    let digest = |text: &str| -> String {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("escala/config-digest: "))
+            .expect("a digest annotation")
+            .to_owned()
+    };
+    assert_ne!(digest(&first), digest(&second));
+    assert_eq!(digest(&first), digest(&render("abc").join("\n")));
+}
+
+#[test]
+fn a_config_file_that_cannot_be_read_is_an_error_in_swarm_and_kubernetes() {
+    let checked = with_file_config().check().expect("valid");
+    let mut diags = escala::Diagnostics::new();
+    for plan in checked.plans() {
+        for t in escala::targets::all()
+            .iter()
+            .filter(|t| t.accepts(plan.phase()))
+        {
+            t.check(&plan, &mut diags);
+        }
+    }
+    let codes: Vec<&str> = diags
+        .iter()
+        .filter(|d| d.path == "configs.conf")
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            escala::targets::swarm::codes::MISSING_FILE,
+            escala::targets::kubernetes::codes::MISSING_FILE
+        ]
+    );
+    assert!(diags.has_errors());
+}

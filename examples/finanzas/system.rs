@@ -214,15 +214,16 @@ fn traefik() -> Service {
 }
 
 /// Prometheus, scraping the services; its configuration comes from the repository.
+// ANCHOR: prometheus
 fn prometheus() -> Service {
     Service::builder()
         .name("prometheus")
         .image("prom/prometheus:v3.5.0")
         .ports([Port::tcp(9090).named("http")])
-        .configs([ConfigMount::new(
-            "prometheus-config",
-            "/etc/prometheus/prometheus.yml",
-        )])
+        .configs([
+            ConfigMount::new("prometheus-config", "/etc/prometheus/prometheus.yml"),
+            ConfigMount::new("alert-rules", "/etc/prometheus/rules/escala.rules.yml"),
+        ])
         .mounts([Mount::volume("promdata", "/prometheus")])
         .networks(["data", "edge"])
         // It scrapes these; declaring the edges also lets the NetworkPolicies allow them.
@@ -234,6 +235,7 @@ fn prometheus() -> Service {
         .workload(Workload::Stateful)
         .build()
 }
+// ANCHOR_END: prometheus
 
 /// Grafana, served at `grafana.`.
 fn grafana() -> Service {
@@ -409,6 +411,8 @@ pub fn system() -> System {
             "prometheus-config",
             "examples/finanzas/monitoring/prometheus.yml",
         ))
+        // The alert thresholds as a rules file, which prometheus.yml loads with `rule_files`.
+        .config(Config::alert_rules("alert-rules"))
         .route(
             Route::builder()
                 .host("app.finanzas.example")

@@ -67,6 +67,10 @@ pub enum ConfigSource {
     Inline(String),
     /// Key/value pairs that environment variables can reference; not mountable.
     Values(IndexMap<String, String>),
+    /// The system's alert thresholds as a Prometheus rules file (`groups:`), written by each
+    /// target: the `alerts.rules.yml` beside a compose or stack file, a ConfigMap on
+    /// Kubernetes. Mount it where the Prometheus configuration's `rule_files` looks.
+    AlertRules,
 }
 
 /// Non-secret configuration: a file to mount, or values to reference from the environment.
@@ -92,6 +96,14 @@ impl Config {
         Config {
             name: name.into(),
             source: ConfigSource::Inline(content.into()),
+        }
+    }
+    /// A config holding the system's alert rules as a Prometheus rules file
+    /// ([`ConfigSource::AlertRules`]), for the Prometheus service to mount.
+    pub fn alert_rules(name: impl Into<Name>) -> Self {
+        Config {
+            name: name.into(),
+            source: ConfigSource::AlertRules,
         }
     }
     /// A config holding key/value pairs.

@@ -146,16 +146,18 @@ pub(crate) fn groups(system: &System, kubernetes: bool) -> Vec<RuleGroup> {
 
 /// A plain Prometheus rules file (`rule_files:`), for compose and Swarm phases.
 #[cfg(any(feature = "compose", feature = "swarm"))]
+/// `kubernetes` adds the pod-restart rules, as in [`groups`].
 pub(crate) fn rules_file(
     target: &str,
     system: &System,
+    kubernetes: bool,
 ) -> Result<String, escala_core::TargetError> {
     #[derive(Serialize)]
     struct File {
         groups: Vec<RuleGroup>,
     }
     let yaml = crate::yaml::to_string(&File {
-        groups: groups(system, false),
+        groups: groups(system, kubernetes),
     })
     .map_err(|e| escala_core::TargetError::Serialize {
         target: "alerts",
@@ -163,7 +165,7 @@ pub(crate) fn rules_file(
         message: e.to_string(),
     })?;
     let target_header = escala_core::header(target);
-    Ok(format!("{target_header}# Alerting rules from the system's thresholds. Load them in Prometheus with\n#   rule_files: [/etc/prometheus/rules/{RULES_FILE}]\n{yaml}"))
+    Ok(format!("{target_header}# Alerting rules from the system's thresholds. Prometheus loads them when its\n# configuration's `rule_files` names the path where they are mounted.\n{yaml}"))
 }
 
 /// The name of the rules file compose and Swarm phases get.

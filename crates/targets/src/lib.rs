@@ -34,6 +34,8 @@
 mod alerts;
 #[cfg(feature = "compose")]
 pub mod compose;
+#[cfg(any(feature = "swarm", feature = "kubernetes"))]
+mod digest;
 #[cfg(any(feature = "compose", feature = "swarm"))]
 mod docker;
 #[cfg(feature = "kubernetes")]

@@ -7,9 +7,11 @@
 //! string**, which serde_yaml cannot be told to do. Keeping all writing here means the
 //! emitter can be swapped by measurement without touching any target.
 //!
-//! Rules: mappings and sequences in block style, two-space indent; strings always
-//! double-quoted with JSON escapes (a subset of YAML's double-quoted escapes); keys plain
-//! when they cannot be misread, quoted otherwise; numbers, booleans and null plain.
+//! Rules: mappings and sequences in block style, two-space indent; strings double-quoted
+//! with JSON escapes (a subset of YAML's double-quoted escapes), except multi-line text that
+//! a literal block (`|`, `|-`) holds exactly — file contents in configs stay readable in a
+//! review; keys plain when they cannot be misread, quoted otherwise; numbers, booleans and
+//! null plain.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -61,10 +63,54 @@ fn sequence(seq: &[Value], at: usize, out: &mut String) {
             }
             other => {
                 out.push(' ');
-                out.push_str(&scalar(other));
+                scalar_after(other, at + 2, out);
+            }
+        }
+    }
+}
+
+/// Writes a scalar after `key:` or `-` and ends the line: a literal block indented to `at`
+/// for text it holds exactly, else a one-line scalar.
+fn scalar_after(v: &Value, at: usize, out: &mut String) {
+    match v {
+        Value::String(s) if literal_safe(s) => {
+            let body = s.strip_suffix('\n');
+            out.push_str(if body.is_some() { "|\n" } else { "|-\n" });
+            for line in body.unwrap_or(s).split('\n') {
+                if !line.is_empty() {
+                    indent(at, out);
+                    out.push_str(line);
+                }
                 out.push('\n');
             }
         }
+        other => {
+            out.push_str(&scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+/// Whether a literal block scalar reads back as exactly `s`: several lines of printable
+/// characters (no tabs or control characters), no trailing spaces (a line of spaces would
+/// be read as empty), a first line that does not start with a space (it sets the block's
+/// indentation) and at most one final line break (`|` keeps one, `|-` none).
+fn literal_safe(s: &str) -> bool {
+    s.contains('\n')
+        && !s.starts_with([' ', '\n'])
+        && !s.ends_with("\n\n")
+        && s.chars().all(|c| c == '\n' || passes_unescaped(c))
+        && s.split('\n').all(|line| !line.ends_with(' '))
+}
+
+/// Characters a double-quoted scalar writes as they are.
+fn passes_unescaped(c: char) -> bool {
+    match c {
+        ' '..='~' => true,
+        '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'.. => {
+            !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+        }
+        _ => false,
     }
 }
 
@@ -83,8 +129,7 @@ fn value_after(v: &Value, at: usize, out: &mut String) {
         }
         other => {
             out.push(' ');
-            out.push_str(&scalar(other));
-            out.push('\n');
+            scalar_after(other, at + 2, out);
         }
     }
 }
@@ -112,12 +157,7 @@ fn quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            ' '..='~' => out.push(c),
-            '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..
-                if !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}') =>
-            {
-                out.push(c)
-            }
+            c if passes_unescaped(c) => out.push(c),
             c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push_str(&format!("\\U{:08X}", c as u32)),
         }
@@ -224,6 +264,37 @@ mod tests {
                     .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
             ]
         })
+    }
+
+    #[test]
+    fn multi_line_text_is_a_literal_block() {
+        let v = json!({
+            "data": {"a.yml": "x: 1\n\n# c: \"d\"\n", "b": "one\ntwo"},
+            "list": ["p\nq\n"],
+            "kept": ["  lead\n", "trail \nx", "tab\t\nx", "two\n\n", "one line"],
+        });
+        let text = to_string(&v).unwrap();
+        assert_eq!(
+            text,
+            "data:\n  a.yml: |\n    x: 1\n\n    # c: \"d\"\n  b: |-\n    one\n    two\nlist:\n  - |\n    p\n    q\nkept:\n  - \"  lead\\n\"\n  - \"trail \\nx\"\n  - \"tab\\t\\nx\"\n  - \"two\\n\\n\"\n  - \"one line\"\n"
+        );
+        let back: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_round_trips_through_the_emitter(
+            lines in proptest::collection::vec("[ -~\u{e9}\u{4e2d}]{0,12}", 1..6),
+            end in proptest::sample::select(vec!["", "\n", "\n\n"]),
+            nested in proptest::bool::ANY,
+        ) {
+            let text = format!("{}{end}", lines.join("\n"));
+            let v = if nested { json!({"a": {"b": [text]}}) } else { json!({"k": text}) };
+            let yaml = to_string(&v).unwrap();
+            let back: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+            proptest::prop_assert_eq!(back, v);
+        }
     }
 
     #[test]

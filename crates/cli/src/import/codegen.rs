@@ -399,6 +399,7 @@ pub fn infra_rs(system: &System, source: &str) -> String {
             ConfigSource::Inline(t) => {
                 format!("Config::inline({}, {})", lit(c.name.as_str()), lit(t))
             }
+            ConfigSource::AlertRules => format!("Config::alert_rules({})", lit(c.name.as_str())),
             ConfigSource::Values(v) => {
                 let pairs: Vec<String> = v
                     .iter()

@@ -122,7 +122,7 @@ impl Target for Compose {
         artifacts.insert(FILE, format!("{}{yaml}", header("compose")));
         artifacts.insert(
             crate::alerts::RULES_FILE,
-            crate::alerts::rules_file("compose", plan.system())?,
+            crate::alerts::rules_file("compose", plan.system(), false)?,
         );
         let where_ = if docker::dokploy(plan.phase()).is_some() {
             " (or paste into Dokploy's Environment tab)"
@@ -221,6 +221,11 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
             },
             ConfigSource::Inline(content) => ObjectSpec {
                 content: Some(docker::dollar(content)),
+                ..ObjectSpec::default()
+            },
+            // Written beside the compose file by this target.
+            ConfigSource::AlertRules => ObjectSpec {
+                file: Some(format!("./{}", crate::alerts::RULES_FILE)),
                 ..ObjectSpec::default()
             },
             ConfigSource::Values(_) => continue,

@@ -40,6 +40,27 @@ use escala_core::{
     PhasePlan, SecretSource, Target, TargetError, Volume, Workload,
 };
 
+/// What the ConfigMap of `config` holds, as text: the file or inline content, the alert rules
+/// (for a Prometheus without the Operator, which reads no PrometheusRule), or the key/value
+/// pairs one per line. `None` when a file could not be read (`check` reports it).
+pub(super) fn config_content(
+    plan: &PhasePlan<'_>,
+    config: &escala_core::Config,
+) -> Result<Option<String>, TargetError> {
+    Ok(match &config.source {
+        ConfigSource::File(path) => plan.file(path).map(str::to_owned),
+        ConfigSource::Inline(content) => Some(content.clone()),
+        ConfigSource::AlertRules => Some(crate::alerts::rules_file(
+            "kubernetes",
+            plan.system(),
+            true,
+        )?),
+        ConfigSource::Values(values) => {
+            Some(values.iter().map(|(k, v)| format!("{k}={v}\n")).collect())
+        }
+    })
+}
+
 /// Diagnostic codes of the kubernetes target.
 pub mod codes {
     /// A model feature Kubernetes output does not express.
@@ -313,14 +334,11 @@ impl Target for Kubernetes {
                 .find(|c| c.config == config.name)
                 .map(|c| config_key(&c.target))
                 .unwrap_or_else(|| config.name.to_string());
-            match &config.source {
-                ConfigSource::File(path) => {
-                    data.insert(target, plan.file(path).unwrap_or_default().to_owned());
+            match config_content(plan, config)? {
+                Some(content) if !matches!(config.source, ConfigSource::Values(_)) => {
+                    data.insert(target, content);
                 }
-                ConfigSource::Inline(content) => {
-                    data.insert(target, content.clone());
-                }
-                ConfigSource::Values(_) => continue,
+                _ => continue,
             }
             let cm = ConfigMap {
                 metadata: meta(plan, config.name.as_str(), None),

@@ -461,6 +461,28 @@ fn pod_spec(
     }
 }
 
+/// The pod-template annotation that holds [`config_digest`].
+const CONFIG_DIGEST: &str = "escala/config-digest";
+
+/// A digest of every config the service mounts or reads in its environment. Pods read a
+/// ConfigMap when they start (and a `subPath` mount never sees an update), so the digest in
+/// the pod template makes a changed config roll the pods on the next apply.
+fn config_digest(plan: &PhasePlan<'_>, s: &ModelService) -> Result<Option<String>, TargetError> {
+    let mut used = String::new();
+    for config in &plan.system().configs {
+        let mounted = s.configs.iter().any(|c| c.config == config.name);
+        let in_env = s
+            .env
+            .values()
+            .any(|e| matches!(e, escala_core::Env::Config { config: c, .. } if c == &config.name));
+        if mounted || in_env {
+            let content = super::config_content(plan, config)?.unwrap_or_default();
+            used.push_str(&format!("{}\0{content}\0", config.name));
+        }
+    }
+    Ok((!used.is_empty()).then(|| crate::digest::short(&used)))
+}
+
 /// Everything one service renders to.
 pub(super) fn render(
     k: &Kubernetes,
@@ -477,6 +499,8 @@ pub(super) fn render(
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels.clone()),
+            annotations: config_digest(plan, s)?
+                .map(|d| BTreeMap::from([(CONFIG_DIGEST.to_owned(), d)])),
             ..ObjectMeta::default()
         }),
         spec: Some(pod_spec(k, plan, s, templates)),

@@ -16,8 +16,8 @@
 //! [`Target::check`], never dropped in silence.
 
 use escala_core::{
-    header, Artifacts, ConfigSource, Diagnostics, Duration, Engine, MountSource, NodeRole, Phase,
-    PhasePlan, Restart, SecretSource, Service, Spread, Target, TargetError, Workload,
+    header, Artifacts, ConfigSource, Diagnostics, Duration, Engine, MountSource, Name, NodeRole,
+    Phase, PhasePlan, Restart, SecretSource, Service, Spread, Target, TargetError, Workload,
 };
 
 use crate::docker::file::{
@@ -40,6 +40,8 @@ pub mod codes {
     pub const NO_IMAGE: &str = "escala::swarm::no_image";
     /// A local volume on a service that may move between nodes.
     pub const UNPINNED: &str = "escala::swarm::unpinned_volume";
+    /// A config file that could not be read while building.
+    pub const MISSING_FILE: &str = "escala::swarm::missing_file";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
         (DROPPED, "Swarm ignores a feature of the model (build, depends_on, autoscaling, schedules, volume sizes, published ports of routed services on Dokploy)"),
@@ -48,6 +50,7 @@ pub mod codes {
         (SECRET_CREATE, "a secret read from the environment becomes an external Swarm secret that must be created before deploying"),
         (NO_IMAGE, "a service has a build but no image; Swarm cannot build"),
         (UNPINNED, "a service writes to a local volume but may be scheduled on more than one node"),
+        (MISSING_FILE, "a config file could not be read while building, so the config cannot be named after its content"),
     ];
 }
 
@@ -129,12 +132,26 @@ impl Target for Swarm {
                 }
             }
         }
+        for config in &system.configs {
+            if let ConfigSource::File(path) = &config.source {
+                if plan.file(path).is_none() && docker::mounts_config(plan, &config.name) {
+                    diags
+                        .error(codes::MISSING_FILE, format!("configs.{}", config.name), format!("config file `{path}` could not be read, so phase `{p}` cannot name the Swarm config `{}` after its content (Swarm configs cannot change in place)", config.name))
+                        .help("create the file (paths are relative to the directory `cargo run` is started from), or fix the path");
+                }
+            }
+        }
     }
 
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
         let mut vars = Vars::new();
         let mut artifacts = Artifacts::new();
         let mut creates = String::new();
+        // First, so the stack file can name the `alert-rules` config after its content.
+        artifacts.insert(
+            crate::alerts::RULES_FILE,
+            crate::alerts::rules_file("swarm", plan.system(), false)?,
+        );
         let file = stack_file(plan, &mut vars, &mut artifacts, &mut creates);
         let yaml = crate::yaml::to_string(&file).map_err(|e| TargetError::Serialize {
             target: "swarm",
@@ -142,10 +159,6 @@ impl Target for Swarm {
             message: e.to_string(),
         })?;
         artifacts.insert(FILE, format!("{}{yaml}", header("swarm")));
-        artifacts.insert(
-            crate::alerts::RULES_FILE,
-            crate::alerts::rules_file("swarm", plan.system())?,
-        );
         let intro = if docker::dokploy(plan.phase()).is_some() {
             format!("# Variables {FILE} reads. Dokploy passes its Environment tab to `docker stack deploy`;\n# set these there. `docker stack deploy` itself reads no `.env` file.\n")
         } else {
@@ -301,24 +314,42 @@ fn stack_file(
         .iter()
         .filter(|c| docker::mounts_config(plan, &c.name))
     {
-        let path = match &config.source {
+        let (path, content) = match &config.source {
             // A config file lives in the repository, which Dokploy checks out too.
-            ConfigSource::File(path) => plan.host_path(path),
+            ConfigSource::File(path) => (plan.host_path(path), plan.file(path).map(str::to_owned)),
             ConfigSource::Inline(content) => {
                 // Stack files cannot hold content; the config becomes a file beside them.
                 let rel = format!("configs/{}", config.name);
                 artifacts.insert(rel.clone(), content.clone());
-                format!("./{rel}")
+                (format!("./{rel}"), Some(content.clone()))
             }
+            // Written beside the stack file by this target.
+            ConfigSource::AlertRules => (
+                format!("./{}", crate::alerts::RULES_FILE),
+                artifacts.get(crate::alerts::RULES_FILE).map(str::to_owned),
+            ),
             ConfigSource::Values(_) => continue,
         };
         let spec = ObjectSpec {
             file: Some(path),
+            name: content.map(|c| config_name(&system.name, &config.name, &c)),
             ..ObjectSpec::default()
         };
         file.configs.insert(config.name.to_string(), spec);
     }
     file
+}
+
+/// The Swarm name of a config: `<stack>_<config>-<digest of its content>`. Swarm refuses to
+/// change a config's content ("only updates to Labels are allowed"), so a new content gets a
+/// new name, and `docker stack deploy` rolls the services over to it. Swarm names are at most
+/// 64 characters; the readable part is shortened to keep the digest.
+fn config_name(system: &Name, config: &Name, content: &str) -> String {
+    let digest = crate::digest::short(content);
+    let mut base = format!("{system}_{config}");
+    base.truncate(64 - digest.len() - 1);
+    let base = base.trim_end_matches(['-', '_', '.']);
+    format!("{base}-{digest}")
 }
 
 /// `deploy:` for one service: mode, replicas, resources, placement, updates, restarts.
