@@ -67,7 +67,7 @@ pub fn round_trips(yaml: &str) -> Result<(), String> {
         "Ingress" => again::<networking::v1::Ingress>(&value)?,
         "NetworkPolicy" => again::<networking::v1::NetworkPolicy>(&value)?,
         // CRDs and the kustomization have no k8s-openapi type.
-        "PrometheusRule" | "Kustomization" => return Ok(()),
+        "PrometheusRule" | "Middleware" | "Kustomization" => return Ok(()),
         other => return Err(format!("no typed round trip for kind `{other}`")),
     };
     if back == value {
@@ -350,6 +350,61 @@ fn compat_mode_drops_escalas_additions() {
         serde_json::json!({"runAsUser": 1000}),
         "what Kompose maps from `user`"
     );
+}
+
+#[test]
+fn tls_ingresses_on_traefik_redirect_http_to_https() {
+    let s = || {
+        k3s(vec![Service::builder()
+            .name("web")
+            .image("nginx")
+            .ports([Port::tcp(80)])
+            .build()])
+        .route(
+            Route::builder()
+                .host("shop.example")
+                .service("web")
+                .port(80)
+                .build(),
+        )
+        .route(
+            Route::builder()
+                .host("plain.example")
+                .service("web")
+                .port(80)
+                .tls(None)
+                .build(),
+        )
+    };
+    let annotation = "traefik.ingress.kubernetes.io/router.middlewares";
+    let files = render(&s(), &Kubernetes::new());
+    let tls = doc(&files, "shop-example-ingress.yaml");
+    assert_eq!(
+        tls["metadata"]["annotations"][annotation], "shop-https-redirect@kubernetescrd",
+        "`<namespace>-<middleware>@kubernetescrd`, as Traefik names CRD middlewares"
+    );
+    let plain = doc(&files, "plain-example-ingress.yaml");
+    assert!(
+        plain["metadata"].get("annotations").is_none(),
+        "a route without TLS is served on HTTP"
+    );
+    let m = doc(&files, "https-redirect-middleware.yaml");
+    assert_eq!(m["apiVersion"], "traefik.io/v1alpha1");
+    assert_eq!(m["metadata"]["namespace"], "shop");
+    assert_eq!(
+        m["spec"],
+        serde_json::json!({"redirectScheme": {"scheme": "https", "permanent": true}})
+    );
+    // Another controller has no Traefik CRDs; compat mode matches Kompose.
+    for k in [
+        Kubernetes::new().ingress_class("nginx"),
+        Kubernetes::new().compat(true),
+    ] {
+        let files = render(&s(), &k);
+        assert!(files.get("https-redirect-middleware.yaml").is_none());
+        let tls = doc(&files, "shop-example-ingress.yaml");
+        assert!(tls["metadata"]["annotations"].get(annotation).is_none());
+    }
 }
 
 #[test]

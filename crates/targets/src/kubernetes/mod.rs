@@ -19,7 +19,8 @@
 //! Names, the `io.kompose.service` labels and selectors, port naming, PVC names and the choice
 //! of controller follow Kompose 1.38, so a team moving from `kompose convert` sees a small,
 //! explainable diff. [`Kubernetes::compat`] drops escala's additions (NetworkPolicies, PDBs,
-//! security defaults, dependency init containers) for a side-by-side comparison.
+//! security defaults, dependency init containers, the HTTP → HTTPS redirect) for a
+//! side-by-side comparison.
 
 mod monitoring;
 mod network;
@@ -105,7 +106,8 @@ impl Kubernetes {
         Self::default()
     }
     /// Drops escala's additions (NetworkPolicies, PodDisruptionBudgets, security defaults,
-    /// dependency init containers) to compare side by side with `kompose convert`.
+    /// dependency init containers, the HTTP → HTTPS redirect) to compare side by side with
+    /// `kompose convert`.
     pub fn compat(mut self, on: bool) -> Self {
         self.compat = on;
         self

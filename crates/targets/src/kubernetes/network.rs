@@ -28,6 +28,7 @@ pub(super) fn ingresses(
         by_host.entry(r.host.as_str()).or_default().push(r);
     }
     let mut out = Vec::new();
+    let mut needs_redirect = false;
     for (host, routes) in by_host {
         let name = host_name(host);
         let paths = routes
@@ -51,10 +52,16 @@ pub(super) fn ingresses(
         let mut metadata = meta(plan, &name, None);
         if let Some(t) = tls {
             let issuer = t.issuer.clone().unwrap_or_else(|| k.default_issuer.clone());
-            metadata.annotations = Some(BTreeMap::from([(
-                "cert-manager.io/cluster-issuer".to_owned(),
-                issuer,
-            )]));
+            let mut annotations =
+                BTreeMap::from([("cert-manager.io/cluster-issuer".to_owned(), issuer)]);
+            if redirects(k) {
+                annotations.insert(
+                    "traefik.ingress.kubernetes.io/router.middlewares".to_owned(),
+                    format!("{}-{REDIRECT}@kubernetescrd", plan.system().name),
+                );
+                needs_redirect = true;
+            }
+            metadata.annotations = Some(annotations);
         }
         let ingress = Ingress {
             metadata,
@@ -76,7 +83,60 @@ pub(super) fn ingresses(
         };
         out.push(Manifest::new(&name, "Ingress", &ingress)?);
     }
+    if needs_redirect {
+        out.push(redirect_middleware(plan)?);
+    }
     Ok(out)
+}
+
+/// The name of the Traefik middleware that redirects HTTP to HTTPS.
+const REDIRECT: &str = "https-redirect";
+
+/// Whether TLS Ingresses get the HTTP → HTTPS redirect: Traefik serves an Ingress on every
+/// entrypoint, plain HTTP included, unless a middleware redirects it. Only for the Traefik
+/// class (K3s's own), whose CRDs K3s installs; compat mode leaves it out, like Kompose.
+fn redirects(k: &Kubernetes) -> bool {
+    k.ingress_class == "traefik" && !k.compat
+}
+
+/// Traefik's `Middleware` CRD (traefik.io/v1alpha1) has no k8s-openapi type; this is the
+/// part of its shape escala writes.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Middleware {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    spec: MiddlewareSpec,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MiddlewareSpec {
+    redirect_scheme: RedirectScheme,
+}
+
+#[derive(serde::Serialize)]
+struct RedirectScheme {
+    scheme: &'static str,
+    permanent: bool,
+}
+
+/// A `redirectScheme` middleware: a request on HTTP gets a permanent redirect to HTTPS; one
+/// already on HTTPS passes through, so the same Ingress serves both entrypoints.
+fn redirect_middleware(plan: &PhasePlan<'_>) -> Result<Manifest, TargetError> {
+    let m = Middleware {
+        api_version: "traefik.io/v1alpha1",
+        kind: "Middleware",
+        metadata: meta(plan, REDIRECT, None),
+        spec: MiddlewareSpec {
+            redirect_scheme: RedirectScheme {
+                scheme: "https",
+                permanent: true,
+            },
+        },
+    };
+    Manifest::new(REDIRECT, "Middleware", &m)
 }
 
 fn pods(name: &str) -> LabelSelector {
