@@ -553,6 +553,75 @@ fn changed_partition_bounds_are_reported_not_skipped() {
     );
 }
 
+/// A stand-in for the part of Citus the distribution file touches, with Citus 12–14's
+/// signatures (`../shared/reference/citus-sql.md` §2, §7): the `pg_dist_partition` catalog,
+/// `column_to_column_name`, `create_reference_table` and `create_distributed_table`. Citus
+/// cannot be installed here; this lets real PostgreSQL run the file's PL/pgSQL and guards.
+/// It does not replace Citus: the calls are checked against PostgreSQL's parser above.
+const CITUS_STAND_IN: &str = r#"
+CREATE TABLE public.pg_dist_partition (
+  logicalrelid regclass PRIMARY KEY, partmethod "char", partkey text, colocationid integer, repmodel "char");
+CREATE FUNCTION public.column_to_column_name(table_name regclass, column_var_text text)
+  RETURNS text LANGUAGE sql AS $$ SELECT column_var_text $$;
+CREATE FUNCTION public.create_reference_table(table_name regclass)
+  RETURNS void LANGUAGE sql AS $$ INSERT INTO pg_dist_partition VALUES (table_name, 'n', NULL, 1, 't') $$;
+CREATE FUNCTION public.create_distributed_table(table_name regclass, distribution_column text,
+    distribution_type text DEFAULT 'hash', colocate_with text DEFAULT 'default', shard_count integer DEFAULT NULL)
+  RETURNS void LANGUAGE sql AS $$
+    INSERT INTO pg_dist_partition VALUES (table_name, 'h', distribution_column,
+      CASE WHEN colocate_with IN ('none', 'default')
+           THEN (SELECT coalesce(max(colocationid), 1) + 1 FROM pg_dist_partition)
+           ELSE (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = colocate_with::regclass) END,
+      's') $$;
+"#;
+
+#[test]
+fn a_table_distributed_otherwise_than_planned_stops_the_citus_file() {
+    if !conformance("the Citus file's guards on a real PostgreSQL server (Citus catalog stand-in)")
+    {
+        return;
+    }
+    let files = render(&systems::ALL[0].1(), "k3s");
+    let db = fresh_db("escala_citus_drift");
+    apply_twice(&db, &files).expect("tables apply");
+    psql(&db, &["-c", CITUS_STAND_IN], None).expect("stand-in");
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("002_distribution.sql");
+    std::fs::write(
+        &file,
+        files.get("002_distribution.sql").expect("citus file"),
+    )
+    .expect("write");
+    let run = || psql(&db, &["-f", file.to_str().expect("utf-8")], None);
+    let q = |sql: &str| psql(&db, &["-c", sql], None).expect("query");
+    let state = "SELECT string_agg(logicalrelid::text || ' ' || partmethod::text || ' ' || coalesce(partkey, '-') || ' ' || colocationid, ', ' ORDER BY logicalrelid::text) FROM pg_dist_partition";
+    run().expect("first run");
+    let first = q(state);
+    assert_eq!(
+        first.trim(),
+        "app.clientes h tenant_id 2, app.facturas h tenant_id 2, app.tenants n - 1, app.transacciones h tenant_id 2",
+        "reference table, then a colocation group rooted at clientes"
+    );
+    run().expect("second run");
+    assert_eq!(q(state), first, "running the file again changes nothing");
+    // Someone distributed facturas by another column: the file must stop, not skip it.
+    q("UPDATE pg_dist_partition SET partkey = 'id' WHERE logicalrelid = 'app.facturas'::regclass");
+    let err = run().expect_err("a drifted distribution column stops the file");
+    assert!(
+        err.contains("app.facturas is hash(id), the plan says hash(tenant_id)"),
+        "{err}"
+    );
+    q("UPDATE pg_dist_partition SET partkey = 'tenant_id', colocationid = 9 WHERE logicalrelid = 'app.transacciones'::regclass");
+    let err = run().expect_err("a table outside its colocation group stops the file");
+    assert!(
+        err.contains("app.transacciones is hash(tenant_id) not colocated with app.clientes"),
+        "{err}"
+    );
+    q("UPDATE pg_dist_partition SET partmethod = 'n', partkey = NULL, repmodel = 't' WHERE logicalrelid = 'app.transacciones'::regclass");
+    let err = run().expect_err("a reference table planned as distributed stops the file");
+    assert!(err.contains("app.transacciones is reference"), "{err}");
+}
+
 // ------------------------------------------------ the Citus file, parsed by PostgreSQL's parser
 
 /// What a statement does, in file order: creates a table, or calls a Citus function.

@@ -257,6 +257,7 @@ fn distribution_sql(db: &Database, phase: &Phase) -> String {
         )
     };
     let (references, distributed) = distribution_order(db);
+    out.push_str(&drift_check(db, &references, &distributed));
     for t in references {
         let q = format!("{schema}.{}", t.name);
         out.push_str(&format!(
@@ -292,6 +293,82 @@ fn distribution_sql(db: &Database, phase: &Phase) -> String {
     }
     out.push_str("\nCOMMIT;\n");
     out
+}
+
+/// A statement that stops the file when a table is already Citus-managed in another way than
+/// the plan says (another kind, distribution column or colocation group): the guards below
+/// skip tables that are already distributed, and must not skip a wrong one in silence.
+/// Changing a distribution takes `alter_distributed_table` or `undistribute_table`.
+fn drift_check(db: &Database, references: &[&Table], distributed: &[&Table]) -> String {
+    let schema = db.schema.as_str();
+    let mut rows: Vec<String> = Vec::new();
+    for t in references {
+        rows.push(format!(
+            "({}, {}, 'reference', NULL::text)",
+            rows.len() + 1,
+            literal(&format!("{schema}.{}", t.name))
+        ));
+    }
+    for t in distributed {
+        let Distribution::Distributed {
+            column,
+            colocate_with,
+            ..
+        } = &t.distribution
+        else {
+            continue;
+        };
+        rows.push(format!(
+            "({}, {}, {}, {})",
+            rows.len() + 1,
+            literal(&format!("{schema}.{}", t.name)),
+            literal(&format!("hash({column})")),
+            colocate_with
+                .as_ref()
+                .map_or("NULL::text".to_owned(), |c| literal(&format!(
+                    "{schema}.{c}"
+                )))
+        ));
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "-- Stop if a table is already distributed otherwise than planned; the guards below would skip it.
+DO $$
+DECLARE
+  drift text;
+BEGIN
+  SELECT string_agg(format('%s is %s, the plan says %s', w.rel, d.kind, w.kind), '; ' ORDER BY w.n)
+    INTO drift
+    FROM (VALUES
+      {}
+    ) AS w(n, rel, kind, colocate_with)
+    JOIN LATERAL (
+      SELECT CASE
+               WHEN p.partmethod = 'h' THEN format('hash(%s)', column_to_column_name(p.logicalrelid, p.partkey))
+               WHEN p.repmodel = 't' THEN 'reference'
+               ELSE 'a single-shard table'
+             END
+             || CASE
+                  WHEN p.partmethod = 'h' AND w.colocate_with IS NOT NULL AND p.colocationid IS DISTINCT FROM
+                    (SELECT c.colocationid FROM pg_dist_partition c WHERE c.logicalrelid = w.colocate_with::regclass)
+                  THEN format(' not colocated with %s', w.colocate_with)
+                  ELSE ''
+                END AS kind
+        FROM pg_dist_partition p
+       WHERE p.logicalrelid = w.rel::regclass
+    ) AS d ON true
+   WHERE d.kind <> w.kind;
+  IF drift IS NOT NULL THEN
+    RAISE EXCEPTION 'Citus distribution differs from the plan: %', drift
+      USING HINT = 'change it with alter_distributed_table (or undistribute_table), or change the plan in infra.rs';
+  END IF;
+END $$;
+
+",
+        rows.join(",\n      ")
+    )
 }
 
 fn foreign_keys_sql(db: &Database) -> String {
