@@ -255,6 +255,36 @@ secrets:
 }
 
 #[test]
+fn env_files_are_read_and_environment_wins() {
+    let (system, diags, code) = import("webapp");
+    use escala::prelude::Env;
+    let web = system
+        .services
+        .iter()
+        .find(|s| s.name == "web")
+        .expect("web");
+    assert_eq!(web.env["NODE_ENV"], Env::literal("production"));
+    assert_eq!(web.env["LOG_LEVEL"], Env::literal("info"));
+    assert_eq!(web.env["STRIPE_API_KEY"], Env::secret("stripe-api-key"));
+    assert!(
+        !code.contains("sk_test"),
+        "a secret from an env file never lands in infra.rs"
+    );
+    assert!(diags
+        .iter()
+        .any(|d| d.path == "services.web.env_file[0].STRIPE_API_KEY"));
+    // A required env file that is missing is an error; an optional one is skipped.
+    let (_, found) = import_text(
+        "services:\n  a:\n    image: a:1\n    env_file: [no-such.env, {path: nor-this.env, required: false}]\n",
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("services.a.env_file[0] 4:16 env file `no-such.env` cannot be read"),
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn the_generated_systems_check_and_build_every_phase() {
     let systems: Vec<crate::systems::Fixture> = vec![
         ("webapp", generated::webapp::system),

@@ -366,6 +366,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
     };
     let mut traefik: Vec<Label> = Vec::new();
     let mut kompose_labels: Vec<Label> = Vec::new();
+    let mut env_files: Vec<(&Node, String)> = Vec::new();
     for (key, pos, v) in entries {
         let path = format!("{at}.{key}");
         match key.as_str() {
@@ -568,6 +569,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                 }
             }
             "deploy" => deploy(ctx, &mut s, v, &path, &mut traefik),
+            "env_file" => env_files.push((v, path.clone())),
             "container_name" => ctx.unsupported(
                 &path,
                 key,
@@ -582,6 +584,10 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
             ),
         }
     }
+    // `environment` wins over `env_file`, wherever each is written.
+    for (v, path) in env_files {
+        env_file(ctx, &mut s, v, &path);
+    }
     // Labels are read once every key is: `kompose.service.expose` needs the ports, which
     // may come after the labels in the file.
     for l in &kompose_labels {
@@ -595,6 +601,67 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
         s.replicas = s.replicas.clamp(a.min.min(a.max), a.max.max(a.min));
     }
     s
+}
+
+/// `env_file`: each file (relative to the compose file, as compose reads it) adds the
+/// variables `environment` does not set; secret-looking ones become secrets, as there.
+fn env_file(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
+    let items: Vec<&Node> = match v {
+        Node::Seq(items, _) => items.iter().collect(),
+        other => vec![other],
+    };
+    for (i, item) in items.into_iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        ctx.only(
+            item,
+            &at,
+            &["path", "required", "format"],
+            "escala reads an env file's path and whether it is required",
+        );
+        let (file, required) = match item {
+            Node::Map(..) => (
+                item.get("path")
+                    .and_then(|p| ctx.text(p, &format!("{at}.path"))),
+                item.get("required").and_then(Node::str) != Some("false"),
+            ),
+            other => (ctx.text(other, &at), true),
+        };
+        let Some(file) = file else { continue };
+        let on_disk = ctx.host(&file);
+        let text = match std::fs::read_to_string(&on_disk) {
+            Ok(text) => text,
+            Err(_) if !required => continue,
+            Err(e) => {
+                ctx.error(
+                    &at,
+                    item.pos(),
+                    format!("env file `{on_disk}` cannot be read: {e}"),
+                    "create it, fix the path (relative to the compose file), or mark it `required: false`",
+                );
+                continue;
+            }
+        };
+        for (k, value) in super::interp::dotenv(&text) {
+            if s.env.contains_key(&k) {
+                continue;
+            }
+            let env = if looks_secret(&k) && !value.is_empty() {
+                let name = secret_name(&k);
+                ctx.warn(
+                    codes::SECRET_VALUE,
+                    &format!("{at}.{k}"),
+                    item.pos(),
+                    format!("`{k}` from `{file}` looks like a secret; its value was not copied into infra.rs"),
+                    &format!("it is now the secret `{name}`, read from the environment variable `{k}` when deploying; set it there"),
+                );
+                ctx.secrets.push(Secret::from_env(name.clone(), k.as_str()));
+                Env::secret(name)
+            } else {
+                Env::literal(value)
+            };
+            s.env.insert(k, env);
+        }
+    }
 }
 
 /// A service's secret or config reference, short (`name`) or long (`source`/`target`):
