@@ -676,3 +676,207 @@ fn golden_outputs_pass_check_jsonschema() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// What `kompose convert` 1.38 writes for one golden file, worked out by hand from
+/// `../shared/reference/kompose.md` (§2 objects, §3 names, §5 ports), next to what escala's
+/// compat mode writes instead, with the reason for each difference.
+struct KomposeExpectation {
+    golden: &'static str,
+    build: fn() -> System,
+    /// Kompose's files, `<name>-<kind>.yaml`.
+    kompose: &'static [&'static str],
+    /// Kompose files escala does not write, and why.
+    not_written: &'static [(&'static str, &'static str)],
+    /// Files escala writes that Kompose does not, and why.
+    added: &'static [(&'static str, &'static str)],
+    /// Kompose's Service ports per service: (name, port, targetPort).
+    kompose_ports: &'static [(&'static str, &'static [(&'static str, u16, u16)])],
+}
+
+const EVERY_PHASE_ADDS: &[&str] = &["kustomization.yaml", "secrets.example"];
+
+const KOMPOSE: &[KomposeExpectation] = &[
+    KomposeExpectation {
+        golden: "webapp",
+        build: generated::webapp::system,
+        kompose: &[
+            "web-service.yaml",
+            "web-deployment.yaml",
+            "web-env-configmap.yaml",
+            "db-deployment.yaml",
+            "pgdata-persistentvolumeclaim.yaml",
+            "cache-deployment.yaml",
+            "cachedata-persistentvolumeclaim.yaml",
+        ],
+        not_written: &[(
+            "web-env-configmap.yaml",
+            "env_file variables are the service's own env; secret-looking ones are secretKeyRefs",
+        )],
+        added: &[
+            ("shop-namespace.yaml", "the system's namespace"),
+            ("shop-alerts-prometheusrule.yaml", "the alert thresholds"),
+        ],
+        // `8080:3000`: Kompose's Service listens on the published port.
+        kompose_ports: &[("web", &[("8080", 8080, 3000)])],
+    },
+    KomposeExpectation {
+        golden: "traefik",
+        build: generated::traefik::system,
+        kompose: &[
+            "api-service.yaml",
+            "api-deployment.yaml",
+            "docs-deployment.yaml",
+        ],
+        not_written: &[],
+        added: &[
+            ("compose-namespace.yaml", "the system's namespace"),
+            ("compose-alerts-prometheusrule.yaml", "the alert thresholds"),
+            ("docs-service.yaml", "the Traefik route to docs:80 needs a Service"),
+            ("api-acme-dev-ingress.yaml", "Traefik routers become routes"),
+            ("api-acme-io-ingress.yaml", "Traefik routers become routes"),
+            ("acme-dev-ingress.yaml", "Traefik routers become routes"),
+        ],
+        kompose_ports: &[("api", &[("8000", 8000, 8000)])],
+    },
+    KomposeExpectation {
+        golden: "swarm",
+        build: generated::swarm::system,
+        // `restart_policy: on-failure` makes Kompose write a bare Pod; `mode: global` a
+        // DaemonSet; the docker.sock bind mount is skipped.
+        kompose: &["web-pod.yaml", "agent-daemonset.yaml"],
+        not_written: &[],
+        added: &[
+            ("compose-namespace.yaml", "the system's namespace"),
+            ("compose-alerts-prometheusrule.yaml", "the alert thresholds"),
+            ("web-service.yaml", "the Traefik route to web:80 needs a Service"),
+            ("www-acme-dev-ingress.yaml", "Traefik routers become routes"),
+        ],
+        kompose_ports: &[],
+    },
+    KomposeExpectation {
+        golden: "syntax",
+        build: generated::syntax::system,
+        // `restart: on-failure:5` → a bare Pod; `./config` does not exist, so a claim
+        // `app-claim1` (index 1 in the volume list); the file secret becomes a Secret holding
+        // the key's content.
+        kompose: &[
+            "app-service.yaml",
+            "app-pod.yaml",
+            "data-persistentvolumeclaim.yaml",
+            "app-claim1-persistentvolumeclaim.yaml",
+            "tls-key-secret.yaml",
+            "motd-configmap.yaml",
+        ],
+        not_written: &[
+            (
+                "app-claim1-persistentvolumeclaim.yaml",
+                "a bind mount of a project path is an error (escala::kubernetes::project_bind_mount), not an empty claim",
+            ),
+            (
+                "tls-key-secret.yaml",
+                "secrets are references; the Secret is created by hand (secrets.example)",
+            ),
+        ],
+        added: &[
+            ("compose-namespace.yaml", "the system's namespace"),
+            ("compose-alerts-prometheusrule.yaml", "the alert thresholds"),
+        ],
+        kompose_ports: &[(
+            "app",
+            &[("80", 80, 8080), ("9090", 9090, 9090), ("53", 53, 53)],
+        )],
+    },
+];
+
+#[test]
+fn kompose_equivalence_on_every_golden_file() {
+    for e in KOMPOSE {
+        let system = (e.build)().phase(escala::Phase::new("k8s", escala::Engine::Kubernetes));
+        let checked = system.check().expect("valid");
+        let plan = crate::support::as_the_cli_does(checked.plan("k8s").expect("phase"));
+        let k = escala::targets::kubernetes::Kubernetes::new().compat(true);
+        let mut diags = escala::Diagnostics::new();
+        k.check(&plan, &mut diags);
+        let errors: Vec<&str> = diags
+            .iter()
+            .filter(|d| d.severity == escala::Severity::Error)
+            .map(|d| d.code.as_str())
+            .collect();
+        let expected_errors: Vec<&str> = if e.golden == "syntax" {
+            vec![escala::targets::kubernetes::codes::PROJECT_BIND]
+        } else {
+            vec![]
+        };
+        assert_eq!(errors, expected_errors, "{}", e.golden);
+        let files = k.render(&plan).expect("renders");
+        let written: std::collections::BTreeSet<&str> = files.iter().map(|(p, _)| p).collect();
+        let mut expected: std::collections::BTreeSet<&str> = e
+            .kompose
+            .iter()
+            .copied()
+            .filter(|f| !e.not_written.iter().any(|(n, _)| n == f))
+            .collect();
+        expected.extend(e.added.iter().map(|(f, _)| *f));
+        expected.extend(EVERY_PHASE_ADDS);
+        assert_eq!(written, expected, "{}: kinds and names", e.golden);
+        // Selectors and pod labels: exactly `io.kompose.service: <service>`.
+        for (path, text) in files.iter().filter(|(p, _)| p.ends_with(".yaml")) {
+            let doc: serde_json::Value = serde_yaml::from_str(text).expect("yaml");
+            let service = path.split('-').next().unwrap_or_default();
+            let selector = match doc["kind"].as_str() {
+                Some("Service") => &doc["spec"]["selector"],
+                Some("Deployment" | "StatefulSet" | "DaemonSet") => {
+                    assert_eq!(
+                        doc["spec"]["template"]["metadata"]["labels"],
+                        serde_json::json!({"io.kompose.service": service}),
+                        "{}/{path}",
+                        e.golden
+                    );
+                    &doc["spec"]["selector"]["matchLabels"]
+                }
+                Some("Pod") => &doc["metadata"]["labels"],
+                _ => continue,
+            };
+            assert_eq!(
+                *selector,
+                serde_json::json!({"io.kompose.service": service}),
+                "{}/{path}",
+                e.golden
+            );
+        }
+        // Ports: Kompose's Service listens on the published port and names it after it;
+        // escala's listens on the container port, so in-cluster clients keep the address
+        // they use under compose (`web:3000`). Same targetPort; name = the Service port.
+        for (service, ports) in e.kompose_ports {
+            let svc: serde_json::Value = serde_yaml::from_str(
+                files
+                    .get(&format!("{service}-service.yaml"))
+                    .expect("a Service"),
+            )
+            .expect("yaml");
+            let got: Vec<(String, u64, u64)> = svc["spec"]["ports"]
+                .as_array()
+                .expect("ports")
+                .iter()
+                .map(|p| {
+                    (
+                        p["name"].as_str().unwrap_or_default().to_owned(),
+                        p["port"].as_u64().unwrap_or_default(),
+                        p["targetPort"].as_u64().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let escala: Vec<(String, u64, u64)> = ports
+                .iter()
+                .map(|(_, _, target)| (target.to_string(), u64::from(*target), u64::from(*target)))
+                .collect();
+            assert_eq!(got, escala, "{}/{service}", e.golden);
+            for ((_, kp, kt), (_, ep, et)) in ports.iter().zip(&got) {
+                assert_eq!(u64::from(*kt), *et, "same targetPort as Kompose");
+                if kp != kt {
+                    assert_ne!(u64::from(*kp), *ep, "the documented difference");
+                }
+            }
+        }
+    }
+}

@@ -518,3 +518,44 @@ fn finanzas_k3s_has_what_the_seed_sketches() {
         "the ConfigMap holds the file"
     );
 }
+
+#[test]
+fn bind_mounts_of_project_paths_are_errors_and_node_paths_warnings() {
+    let s = k3s(vec![Service::builder()
+        .name("agent")
+        .image("agent:1")
+        .mounts([
+            Mount::bind("/var/run/docker.sock", "/var/run/docker.sock"),
+            Mount::bind("./config", "/etc/agent"),
+        ])
+        .build()]);
+    let checked = s.check().expect("valid model");
+    let plan = checked.plan("k3s").expect("phase");
+    let mut diags = escala::Diagnostics::new();
+    Kubernetes::new().check(&plan, &mut diags);
+    let found: Vec<(String, String, bool)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d.code.clone(),
+                d.path.clone(),
+                d.severity == escala::Severity::Error,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                escala::targets::kubernetes::codes::BIND_MOUNT.to_owned(),
+                "services.agent.mounts[0]".to_owned(),
+                false
+            ),
+            (
+                escala::targets::kubernetes::codes::PROJECT_BIND.to_owned(),
+                "services.agent.mounts[1]".to_owned(),
+                true
+            ),
+        ]
+    );
+}

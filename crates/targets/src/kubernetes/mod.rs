@@ -70,11 +70,14 @@ pub mod codes {
     pub const MISSING_FILE: &str = "escala::kubernetes::missing_file";
     /// A bind mount: a host path has no portable equivalent in a cluster.
     pub const BIND_MOUNT: &str = "escala::kubernetes::bind_mount";
+    /// A bind mount of a project path (relative), which no node has.
+    pub const PROJECT_BIND: &str = "escala::kubernetes::project_bind_mount";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
         (DROPPED, "Kubernetes output does not express a feature of the model (placement by node role, a dependency that is not waited for, a published host port)"),
         (MISSING_FILE, "a config file could not be read while building, so its ConfigMap cannot be written"),
         (BIND_MOUNT, "a bind mount becomes a hostPath volume, tied to whatever node the pod lands on"),
+        (PROJECT_BIND, "a bind mount of a path in the project (relative) cannot become a hostPath: no node has the project's files"),
     ];
 }
 
@@ -253,6 +256,13 @@ impl Target for Kubernetes {
             }
             for (i, m) in s.mounts.iter().enumerate() {
                 if let MountSource::Bind(path) = &m.source {
+                    if !path.starts_with('/') {
+                        diags
+                            .error(codes::PROJECT_BIND, format!("{at}.mounts[{i}]"), format!("bind mount `{path}` of `{}` is a path in the project; in phase `{p}` no Kubernetes node has it, and a hostPath must be absolute", s.name))
+                            .help("ship the files as a Config (`Config::file` mounted with `.configs([...])`, a ConfigMap), bake them into the image, or run the service elsewhere (`Phase::without`)")
+                            .origin(o);
+                        continue;
+                    }
                     diags
                         .warning(codes::BIND_MOUNT, format!("{at}.mounts[{i}]"), format!("bind mount `{path}` of `{}` becomes a hostPath volume in phase `{p}`: the path must exist on whatever node the pod lands on", s.name))
                         .help("prefer a Config (files) or a Volume (data)")
