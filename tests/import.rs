@@ -677,6 +677,9 @@ fn golden_outputs_pass_check_jsonschema() {
     );
 }
 
+/// A Kompose Service port: (name, port, targetPort).
+type KomposePort = (&'static str, u16, u16);
+
 /// What `kompose convert` 1.38 writes for one golden file, worked out by hand from
 /// `../shared/reference/kompose.md` (§2 objects, §3 names, §5 ports), next to what escala's
 /// compat mode writes instead, with the reason for each difference.
@@ -690,7 +693,7 @@ struct KomposeExpectation {
     /// Files escala writes that Kompose does not, and why.
     added: &'static [(&'static str, &'static str)],
     /// Kompose's Service ports per service: (name, port, targetPort).
-    kompose_ports: &'static [(&'static str, &'static [(&'static str, u16, u16)])],
+    kompose_ports: &'static [(&'static str, &'static [KomposePort])],
 }
 
 const EVERY_PHASE_ADDS: &[&str] = &["kustomization.yaml", "secrets.example"];
