@@ -181,6 +181,28 @@ volumes:
 }
 
 #[test]
+fn a_serving_router_with_a_redirect_middleware_is_still_a_route() {
+    let (system, found) = import_text(
+        r#"services:
+  www:
+    image: www:1
+    ports: ["80"]
+    labels:
+      traefik.http.routers.www.rule: Host(`acme.dev`)
+      traefik.http.routers.www.entrypoints: websecure
+      traefik.http.routers.www.middlewares: redirect-to-www
+"#,
+    );
+    assert_eq!(system.routes.len(), 1, "the router serves acme.dev");
+    assert_eq!(system.routes[0].host, "acme.dev");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("services.www.labels.traefik.http.routers.www.middlewares 8:7"),
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn options_of_known_keys_without_an_equivalent_are_reported() {
     let (_, found) = import_text(
         r#"services:

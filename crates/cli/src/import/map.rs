@@ -1188,9 +1188,13 @@ fn routes(ctx: &mut Ctx<'_>, s: &mut Service, mut labels: Vec<Label>, at: &str) 
         let Some((rule, rpos)) = field(&labels, &idx, "rule") else {
             continue;
         };
-        // A router that only redirects to HTTPS duplicates a serving one; escala makes it.
-        if let Some((m, _)) =
-            field(&labels, &idx, "middlewares").filter(|(m, _)| m.contains("redirect"))
+        // A router on `web` without TLS whose middleware redirects is the HTTP → HTTPS
+        // companion of a serving router; escala makes it for every TLS route.
+        let plain_http = field(&labels, &idx, "entrypoints").is_some_and(|(e, _)| e == "web")
+            && field(&labels, &idx, "tls").is_none()
+            && field(&labels, &idx, "tls.certresolver").is_none();
+        if let Some((m, _)) = field(&labels, &idx, "middlewares")
+            .filter(|(m, _)| plain_http && m.contains("redirect"))
         {
             redirects.extend(
                 m.split(',')
