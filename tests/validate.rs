@@ -179,6 +179,46 @@ fn bad_env_names() {
 }
 
 #[test]
+fn a_literal_under_a_secret_name() {
+    let with = |key: &str, value: Env| {
+        base().service(
+            Service::builder()
+                .name("x")
+                .image("nginx")
+                .env([(key, value)])
+                .build(),
+        )
+    };
+    fails_with(
+        with("SESSION_SECRET", Env::literal("change-me")),
+        codes::SERVICE_SECRET_LITERAL,
+        "services.x.env.SESSION_SECRET",
+    );
+    let help = errors(&with("STRIPE_API_KEY", Env::literal("sk_live_1")))
+        .iter()
+        .find_map(|d| d.help.clone())
+        .expect("help");
+    assert!(
+        help.contains(r#"Secret::from_env("stripe-api-key", "STRIPE_API_KEY")"#),
+        "{help}"
+    );
+    // Declared not secret, a path to a mounted secret, an empty value, or a secret reference.
+    for (key, value) in [
+        (
+            "JWT_PUBLIC_KEY",
+            Env::not_secret("-----BEGIN PUBLIC KEY-----"),
+        ),
+        ("POSTGRES_PASSWORD_FILE", Env::literal("/run/secrets/pg")),
+        ("API_TOKEN", Env::literal("")),
+        ("NODE_ENV", Env::literal("production")),
+    ] {
+        with(key, value)
+            .check()
+            .unwrap_or_else(|d| panic!("{key}: {d}"));
+    }
+}
+
+#[test]
 fn control_characters_in_values() {
     let s = base().service(
         Service::builder()

@@ -26,6 +26,8 @@ codes! {
     SERVICE_BAD_ENV = "escala::service::bad_env_name", "an environment variable name is not `[A-Za-z_][A-Za-z0-9_]*`";
     /// A value holds a control character.
     SERVICE_CONTROL_CHAR = "escala::service::control_character", "a command, environment value or label holds a control character that YAML tools mangle";
+    /// A secret-looking environment variable holds a literal value.
+    SERVICE_SECRET_LITERAL = "escala::service::secret_literal", "an environment variable named like a secret holds a literal value, which every generated file would carry";
     /// A container path is not absolute, or two mounts share a target.
     SERVICE_BAD_MOUNT = "escala::service::bad_mount", "a mount target is relative or used twice";
     /// A reference names nothing.

@@ -52,7 +52,7 @@ pub use name::{Name, NameError};
 pub use network::Network;
 pub use phase::{Engine, Node, Override, Phase, Platform};
 pub use route::{Route, Tls};
-pub use secret::{Config, ConfigSource, Secret, SecretSource};
+pub use secret::{looks_secret, Config, ConfigSource, Secret, SecretSource};
 pub use service::{
     Autoscale, Build, Condition, ConfigMount, Dependency, Env, HealthCheck, Mount, MountSource,
     NodeRole, Placement, Port, Probe, Protocol, Resources, Restart, Service, Spread, Workload,

@@ -56,6 +56,30 @@ impl Secret {
     }
 }
 
+/// Whether an environment variable's name says it holds a secret: it contains `PASSWORD`,
+/// `PASSWD`, `SECRET`, `TOKEN`, `_KEY`, `APIKEY` or `PRIVATE` (any case), or is `KEY`. A name
+/// ending in `_FILE` holds the *path* of a mounted secret, and does not count.
+///
+/// ```
+/// use escala_core::looks_secret;
+/// assert!(looks_secret("POSTGRES_PASSWORD"));
+/// assert!(looks_secret("stripe_api_key"));
+/// assert!(!looks_secret("POSTGRES_PASSWORD_FILE"));
+/// assert!(!looks_secret("NODE_ENV"));
+/// ```
+pub fn looks_secret(name: &str) -> bool {
+    let k = name.to_ascii_uppercase();
+    if k.ends_with("_FILE") {
+        return false;
+    }
+    [
+        "PASSWORD", "PASSWD", "SECRET", "TOKEN", "_KEY", "APIKEY", "PRIVATE",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+        || k == "KEY"
+}
+
 /// Where a config's content comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

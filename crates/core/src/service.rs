@@ -210,6 +210,10 @@ pub enum Env {
     },
     /// The value of a [`Secret`](crate::Secret): injected by reference, never written out.
     Secret(Name),
+    /// A literal value under a name that looks like a secret's (a placeholder, a public key,
+    /// a path), declared not secret: written as is, like [`Env::Literal`]. `check` refuses a
+    /// plain literal under such a name (`escala::service::secret_literal`).
+    NotSecret(String),
 }
 
 impl Env {
@@ -227,6 +231,24 @@ impl Env {
     /// The value of the secret `name`.
     pub fn secret(name: impl Into<Name>) -> Self {
         Env::Secret(name.into())
+    }
+    /// A literal value that is not secret although its variable's name looks like a
+    /// secret's (see [`looks_secret`](crate::looks_secret)).
+    ///
+    /// ```
+    /// use escala_core::Env;
+    /// let key = Env::not_secret("-----BEGIN PUBLIC KEY-----");
+    /// assert_eq!(key.literal_value(), Some("-----BEGIN PUBLIC KEY-----"));
+    /// ```
+    pub fn not_secret(value: impl Into<String>) -> Self {
+        Env::NotSecret(value.into())
+    }
+    /// The value written into generated files, for [`Env::Literal`] and [`Env::NotSecret`].
+    pub fn literal_value(&self) -> Option<&str> {
+        match self {
+            Env::Literal(v) | Env::NotSecret(v) => Some(v),
+            Env::Config { .. } | Env::Secret(_) => None,
+        }
     }
 }
 

@@ -195,6 +195,7 @@ fn service(s: &Service) -> String {
             .map(|(k, v)| {
                 let value = match v {
                     Env::Literal(x) => format!("Env::literal({})", lit(x)),
+                    Env::NotSecret(x) => format!("Env::not_secret({})", lit(x)),
                     Env::Config { config, key } => {
                         format!("Env::config({}, {})", lit(config.as_str()), lit(key))
                     }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use escala_core::prelude::*;
-use escala_core::{Diagnostics, Name, Origin, Probe};
+use escala_core::{looks_secret, Diagnostics, Name, Origin, Probe};
 
 use super::interp::{interpolate, whole_reference};
 use super::yaml::{Node, Pos};
@@ -233,20 +233,6 @@ fn name(ctx: &mut Ctx<'_>, raw: &str, path: &str, pos: Pos) -> Name {
         "Kubernetes accepts only lowercase letters, digits and `-` in names",
     );
     fixed
-}
-
-fn looks_secret(key: &str) -> bool {
-    let k = key.to_ascii_uppercase();
-    // `*_FILE` variables hold the path of a mounted secret, not the secret.
-    if k.ends_with("_FILE") {
-        return false;
-    }
-    [
-        "PASSWORD", "PASSWD", "SECRET", "TOKEN", "_KEY", "APIKEY", "PRIVATE",
-    ]
-    .iter()
-    .any(|w| k.contains(w))
-        || k == "KEY"
 }
 
 fn secret_name(var: &str) -> Name {

@@ -1,10 +1,11 @@
-//! Names: valid everywhere, unique per kind; image references and env var names.
+//! Names: valid everywhere, unique per kind; image references and env var names, and no
+//! literal value under a secret's name.
 
 use std::collections::HashSet;
 
 use crate::codes::{
     NAME_DUPLICATE, NAME_INVALID, SERVICE_BAD_ENV, SERVICE_BAD_IMAGE, SERVICE_CONTROL_CHAR,
-    SERVICE_NO_IMAGE,
+    SERVICE_NO_IMAGE, SERVICE_SECRET_LITERAL,
 };
 use crate::{Diagnostics, Name, Origin, System};
 
@@ -82,7 +83,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .map(|(i, v)| (format!("{at}.entrypoint[{i}]"), v)),
             )
             .chain(s.env.iter().filter_map(|(k, v)| match v {
-                crate::Env::Literal(v) => Some((format!("{at}.env.{k}"), v)),
+                crate::Env::Literal(v) | crate::Env::NotSecret(v) => {
+                    Some((format!("{at}.env.{k}"), v))
+                }
                 _ => None,
             }))
             .chain(
@@ -110,6 +113,22 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                         format!("`{key}` is not a portable environment variable name"),
                     )
                     .help("use letters, digits and `_`, not starting with a digit")
+                    .origin(s.origin.as_ref());
+            }
+        }
+        for (key, value) in &s.env {
+            let crate::Env::Literal(v) = value else {
+                continue;
+            };
+            if crate::looks_secret(key) && !v.is_empty() {
+                let secret = Name::from(Name::from(key.as_str()).suggestion());
+                diags
+                    .error(
+                        SERVICE_SECRET_LITERAL,
+                        format!("{at}.env.{key}"),
+                        format!("`{key}` of `{}` looks like a secret but holds a literal value, which every generated file would carry", s.name),
+                    )
+                    .help(format!("read it from the deploy environment: `.secret(Secret::from_env(\"{secret}\", \"{key}\"))` on the system and `Env::secret(\"{secret}\")` here; if the value is not secret, write `Env::not_secret(…)`"))
                     .origin(s.origin.as_ref());
             }
         }

@@ -129,7 +129,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         for (key, value) in &s.env {
             let path = format!("{at}.env.{key}");
             match value {
-                Env::Literal(_) => {}
+                Env::Literal(_) | Env::NotSecret(_) => {}
                 Env::Secret(n) => {
                     if !secret_set.contains(n) {
                         unknown(

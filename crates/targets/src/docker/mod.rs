@@ -120,7 +120,7 @@ pub(crate) fn service(
     };
     for (key, value) in &s.env {
         let rendered = match value {
-            Env::Literal(v) => dollar(v),
+            Env::Literal(v) | Env::NotSecret(v) => dollar(v),
             Env::Config { config, key: k } => system
                 .configs
                 .iter()

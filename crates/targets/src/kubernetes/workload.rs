@@ -147,7 +147,7 @@ fn pod_spec(
         .env
         .iter()
         .map(|(key, value)| match value {
-            Env::Literal(v) => EnvVar {
+            Env::Literal(v) | Env::NotSecret(v) => EnvVar {
                 name: key.clone(),
                 value: Some(literal(v)),
                 ..EnvVar::default()
