@@ -304,6 +304,11 @@ fn env_files_are_read_and_environment_wins() {
         found[0].starts_with("services.a.env_file[0] 4:16 env file `no-such.env` cannot be read"),
         "{found:#?}"
     );
+    let (_, found) = import_text("services:\n  a:\n    image: a:1\n    env_file: /dev/zero\n");
+    assert!(
+        found.len() == 1 && found[0].contains("not a regular file"),
+        "{found:#?}"
+    );
 }
 
 #[test]

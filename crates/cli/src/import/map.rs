@@ -614,7 +614,7 @@ fn env_file(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
         };
         let Some(file) = file else { continue };
         let on_disk = ctx.host(&file);
-        let text = match std::fs::read_to_string(&on_disk) {
+        let text = match read_env_file(&on_disk) {
             Ok(text) => text,
             Err(_) if !required => continue,
             Err(e) => {
@@ -648,6 +648,24 @@ fn env_file(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
             s.env.insert(k, env);
         }
     }
+}
+
+/// An env file's text: a regular file of at most 1 MiB (so `/dev/zero` or a FIFO named in a
+/// compose file cannot hang the import).
+fn read_env_file(path: &str) -> std::io::Result<String> {
+    use std::io::Read as _;
+    const LIMIT: u64 = 1 << 20;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > LIMIT {
+        return Err(std::io::Error::other("larger than 1 MiB"));
+    }
+    let mut text = String::new();
+    file.take(LIMIT).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// A service's secret or config reference, short (`name`) or long (`source`/`target`):
