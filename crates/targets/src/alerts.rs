@@ -144,9 +144,9 @@ pub(crate) fn groups(system: &System, kubernetes: bool) -> Vec<RuleGroup> {
     }]
 }
 
-/// A plain Prometheus rules file (`rule_files:`), for compose and Swarm phases.
-#[cfg(any(feature = "compose", feature = "swarm"))]
-/// `kubernetes` adds the pod-restart rules, as in [`groups`].
+/// A plain Prometheus rules file (`rule_files:`): compose and Swarm phases write it beside
+/// their file, and `Config::alert_rules` mounts it on every engine. `kubernetes` adds the
+/// pod-restart rules, as in [`groups`].
 pub(crate) fn rules_file(
     target: &str,
     system: &System,
@@ -169,7 +169,6 @@ pub(crate) fn rules_file(
 }
 
 /// The name of the rules file compose and Swarm phases get.
-#[cfg(any(feature = "compose", feature = "swarm"))]
 pub(crate) const RULES_FILE: &str = "alerts.rules.yml";
 
 #[cfg(test)]
