@@ -27,3 +27,26 @@ pub(crate) fn mounts_config(plan: &PhasePlan<'_>, name: &Name) -> bool {
         .iter()
         .any(|s| s.configs.iter().any(|c| &c.config == name))
 }
+
+/// How to fix an unreadable config file.
+#[cfg(any(feature = "swarm", feature = "kubernetes"))]
+pub(crate) const MISSING_FILE_HELP: &str =
+    "create the file (paths are relative to the directory `cargo run` is started from), or fix the path";
+
+/// The file configs the plan mounts whose file could not be read (the CLI reads them before
+/// rendering): `(config name, path)`. Targets that need the content report them.
+#[cfg(any(feature = "swarm", feature = "kubernetes"))]
+pub(crate) fn unreadable_config_files<'a>(plan: &'a PhasePlan<'_>) -> Vec<(&'a Name, &'a str)> {
+    plan.system()
+        .configs
+        .iter()
+        .filter_map(|c| match &c.source {
+            escala_core::ConfigSource::File(path)
+                if plan.file(path).is_none() && mounts_config(plan, &c.name) =>
+            {
+                Some((&c.name, path.as_str()))
+            }
+            _ => None,
+        })
+        .collect()
+}

@@ -237,7 +237,6 @@ impl Target for Kubernetes {
     }
 
     fn check(&self, plan: &PhasePlan<'_>, diags: &mut Diagnostics) {
-        let system = plan.system();
         let p = &plan.phase().name;
         for s in plan.services() {
             let at = format!("services.{}", s.name);
@@ -283,14 +282,10 @@ impl Target for Kubernetes {
                 }
             }
         }
-        for config in &system.configs {
-            if let ConfigSource::File(path) = &config.source {
-                if plan.file(path).is_none() && crate::usage::mounts_config(plan, &config.name) {
-                    diags
-                        .error(codes::MISSING_FILE, format!("configs.{}", config.name), format!("config file `{path}` could not be read, so the ConfigMap `{}` of phase `{p}` cannot hold it", config.name))
-                        .help("create the file (paths are relative to the directory `cargo run` is started from), or fix the path");
-                }
-            }
+        for (name, path) in crate::usage::unreadable_config_files(plan) {
+            diags
+                .error(codes::MISSING_FILE, format!("configs.{name}"), format!("config file `{path}` could not be read, so the ConfigMap `{name}` of phase `{p}` cannot hold it"))
+                .help(crate::usage::MISSING_FILE_HELP);
         }
     }
 

@@ -132,14 +132,10 @@ impl Target for Swarm {
                 }
             }
         }
-        for config in &system.configs {
-            if let ConfigSource::File(path) = &config.source {
-                if plan.file(path).is_none() && docker::mounts_config(plan, &config.name) {
-                    diags
-                        .error(codes::MISSING_FILE, format!("configs.{}", config.name), format!("config file `{path}` could not be read, so phase `{p}` cannot name the Swarm config `{}` after its content (Swarm configs cannot change in place)", config.name))
-                        .help("create the file (paths are relative to the directory `cargo run` is started from), or fix the path");
-                }
-            }
+        for (name, path) in crate::usage::unreadable_config_files(plan) {
+            diags
+                .error(codes::MISSING_FILE, format!("configs.{name}"), format!("config file `{path}` could not be read, so phase `{p}` cannot name the Swarm config `{name}` after its content (Swarm configs cannot change in place)"))
+                .help(crate::usage::MISSING_FILE_HELP);
         }
     }
 
