@@ -90,6 +90,12 @@ codes! {
     DB_COLOCATION = "escala::db::colocation_type_mismatch", "colocated tables are distributed by columns of different types";
     /// A foreign key PostgreSQL or Citus rejects, or that Citus would not enforce.
     DB_FOREIGN_KEY = "escala::db::foreign_key", "a foreign key PostgreSQL or Citus rejects, or that Citus accepts but does not enforce";
+    /// An identity column PostgreSQL or Citus rejects.
+    DB_IDENTITY = "escala::db::identity", "an identity column is not `integer`/`bigint`, also has a default or may be NULL, or is an `integer` identity on a distributed table";
+    /// Partition upkeep settings that cannot work.
+    DB_UPKEEP = "escala::db::partition_upkeep", "a retention keeps no period, or the partitions made ahead cannot be computed";
+    /// A move between consecutive phases that escala cannot generate a migration for.
+    DB_MIGRATION = "escala::db::migration", "a table cannot be migrated from the previous phase's shape to this one's (no key to copy by, or a step backwards)";
     /// Citus planned on an image without Citus.
     DB_NO_CITUS = "escala::db::image_without_citus", "a phase distributes tables with Citus but the database service's image has no Citus";
     /// Alert thresholds are out of order or range.

@@ -33,6 +33,7 @@ pub mod codes;
 pub mod diag;
 pub mod name;
 pub mod network;
+pub mod partition;
 pub mod phase;
 pub mod route;
 pub mod secret;
@@ -50,6 +51,7 @@ pub use checked::{Checked, PhasePlan};
 pub use diag::{Diagnostic, Diagnostics, Origin, Severity};
 pub use name::{Name, NameError};
 pub use network::Network;
+pub use partition::{Date, Every, Partitioning, Retention, Span};
 pub use phase::{Engine, Node, Override, Phase, Platform};
 pub use route::{Route, Tls};
 pub use secret::{looks_secret, Config, ConfigSource, Secret, SecretSource};
@@ -59,8 +61,8 @@ pub use service::{
 };
 pub use system::System;
 pub use table::{
-    Action, Column, Database, DatabaseStage, Date, Distribution, Every, ForeignKey, Ident, Index,
-    Partitioning, Span, SqlType, Table,
+    Action, Column, Database, DatabaseStage, Distribution, ForeignKey, Ident, Identity, Index,
+    SqlType, Table,
 };
 pub use target::{header, Artifacts, Target, TargetError, GENERATED_MARKER};
 pub use units::{ByteSize, Cpu, Duration, UnitError};

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::unknown;
 use crate::codes::{
-    DB_COLOCATION, DB_DISTRIBUTION, DB_DISTRIBUTION_KEY, DB_FOREIGN_KEY, DB_NAME, DB_NO_CITUS,
-    DB_PARTITIONING, DB_PARTITION_KEY, DB_RANGES, DB_UNKNOWN,
+    DB_COLOCATION, DB_DISTRIBUTION, DB_DISTRIBUTION_KEY, DB_FOREIGN_KEY, DB_IDENTITY, DB_NAME,
+    DB_NO_CITUS, DB_PARTITIONING, DB_PARTITION_KEY, DB_RANGES, DB_UNKNOWN, DB_UPKEEP,
 };
 use crate::{Action, Database, Diagnostics, Distribution, Ident, SqlType, System, Table};
 
@@ -104,6 +104,7 @@ fn table(db: &Database, t: &Table, at: &str, diags: &mut Diagnostics) {
                 .help("remove the duplicate");
         }
     }
+    identity(t, at, diags);
     columns_exist(t, &t.primary_key, &format!("{at}.primary_key"), diags);
     for (i, u) in t.unique.iter().enumerate() {
         columns_exist(t, u, &format!("{at}.unique[{i}]"), diags);
@@ -158,6 +159,18 @@ fn table(db: &Database, t: &Table, at: &str, diags: &mut Diagnostics) {
                     .error(DB_PARTITION_KEY, path, format!("the {kind} ({}) of partitioned table `{}` lacks the partition column `{}`; PostgreSQL refuses it: `unique constraint on partitioned table must include all partitioning columns`", join(key), t.name, p.column))
                     .help(format!("add `{}` to it, e.g. ({}, {})", p.column, join(key), p.column));
             }
+        }
+        if let Some(r) = &p.retention {
+            if r.keep == 0 {
+                diags
+                    .error(DB_UPKEEP, format!("{pat}.retention.keep"), format!("the retention of `{}` keeps 0 periods: the upkeep would drop the partition rows are written to", t.name))
+                    .help("keep at least 1 period before the current one, e.g. `.drop_after(3)`");
+            }
+        }
+        if p.premake > 1000 {
+            diags
+                .error(DB_UPKEEP, format!("{pat}.premake"), format!("`{}` asks for {} partitions ahead; the upkeep would create them all at once", t.name, p.premake))
+                .help("a few periods ahead are enough when the upkeep runs daily, e.g. `.premake(3)`");
         }
         if p.spans.is_empty() && !p.default_partition {
             diags
@@ -302,6 +315,36 @@ fn table(db: &Database, t: &Table, at: &str, diags: &mut Diagnostics) {
                         .help(format!("add `{column}` to it, e.g. ({column}, {})", join(key)));
                 }
             }
+        }
+    }
+}
+
+/// Identity columns: PostgreSQL's own rules, and Citus's on distributed tables.
+fn identity(t: &Table, at: &str, diags: &mut Diagnostics) {
+    for (i, c) in t.columns.iter().enumerate() {
+        if c.identity.is_none() {
+            continue;
+        }
+        let path = format!("{at}.columns[{i}]");
+        if !matches!(c.ty, SqlType::Int | SqlType::BigInt) {
+            diags
+                .error(DB_IDENTITY, format!("{path}.ty"), format!("identity column `{}` is `{}`; PostgreSQL refuses it: `identity column type must be smallint, integer, or bigint`", c.name, c.ty.to_sql()))
+                .help("make it `SqlType::BigInt`");
+        }
+        if c.default.is_some() {
+            diags
+                .error(DB_IDENTITY, format!("{path}.default"), format!("identity column `{}` also has a default; PostgreSQL refuses it: `both default and identity specified`", c.name))
+                .help("drop `.default(..)`: the sequence gives the values");
+        }
+        if c.nullable {
+            diags
+                .error(DB_IDENTITY, format!("{path}.nullable"), format!("identity column `{}` is declared nullable; identity columns are always NOT NULL", c.name))
+                .help("drop `.nullable()`");
+        }
+        if c.ty == SqlType::Int && t.distribution.column().is_some() {
+            diags
+                .error(DB_IDENTITY, format!("{path}.ty"), format!("`{}` is distributed and its identity column `{}` is `integer`; Citus only distributes tables whose identity columns are `bigint` (each node draws from its own range of the sequence)", t.name, c.name))
+                .help("make it `SqlType::BigInt`");
         }
     }
 }

@@ -5,6 +5,7 @@
 
 pub(crate) mod database;
 mod depends;
+mod growth;
 mod names;
 mod placement;
 mod refs;
@@ -23,6 +24,7 @@ pub(crate) fn check(system: &System) -> Diagnostics {
     scaling::check(system, &mut diags);
     placement::check(system, &mut diags);
     database::check(system, &mut diags);
+    growth::check(system, &mut diags);
     diags
 }
 
