@@ -5,6 +5,7 @@
 //! - `targets`: snapshots of every fixture × target, schema validation, determinism
 //! - `kubernetes`: Kompose-compatibility rules, the reference manifests, typed round trips
 //! - `sql`: the database plan's rules, and its SQL on a real PostgreSQL server
+//! - `growth`: a database grown phase by phase equals a fresh install; partition upkeep
 //! - `swarm`: the Swarm target's checks and the reference stack file
 //! - `import`: compose files → infra.rs (golden files, round trip, never panics)
 //! - `cli`: build / diff / check against a real directory, diagnostics output
@@ -20,6 +21,7 @@ mod systems;
 mod cli;
 mod conformance;
 mod docs;
+mod growth;
 mod import;
 mod kubernetes;
 mod model;

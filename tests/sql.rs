@@ -355,7 +355,7 @@ fn citus_on_an_image_without_citus_is_a_warning() {
     assert!(w[0].help.as_deref().is_some_and(|h| h.contains("Citus 14")));
 }
 
-fn render(system: &System, phase: &str) -> escala::Artifacts {
+pub fn render(system: &System, phase: &str) -> escala::Artifacts {
     let checked = system.check().expect("valid");
     let plan = checked.plan(phase).expect("phase");
     escala::targets::sql::Sql::new()
@@ -381,7 +381,20 @@ fn files_are_ordered_and_foreign_keys_come_last() {
         [
             "001_tables.sql",
             "002_distribution.sql",
-            "003_foreign_keys.sql"
+            "003_foreign_keys.sql",
+            "004_partition_upkeep.sql"
+        ]
+    );
+    assert_eq!(
+        names("swarm"),
+        [
+            "001_tables.sql",
+            "002_foreign_keys.sql",
+            "003_partition_upkeep.sql",
+            "from-single-node/001_prepare.sql",
+            "from-single-node/002_copy.sql",
+            "from-single-node/003_swap.sql",
+            "from-single-node/004_validate.sql"
         ]
     );
     let single = render(&s, "single-node");
@@ -413,7 +426,7 @@ fn files_are_ordered_and_foreign_keys_come_last() {
 
 /// `psql` against the server `.ci/run` starts (`ESCALA_PG_HOST`, `ESCALA_PG_PORT`,
 /// `ESCALA_PG_USER`), stopping at the first error.
-fn psql(db: &str, args: &[&str], tz: Option<&str>) -> Result<String, String> {
+pub fn psql(db: &str, args: &[&str], tz: Option<&str>) -> Result<String, String> {
     let host = std::env::var("ESCALA_PG_HOST")
         .map_err(|_| "ESCALA_PG_HOST is not set: start PostgreSQL as .ci/run does".to_owned())?;
     let port = std::env::var("ESCALA_PG_PORT").unwrap_or_else(|_| "5432".into());
@@ -448,7 +461,7 @@ fn psql(db: &str, args: &[&str], tz: Option<&str>) -> Result<String, String> {
     }
 }
 
-fn fresh_db(name: &str) -> String {
+pub fn fresh_db(name: &str) -> String {
     psql(
         "postgres",
         &[
@@ -472,6 +485,9 @@ pub fn apply_twice(db: &str, files: &escala::Artifacts) -> Result<(), String> {
             .filter(|(p, _)| !p.ends_with("_distribution.sql"))
         {
             let file = dir.path().join(path);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
             std::fs::write(&file, text).map_err(|e| e.to_string())?;
             let tz = (run == 1).then_some("America/Bogota");
             psql(db, &["-f", file.to_str().unwrap_or_default()], tz)
@@ -509,14 +525,24 @@ fn finanzas_sql_runs_twice_and_the_catalogs_hold_the_plan() {
                 "a plain table"
             );
         } else {
+            // The upkeep adds the years after 2027 that today's clock needs (two ahead).
+            let (declared, added) = leaves.split_at(4);
+            for (i, leaf) in added.iter().take(added.len().saturating_sub(1)).enumerate() {
+                let year = 2028 + i;
+                assert_eq!(
+                    *leaf,
+                    format!("facturas_{year} FOR VALUES FROM ('{year}-01-01 00:00:00+00') TO ('{}-01-01 00:00:00+00')", year + 1),
+                    "{phase}"
+                );
+            }
+            assert_eq!(added.last().copied(), Some("facturas_default DEFAULT"));
             assert_eq!(
-                leaves,
+                declared,
                 [
                     "facturas_2024 FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2025-01-01 00:00:00+00')",
                     "facturas_2025 FOR VALUES FROM ('2025-01-01 00:00:00+00') TO ('2026-01-01 00:00:00+00')",
                     "facturas_2026 FOR VALUES FROM ('2026-01-01 00:00:00+00') TO ('2027-01-01 00:00:00+00')",
                     "facturas_2027 FOR VALUES FROM ('2027-01-01 00:00:00+00') TO ('2028-01-01 00:00:00+00')",
-                    "facturas_default DEFAULT",
                 ],
                 "{phase}"
             );
@@ -565,6 +591,8 @@ CREATE FUNCTION public.column_to_column_name(table_name regclass, column_var_tex
   RETURNS text LANGUAGE sql AS $$ SELECT column_var_text $$;
 CREATE FUNCTION public.create_reference_table(table_name regclass)
   RETURNS void LANGUAGE sql AS $$ INSERT INTO pg_dist_partition VALUES (table_name, 'n', NULL, 1, 't') $$;
+CREATE FUNCTION public.truncate_local_data_after_distributing_table(function_name regclass)
+  RETURNS void LANGUAGE sql AS $$ SELECT $$;
 CREATE FUNCTION public.create_distributed_table(table_name regclass, distribution_column text,
     distribution_type text DEFAULT 'hash', colocate_with text DEFAULT 'default', shard_count integer DEFAULT NULL)
   RETURNS void LANGUAGE sql AS $$
@@ -587,9 +615,13 @@ fn a_table_distributed_otherwise_than_planned_stops_the_citus_file() {
     psql(&db, &["-c", CITUS_STAND_IN], None).expect("stand-in");
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("002_distribution.sql");
+    // The stand-in is installed by this test, not as an extension.
     std::fs::write(
         &file,
-        files.get("002_distribution.sql").expect("citus file"),
+        files
+            .get("002_distribution.sql")
+            .expect("citus file")
+            .replace("CREATE EXTENSION IF NOT EXISTS citus;\n", ""),
     )
     .expect("write");
     let run = || psql(&db, &["-f", file.to_str().expect("utf-8")], None);

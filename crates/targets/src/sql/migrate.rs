@@ -376,11 +376,12 @@ fn swap(db: &Database, tables: &[&Table], from: &Phase, to: &Phase) -> String {
     }
     for (t, fk, not_valid) in keys {
         out.push_str(&format!(
-            "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {} AND conrelid = {}::regclass) THEN\n    {}{};\n  END IF;\nEND $$;\n",
+            "DO $$\nBEGIN\n  IF to_regclass({rel}) IS NOT NULL AND to_regclass({target}) IS NOT NULL\n     AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {} AND conrelid = to_regclass({rel})) THEN\n    {}{};\n  END IF;\nEND $$;\n",
             literal(&fk_name(t, fk)),
-            literal(&format!("{schema}.{}", t.name)),
             add_fk(schema, t.name.as_str(), t, fk),
             if not_valid { " NOT VALID" } else { "" },
+            rel = literal(&format!("{schema}.{}", t.name)),
+            target = literal(&format!("{schema}.{}", fk.table)),
         ));
     }
     out.push_str("\nCOMMIT;\n");
@@ -402,7 +403,7 @@ fn validate(db: &Database, tables: &[&Table], from: &Phase, to: &Phase) -> Strin
         }
         let n = fk_name(t, fk);
         out.push_str(&format!(
-            "DO $$\nBEGIN\n  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {} AND conrelid = {}::regclass AND NOT convalidated) THEN\n    ALTER TABLE {schema}.{} VALIDATE CONSTRAINT {n};\n  END IF;\nEND $$;\n",
+            "DO $$\nBEGIN\n  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = {} AND conrelid = to_regclass({}) AND NOT convalidated) THEN\n    ALTER TABLE {schema}.{} VALIDATE CONSTRAINT {n};\n  END IF;\nEND $$;\n",
             literal(&n),
             literal(&format!("{schema}.{}", t.name)),
             t.name,

@@ -96,16 +96,18 @@ fn retire_partition(schema: &str) -> String {
     format!(
         r#"CREATE OR REPLACE FUNCTION {schema}.escala_retire_partition(parent regclass, part regclass, detach_only boolean)
 RETURNS text LANGUAGE plpgsql AS $fn$
+DECLARE
+  named text := part::text;
 BEGIN
   IF NOT detach_only AND EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid = parent) THEN
     EXECUTE format('DELETE FROM %s', part);
   END IF;
   EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', parent, part);
   IF detach_only THEN
-    RETURN format('detached %s', part);
+    RETURN format('detached %s', named);
   END IF;
-  EXECUTE format('DROP TABLE %s', part);
-  RETURN format('dropped %s', part);
+  EXECUTE format('DROP TABLE %s', named);
+  RETURN format('dropped %s', named);
 END
 $fn$;
 "#

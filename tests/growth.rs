@@ -1,0 +1,690 @@
+//! The growth path of the database on a real PostgreSQL server: a database built by one phase
+//! and filled with rows, migrated to the next phase, ends with the same catalog and rows as a
+//! fresh install of that phase; partitions are kept ahead of the clock; the Citus file places
+//! the tables of a grown database (against a stand-in of the Citus catalog).
+
+use escala::prelude::*;
+use escala::{codes, Artifacts, Severity};
+
+use crate::sql::{fresh_db, psql, render};
+use crate::support::conformance;
+use crate::systems;
+
+/// 20 tenants with 50 clients each; 12 000 invoices from 2023-11 to 2027-09 (the ones before
+/// 2024 land in the DEFAULT partition) and one transaction per invoice.
+const FINANZAS_ROWS: &str = r#"
+INSERT INTO app.tenants (id, nombre, creado_en)
+  SELECT ('00000000-0000-0000-0000-' || lpad(t::text, 12, '0'))::uuid, 'tenant ' || t, '2023-01-01 00:00:00+00'
+    FROM generate_series(1, 20) t;
+INSERT INTO app.clientes (tenant_id, id, nombre, email, creado_en)
+  SELECT ('00000000-0000-0000-0000-' || lpad(t::text, 12, '0'))::uuid,
+         ('00000000-0000-0000-0001-' || lpad((t * 1000 + c)::text, 12, '0'))::uuid, 'c', 'c' || c || '@x',
+         '2023-01-01 00:00:00+00'
+    FROM generate_series(1, 20) t, generate_series(1, 50) c;
+INSERT INTO app.facturas (tenant_id, id, cliente_id, numero, total, fecha_emision)
+  SELECT ('00000000-0000-0000-0000-' || lpad(t::text, 12, '0'))::uuid,
+         ('00000000-0000-0000-0002-' || lpad((t * 100000 + i)::text, 12, '0'))::uuid,
+         ('00000000-0000-0000-0001-' || lpad((t * 1000 + 1 + i % 50)::text, 12, '0'))::uuid,
+         'F-' || i, (i % 997) + t + 0.5,
+         timestamptz '2024-01-01 00:00:00+00' + i * interval '2 days 7 hours' - interval '60 days'
+    FROM generate_series(1, 20) t, generate_series(1, 600) i;
+INSERT INTO app.transacciones (tenant_id, id, factura_id, fecha_emision, monto, creada_en)
+  SELECT tenant_id, ('00000000-0000-0000-0003-' || substr(id::text, 25))::uuid, id, fecha_emision, total / 2, fecha_emision
+    FROM app.facturas;
+"#;
+
+/// What must be equal between a grown and a fresh database: relations and partition bounds,
+/// constraints and their definitions, indexes, the upkeep functions, and the rows of every
+/// table of the plan. The plain tables a migration keeps (`*_unpartitioned`) are left out.
+/// For the per-partition copies PostgreSQL makes of a foreign key that references a
+/// partitioned table, names (numbered by creation order) and `convalidated` (PostgreSQL 15
+/// does not carry a `VALIDATE CONSTRAINT` down to them) are left out too.
+fn catalog(db: &str, tables: &[&str]) -> String {
+    let mut sql = String::from(
+        r#"SET TimeZone = 'UTC';
+SELECT 'rel ' || c.relname || ' ' || c.relkind::text || ' ' || coalesce(pg_get_expr(c.relpartbound, c.oid), '')
+  FROM pg_class c WHERE c.relnamespace = 'app'::regnamespace AND c.relkind IN ('r', 'p', 'S') AND c.relname NOT LIKE '%unpartitioned%' ORDER BY 1;
+SELECT 'con ' || conrelid::regclass || ' ' || CASE WHEN conparentid = 0 THEN conname || ' ' || convalidated ELSE '(copy)' END
+       || ' ' || replace(pg_get_constraintdef(oid), ' NOT VALID', '')
+  FROM pg_constraint WHERE connamespace = 'app'::regnamespace AND conrelid::regclass::text NOT LIKE '%unpartitioned%' ORDER BY 1;
+SELECT 'idx ' || pg_get_indexdef(indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+ WHERE c.relnamespace = 'app'::regnamespace AND indrelid::regclass::text NOT LIKE '%unpartitioned%' ORDER BY 1;
+SELECT 'fn ' || proname FROM pg_proc WHERE pronamespace = 'app'::regnamespace ORDER BY 1;
+"#,
+    );
+    for t in tables {
+        sql.push_str(&format!(
+            "SELECT 'rows {t} ' || count(*) || ' ' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '-') FROM app.{t} x;\n"
+        ));
+    }
+    psql(db, &["-c", &sql], None).expect("catalog query")
+}
+
+/// Applies `files` in order: the migration folder (when `migrate`), then the phase's files;
+/// Citus's file only when `citus` (a real Citus or the stand-in).
+fn apply(db: &str, files: &Artifacts, migrate: bool, citus: bool) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut ordered: Vec<(&str, &str)> = files
+        .iter()
+        .filter(|(p, _)| migrate && p.starts_with("from-"))
+        .collect();
+    ordered.extend(
+        files
+            .iter()
+            .filter(|(p, _)| !p.contains('/'))
+            .filter(|(p, _)| citus || !p.ends_with("_distribution.sql")),
+    );
+    for (path, text) in ordered {
+        let file = dir.path().join(path.replace('/', "_"));
+        // The stand-in is not an extension: it is installed by the test instead.
+        let text = text.replace("CREATE EXTENSION IF NOT EXISTS citus;\n", "");
+        std::fs::write(&file, text).map_err(|e| e.to_string())?;
+        psql(db, &["-f", file.to_str().unwrap_or_default()], None)
+            .map_err(|e| format!("{path}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn finanzas_tables() -> Vec<&'static str> {
+    vec!["tenants", "clientes", "facturas", "transacciones"]
+}
+
+#[test]
+fn single_node_grown_to_swarm_equals_a_fresh_swarm_install() {
+    if !conformance("a grown database migrated on a real PostgreSQL server") {
+        return;
+    }
+    let s = systems::ALL[0].1();
+    let (single, swarm) = (render(&s, "single-node"), render(&s, "swarm"));
+    assert!(
+        swarm.get("from-single-node/002_copy.sql").is_some(),
+        "the swarm phase migrates from single-node"
+    );
+    let grown = fresh_db("escala_grown");
+    apply(&grown, &single, false, false).expect("single-node files");
+    psql(&grown, &["-c", FINANZAS_ROWS], None).expect("rows");
+    let before = psql(
+        &grown,
+        &["-c", "SELECT count(*), sum(total) FROM app.facturas"],
+        None,
+    )
+    .expect("count");
+    for run in 1..=2 {
+        apply(&grown, &swarm, true, false).unwrap_or_else(|e| panic!("run {run}: {e}"));
+    }
+    let fresh = fresh_db("escala_fresh");
+    apply(&fresh, &swarm, false, false).expect("swarm files");
+    psql(&fresh, &["-c", FINANZAS_ROWS], None).expect("rows");
+    let (g, f) = (
+        catalog(&grown, &finanzas_tables()),
+        catalog(&fresh, &finanzas_tables()),
+    );
+    similar_asserts(&g, &f);
+    assert!(g.contains("rel facturas p"), "facturas is partitioned: {g}");
+    assert!(g.contains("rows facturas 12000"), "{g}");
+    // The plain table is kept, with every row, until the user drops it.
+    let q = |sql: &str| psql(&grown, &["-c", sql], None).expect("query");
+    assert_eq!(
+        q("SELECT count(*), sum(total) FROM app.facturas_unpartitioned"),
+        before
+    );
+    assert_eq!(q("SELECT count(*), sum(total) FROM app.facturas"), before);
+    // Rows went to their years: those before 2024 to the DEFAULT partition, none elsewhere.
+    assert_eq!(
+        q("SELECT count(*) FROM app.facturas_default WHERE fecha_emision >= '2024-01-01 00:00:00+00'")
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM app.facturas_2025 WHERE fecha_emision < '2025-01-01 00:00:00+00' OR fecha_emision >= '2026-01-01 00:00:00+00'")
+            .trim(),
+        "0"
+    );
+    // Per-tenant sums are those of the plain table.
+    assert_eq!(
+        q("SELECT tenant_id, count(*), sum(total) FROM app.facturas GROUP BY 1 ORDER BY 1"),
+        q("SELECT tenant_id, count(*), sum(total) FROM app.facturas_unpartitioned GROUP BY 1 ORDER BY 1")
+    );
+}
+
+/// A line-by-line diff in the panic message, rather than two 100-line strings.
+#[track_caller]
+fn similar_asserts(grown: &str, fresh: &str) {
+    if grown != fresh {
+        let diff = similar::TextDiff::from_lines(fresh, grown)
+            .unified_diff()
+            .header("fresh", "grown")
+            .to_string();
+        panic!("the grown database differs from a fresh install:\n{diff}");
+    }
+}
+
+#[test]
+fn writes_during_the_migration_reach_the_partitioned_table() {
+    if !conformance("writes during a migration, on a real PostgreSQL server") {
+        return;
+    }
+    let s = systems::ALL[0].1();
+    let swarm = render(&s, "swarm");
+    let db = fresh_db("escala_live");
+    apply(&db, &render(&s, "single-node"), false, false).expect("single-node files");
+    psql(&db, &["-c", FINANZAS_ROWS], None).expect("rows");
+    let dir = tempfile::tempdir().expect("tmp");
+    let run = |step: &str| {
+        let file = dir.path().join(step);
+        std::fs::write(
+            &file,
+            swarm
+                .get(&format!("from-single-node/{step}"))
+                .expect("step file"),
+        )
+        .expect("write");
+        psql(&db, &["-f", file.to_str().expect("utf-8")], None)
+            .unwrap_or_else(|e| panic!("{step}: {e}"))
+    };
+    let q = |sql: &str| psql(&db, &["-c", sql], None).expect("query");
+    run("001_prepare.sql");
+    // The application keeps writing to the plain table between the steps.
+    q("INSERT INTO app.facturas (tenant_id, id, cliente_id, numero, total, fecha_emision) VALUES ('00000000-0000-0000-0000-000000000003', '00000000-0000-0000-0003-000000000001', '00000000-0000-0000-0001-000000003001', 'NEW-1', 77, '2026-05-05 12:00:00+00')");
+    q("UPDATE app.facturas SET total = total + 1000 WHERE numero = 'F-7'");
+    q("DELETE FROM app.facturas WHERE numero = 'F-8'");
+    run("002_copy.sql");
+    q("INSERT INTO app.facturas (tenant_id, id, cliente_id, numero, total, fecha_emision) VALUES ('00000000-0000-0000-0000-000000000004', '00000000-0000-0000-0003-000000000002', '00000000-0000-0000-0001-000000004001', 'NEW-2', 88, '2025-02-02 12:00:00+00')");
+    q("UPDATE app.facturas SET total = 1 WHERE numero = 'F-9'");
+    q("DELETE FROM app.clientes WHERE id = '00000000-0000-0000-0001-000000005011'");
+    run("003_swap.sql");
+    run("004_validate.sql");
+    let only = |a: &str, b: &str| {
+        q(&format!(
+            "SELECT count(*) FROM (SELECT * FROM app.{a} EXCEPT SELECT * FROM app.{b}) x"
+        ))
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(only("facturas", "facturas_unpartitioned"), "0");
+    assert_eq!(only("facturas_unpartitioned", "facturas"), "0");
+    assert_eq!(
+        q("SELECT count(*) FROM app.facturas WHERE numero IN ('NEW-1', 'NEW-2')").trim(),
+        "2"
+    );
+    assert_eq!(
+        q("SELECT count(*) FROM app.facturas WHERE numero = 'F-8'").trim(),
+        "0"
+    );
+    // The cascade from the deleted client reached the copy too.
+    assert_eq!(
+        q("SELECT count(*) FROM app.facturas WHERE cliente_id = '00000000-0000-0000-0001-000000005011'").trim(),
+        "0"
+    );
+}
+
+#[test]
+fn rows_no_partition_would_take_stop_the_migration() {
+    if !conformance("a migration refusing rows outside every partition") {
+        return;
+    }
+    let table = |with_default: bool| {
+        let mut p = Partitioning::range("fecha").yearly("2024-01-01", "2026-01-01");
+        if with_default {
+            p = p.with_default();
+        }
+        Table::new("eventos")
+            .column(Column::new("tenant_id", SqlType::Uuid))
+            .column(Column::new("id", SqlType::BigInt).identity())
+            .column(Column::new("fecha", SqlType::Date))
+            .primary_key(["tenant_id", "id", "fecha"])
+            .partition_by(p)
+    };
+    let system = |with_default: bool| {
+        System::new("x")
+            .service(
+                Service::builder()
+                    .name("postgres")
+                    .image("postgres:15")
+                    .build(),
+            )
+            .database(Database::new("postgres", "app").table(table(with_default)))
+            .phase(Phase::new("one", Engine::Compose))
+            .phase(Phase::new("two", Engine::Compose).partitioning())
+    };
+    let db = fresh_db("escala_outside");
+    apply(&db, &render(&system(false), "one"), false, false).expect("plain table");
+    psql(&db, &["-c", "INSERT INTO app.eventos (tenant_id, fecha) SELECT gen_random_uuid(), date '2023-06-01' + g FROM generate_series(0, 999) g"], None).expect("rows");
+    let err = apply(&db, &render(&system(false), "two"), true, false)
+        .expect_err("rows before 2024 fit no partition");
+    assert!(
+        err.contains("269 rows of app.eventos have fecha outside every partition (2024-01-01 to 2026-01-01) and there is no DEFAULT partition"),
+        "{err}"
+    );
+    assert!(err.contains("HINT:  widen the spans"), "{err}");
+    // With a DEFAULT partition they go there, ids and the sequence carried over.
+    apply(&db, &render(&system(true), "two"), true, false).expect("migrates");
+    let q = |sql: &str| psql(&db, &["-c", sql], None).expect("query");
+    // 2023-06-01 to 2023-12-31 stay in the DEFAULT partition; 2026-01-01 to 2026-02-24 went
+    // there too, and the phase's upkeep (on today's clock, after 2026) moved them into
+    // eventos_2026 when it created it.
+    assert_eq!(q("SELECT count(*) FROM app.eventos_default").trim(), "214");
+    assert_eq!(q("SELECT count(*) FROM app.eventos_2026").trim(), "55");
+    assert_eq!(
+        q("SELECT min(id), max(id) FROM app.eventos").trim(),
+        "1|1000"
+    );
+    q("INSERT INTO app.eventos (tenant_id, fecha) VALUES (gen_random_uuid(), '2025-01-01')");
+    assert_eq!(
+        q("SELECT id FROM app.eventos WHERE fecha = '2025-01-01' ORDER BY id DESC LIMIT 1").trim(),
+        "1001",
+        "the identity sequence goes on where the plain table's stopped"
+    );
+    let fresh = fresh_db("escala_outside_fresh");
+    apply(&fresh, &render(&system(true), "two"), false, false).expect("fresh");
+    let relations = |db: &str| {
+        catalog(db, &[])
+            .lines()
+            .filter(|l| !l.starts_with("rows"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    similar_asserts(&relations(&db), &relations(&fresh));
+}
+
+#[test]
+fn upkeep_keeps_partitions_ahead_of_a_clock_moved_forward() {
+    if !conformance("partition upkeep on a real PostgreSQL server") {
+        return;
+    }
+    let s = systems::ALL[0].1();
+    let db = fresh_db("escala_upkeep");
+    apply(&db, &render(&s, "swarm"), false, false).expect("swarm files");
+    let q = |sql: &str| psql(&db, &["-c", sql], None).expect("query");
+    let created = q("SELECT * FROM app.escala_partition_upkeep('2031-06-01')");
+    let partitions = q("SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'app.facturas'::regclass");
+    assert_eq!(
+        partitions.trim(),
+        "facturas_2024 facturas_2025 facturas_2026 facturas_2027 facturas_2028 facturas_2029 facturas_2030 facturas_2031 facturas_2032 facturas_2033 facturas_default",
+        "two years after 2031 exist ({created})"
+    );
+    assert!(created.contains("created app.facturas_2033"), "{created}");
+    assert_eq!(
+        q("SELECT * FROM app.escala_partition_upkeep('2031-06-01')").trim(),
+        "",
+        "a second run does nothing"
+    );
+    // A month of invoices in every year up to 2033: none lands in the DEFAULT partition.
+    psql(
+        &db,
+        &[
+            "-c",
+            FINANZAS_ROWS
+                .split("INSERT INTO app.facturas")
+                .next()
+                .unwrap_or_default(),
+        ],
+        None,
+    )
+    .expect("tenants");
+    q("INSERT INTO app.facturas (tenant_id, cliente_id, numero, total, fecha_emision) SELECT '00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0001-000000001001', 'U', 1, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 month' FROM generate_series(0, 119) g");
+    assert_eq!(q("SELECT count(*) FROM app.facturas_default").trim(), "0");
+    // A row far ahead lands in the DEFAULT partition, referenced by a transaction; when the
+    // clock gets there, the upkeep moves it into its partition and keeps the foreign key.
+    q("INSERT INTO app.facturas (tenant_id, id, cliente_id, numero, total, fecha_emision) VALUES ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0004-000000000001', '00000000-0000-0000-0001-000000001001', 'FAR', 5, '2040-02-02 00:00:00+00')");
+    q("INSERT INTO app.transacciones (tenant_id, factura_id, fecha_emision, monto) VALUES ('00000000-0000-0000-0000-000000000001', '00000000-0000-0000-0004-000000000001', '2040-02-02 00:00:00+00', 5)");
+    assert_eq!(q("SELECT count(*) FROM app.facturas_default").trim(), "1");
+    let moved = q("SELECT * FROM app.escala_partition_upkeep('2039-03-01')");
+    assert!(
+        moved.contains(
+            "created app.facturas_2040 and moved 1 rows into it from app.facturas_default"
+        ),
+        "{moved}"
+    );
+    assert_eq!(q("SELECT count(*) FROM app.facturas_default").trim(), "0");
+    assert_eq!(
+        q("SELECT tableoid::regclass FROM app.facturas WHERE numero = 'FAR'").trim(),
+        "app.facturas_2040"
+    );
+    assert_eq!(
+        q("SELECT conname || ' ' || convalidated FROM pg_constraint WHERE conrelid = 'app.transacciones'::regclass AND contype = 'f' AND conparentid = 0").trim(),
+        "transacciones_tenant_id_factura_id_fecha_emision_fkey true"
+    );
+    // Deleting the invoice still cascades to its transaction.
+    q("DELETE FROM app.facturas WHERE numero = 'FAR'");
+    assert_eq!(
+        q("SELECT count(*) FROM app.transacciones WHERE monto = 5").trim(),
+        "0"
+    );
+}
+
+fn retention_system(detach: bool) -> System {
+    let p = Partitioning::range("dia")
+        .monthly("2024-01-01", "2024-07-01")
+        .premake(1);
+    let p = if detach {
+        p.detach_after(3)
+    } else {
+        p.drop_after(3)
+    };
+    System::new("x")
+        .service(
+            Service::builder()
+                .name("postgres")
+                .image("postgres:15")
+                .build(),
+        )
+        .database(
+            Database::new("postgres", "app")
+                .table(
+                    Table::new("lecturas")
+                        .column(Column::new("id", SqlType::BigInt).identity())
+                        .column(Column::new("dia", SqlType::Date))
+                        .primary_key(["id", "dia"])
+                        .partition_by(p),
+                )
+                .table(
+                    Table::new("notas")
+                        .column(Column::new("id", SqlType::BigInt).identity())
+                        .column(Column::new("lectura_id", SqlType::BigInt))
+                        .column(Column::new("dia", SqlType::Date))
+                        .primary_key(["id"])
+                        .foreign_key(
+                            ForeignKey::new(["lectura_id", "dia"], "lecturas", ["id", "dia"])
+                                .on_delete(Action::Cascade),
+                        ),
+                ),
+        )
+        .phase(Phase::new("p", Engine::Compose).partitioning())
+}
+
+#[test]
+fn retention_drops_or_detaches_old_partitions() {
+    if !conformance("partition retention on a real PostgreSQL server") {
+        return;
+    }
+    for detach in [false, true] {
+        let db = fresh_db("escala_retention");
+        // The file's own catch-up runs on today's clock; this test sets the clock itself.
+        let mut files = render(&retention_system(detach), "p");
+        let upkeep = files
+            .get("003_partition_upkeep.sql")
+            .expect("upkeep file")
+            .replace("SELECT * FROM app.escala_partition_upkeep();\n", "");
+        files.insert("003_partition_upkeep.sql", upkeep);
+        apply(&db, &files, false, false).expect("files");
+        let q = |sql: &str| psql(&db, &["-c", sql], None).expect("query");
+        q("INSERT INTO app.lecturas (dia) SELECT date '2024-01-01' + g FROM generate_series(0, 180) g");
+        if !detach {
+            q("INSERT INTO app.notas (lectura_id, dia) SELECT id, dia FROM app.lecturas");
+        }
+        let out = q("SELECT * FROM app.escala_partition_upkeep('2024-09-15')");
+        let kept = q("SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'app.lecturas'::regclass");
+        // September 2024 minus 3 months: partitions ending by 2024-06-01 go.
+        assert_eq!(
+            kept.trim(),
+            "lecturas_2024_06 lecturas_2024_07 lecturas_2024_08 lecturas_2024_09 lecturas_2024_10",
+            "{out}"
+        );
+        assert_eq!(q("SELECT min(dia) FROM app.lecturas").trim(), "2024-06-01");
+        let verb = if detach { "detached" } else { "dropped" };
+        assert!(
+            out.contains(&format!("{verb} app.lecturas_2024_05")),
+            "{out}"
+        );
+        if detach {
+            // Kept as plain tables, rows and all.
+            assert_eq!(q("SELECT count(*) FROM app.lecturas_2024_01").trim(), "31");
+        } else {
+            assert_eq!(
+                q("SELECT to_regclass('app.lecturas_2024_01') IS NULL").trim(),
+                "t"
+            );
+            // The notes of the dropped days followed their foreign key's ON DELETE CASCADE.
+            assert_eq!(q("SELECT min(dia) FROM app.notas").trim(), "2024-06-01");
+        }
+    }
+}
+
+// ------------------------------------------------ Citus on a grown database (stand-in)
+
+/// A stand-in for the part of Citus the distribution file touches, that also does what a real
+/// Citus 13.2 did to a grown database (`../shared/reference/citus-sql.md` §11): a reference
+/// table pulls every table connected to it by a foreign key into Citus as a *local* table
+/// (`partmethod 'n'`, colocation 0), and a table that foreign keys connect to reference or
+/// local tables cannot be distributed. It runs the file's PL/pgSQL and guards on real
+/// PostgreSQL; it is not Citus.
+const GROWN_CITUS_STAND_IN: &str = r#"
+CREATE TABLE public.pg_dist_partition (
+  logicalrelid regclass PRIMARY KEY, partmethod "char", partkey text, colocationid integer, repmodel "char");
+CREATE FUNCTION public.column_to_column_name(table_name regclass, column_var_text text)
+  RETURNS text LANGUAGE sql AS $$ SELECT column_var_text $$;
+CREATE FUNCTION public.truncate_local_data_after_distributing_table(function_name regclass)
+  RETURNS void LANGUAGE sql AS $$ SELECT $$;
+CREATE FUNCTION public.create_reference_table(table_name regclass) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO pg_dist_partition VALUES (table_name, 'n', NULL, 1, 't')
+    ON CONFLICT (logicalrelid) DO UPDATE SET partmethod = 'n', partkey = NULL, colocationid = 1, repmodel = 't';
+  -- Tables connected by a foreign key become Citus local tables.
+  INSERT INTO pg_dist_partition
+    SELECT DISTINCT other, 'n', NULL, 0, 's' FROM (
+      SELECT conrelid AS other FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid = table_name
+      UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND conrelid = table_name) o
+    WHERE other <> table_name
+    ON CONFLICT DO NOTHING;
+END $$;
+CREATE FUNCTION public.create_distributed_table(table_name regclass, distribution_column text,
+    distribution_type text DEFAULT 'hash', colocate_with text DEFAULT 'default', shard_count integer DEFAULT NULL)
+  RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid = table_name) THEN
+    RAISE EXCEPTION 'cannot create foreign key constraint since foreign keys from reference tables and local tables to distributed tables are not supported';
+  END IF;
+  INSERT INTO pg_dist_partition VALUES (table_name, 'h', distribution_column,
+      CASE WHEN colocate_with IN ('none', 'default')
+           THEN (SELECT coalesce(max(colocationid), 1) + 1 FROM pg_dist_partition)
+           ELSE (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = colocate_with::regclass) END,
+      's')
+    ON CONFLICT (logicalrelid) DO UPDATE SET partmethod = 'h', partkey = EXCLUDED.partkey,
+      colocationid = EXCLUDED.colocationid, repmodel = 's';
+END $$;
+"#;
+
+#[test]
+fn the_citus_file_places_every_table_of_a_grown_database() {
+    if !conformance("the Citus file on a grown database (real PostgreSQL, Citus catalog stand-in)")
+    {
+        return;
+    }
+    let s = systems::ALL[0].1();
+    let db = fresh_db("escala_grown_citus");
+    apply(&db, &render(&s, "swarm"), false, false).expect("swarm files");
+    psql(&db, &["-c", FINANZAS_ROWS], None).expect("rows");
+    psql(&db, &["-c", GROWN_CITUS_STAND_IN], None).expect("stand-in");
+    let k3s = render(&s, "k3s");
+    let q = |sql: &str| psql(&db, &["-c", sql], None).expect("query");
+    let state = "SELECT string_agg(logicalrelid::text || ' ' || partmethod::text || ' ' || coalesce(partkey, '-') || ' ' || colocationid, ', ' ORDER BY logicalrelid::text) FROM pg_dist_partition";
+    let fks = "SELECT string_agg(conname, ' ' ORDER BY conname) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND connamespace = 'app'::regnamespace";
+    let keys_before = q(fks);
+    for run in 1..=2 {
+        apply(&db, &k3s, false, true).unwrap_or_else(|e| panic!("run {run}: {e}"));
+        assert_eq!(
+            q(state).trim(),
+            "app.clientes h tenant_id 2, app.facturas h tenant_id 2, app.tenants n - 1, app.transacciones h tenant_id 2",
+            "run {run}: every tenant table is distributed, none left as a Citus local table"
+        );
+        assert_eq!(q(fks), keys_before, "run {run}: the foreign keys are back");
+    }
+    assert_eq!(q("SELECT count(*) FROM app.facturas").trim(), "12000");
+}
+
+// ------------------------------------------------------------- files, without a server
+
+fn forum(first_to_reference: bool) -> System {
+    let to_users = ForeignKey::new(["author_id"], "users", ["id"]);
+    let to_communities = ForeignKey::new(
+        ["tenant_id", "community_id"],
+        "communities",
+        ["tenant_id", "id"],
+    );
+    let posts = Table::new("posts")
+        .column(Column::new("tenant_id", SqlType::BigInt))
+        .column(Column::new("id", SqlType::BigInt).identity())
+        .column(Column::new("community_id", SqlType::BigInt))
+        .column(Column::new("author_id", SqlType::BigInt))
+        .column(Column::new("embedding", SqlType::Vector(384)).nullable())
+        .primary_key(["tenant_id", "id"])
+        .distribute(Distribution::by("tenant_id").colocate_with("communities"));
+    let posts = if first_to_reference {
+        posts.foreign_key(to_users).foreign_key(to_communities)
+    } else {
+        posts.foreign_key(to_communities).foreign_key(to_users)
+    };
+    System::new("forum")
+        .service(
+            Service::builder()
+                .name("postgres")
+                .image("citusdata/citus:13.2")
+                .build(),
+        )
+        .database(
+            Database::new("postgres", "app")
+                .tenant_key("tenant_id")
+                .extension("pg_trgm")
+                .table(
+                    Table::new("users")
+                        .column(Column::new("id", SqlType::BigInt).identity())
+                        .primary_key(["id"])
+                        .distribute(Distribution::Reference),
+                )
+                .table(
+                    Table::new("communities")
+                        .column(Column::new("tenant_id", SqlType::BigInt))
+                        .column(Column::new("id", SqlType::BigInt).identity())
+                        .primary_key(["tenant_id", "id"])
+                        .distribute(Distribution::by("tenant_id")),
+                )
+                .table(posts),
+        )
+        .phase(Phase::new("k8s", Engine::Kubernetes).citus())
+}
+
+#[test]
+fn keys_to_reference_tables_come_first_in_sequential_mode_whatever_the_declared_order() {
+    for first in [false, true] {
+        let files = render(&forum(first), "k8s");
+        let text = files.get("003_foreign_keys.sql").expect("fk file");
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {text}"))
+        };
+        assert!(
+            at("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'") < at("ADD CONSTRAINT")
+        );
+        assert!(
+            at("ADD CONSTRAINT posts_author_id_fkey")
+                < at("ADD CONSTRAINT posts_tenant_id_community_id_fkey"),
+            "declared first: {first}"
+        );
+    }
+    // A phase without Citus has nothing to say about Citus's modes.
+    let plain = render(&systems::ALL[0].1(), "swarm");
+    assert!(!plain
+        .get("002_foreign_keys.sql")
+        .expect("fk file")
+        .contains("citus"));
+}
+
+#[test]
+fn each_phase_creates_the_extensions_it_needs() {
+    let files = render(&forum(true), "k8s");
+    let tables = files.get("001_tables.sql").expect("tables");
+    assert!(
+        tables.contains(
+            "CREATE EXTENSION IF NOT EXISTS vector;\nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
+        ),
+        "{tables}"
+    );
+    assert!(tables.find("EXTENSION IF NOT EXISTS vector") < tables.find("CREATE TABLE"));
+    assert!(tables.contains("embedding vector(384)"));
+    assert!(tables.contains("id bigint GENERATED ALWAYS AS IDENTITY NOT NULL"));
+    assert!(
+        !tables.contains("citus"),
+        "citus needs shared_preload_libraries: created by the Citus file"
+    );
+    let dist = files.get("002_distribution.sql").expect("citus file");
+    assert!(
+        dist.find("CREATE EXTENSION IF NOT EXISTS citus;") < dist.find("create_reference_table")
+    );
+    let single = render(&systems::ALL[0].1(), "single-node");
+    assert!(!single
+        .get("001_tables.sql")
+        .expect("tables")
+        .contains("EXTENSION"));
+}
+
+#[test]
+fn identity_and_growth_rules() {
+    let codes_at = |s: &System| -> Vec<(String, String)> {
+        s.check()
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| (d.code.clone(), d.path.clone()))
+            .collect()
+    };
+    let mut bad = forum(true);
+    if let Some(db) = bad.database.as_mut() {
+        db.tables[1].columns[1] = Column::new("id", SqlType::Int).identity();
+        db.tables[2].columns[1] = Column::new("id", SqlType::BigInt).identity().default("1");
+        db.tables[0].columns[0] = Column::new("id", SqlType::Text).identity();
+    }
+    let found = codes_at(&bad);
+    for (code, path) in [
+        (
+            codes::DB_IDENTITY,
+            "database.tables.communities.columns[1].ty",
+        ),
+        (
+            codes::DB_IDENTITY,
+            "database.tables.posts.columns[1].default",
+        ),
+        (codes::DB_IDENTITY, "database.tables.users.columns[0].ty"),
+    ] {
+        assert!(
+            found.contains(&(code.to_owned(), path.to_owned())),
+            "{code} at {path}: {found:?}"
+        );
+    }
+    // Becoming partitioned needs a primary key to copy by; retention keeps at least a period.
+    let grows = |t: Table| {
+        System::new("x")
+            .service(
+                Service::builder()
+                    .name("postgres")
+                    .image("postgres:15")
+                    .build(),
+            )
+            .database(Database::new("postgres", "app").table(t))
+            .phase(Phase::new("a", Engine::Compose))
+            .phase(Phase::new("b", Engine::Swarm).partitioning())
+    };
+    let t = Table::new("logs")
+        .column(Column::new("at", SqlType::Date))
+        .partition_by(
+            Partitioning::range("at")
+                .monthly("2024-01-01", "2024-03-01")
+                .drop_after(0),
+        );
+    let found = codes_at(&grows(t));
+    assert!(
+        found.contains(&(
+            codes::DB_MIGRATION.to_owned(),
+            "database.tables.logs.primary_key".to_owned()
+        )),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(
+            codes::DB_UPKEEP.to_owned(),
+            "database.tables.logs.partitioning.retention.keep".to_owned()
+        )),
+        "{found:?}"
+    );
+}
