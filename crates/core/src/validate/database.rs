@@ -343,8 +343,8 @@ fn identity(t: &Table, at: &str, diags: &mut Diagnostics) {
         }
         if c.ty == SqlType::Int && t.distribution.column().is_some() {
             diags
-                .error(DB_IDENTITY, format!("{path}.ty"), format!("`{}` is distributed and its identity column `{}` is `integer`; Citus only distributes tables whose identity columns are `bigint` (each node draws from its own range of the sequence)", t.name, c.name))
-                .help("make it `SqlType::BigInt`");
+                .error(DB_IDENTITY, format!("{path}.ty"), format!("`{}` is distributed and its identity column `{}` is `integer`: inserts through a worker fail (Citus 13: `nextval(sequence) calls in worker nodes are not supported for column defaults of type int or smallint`)", t.name, c.name))
+                .help("make it `SqlType::BigInt`: each node then draws from its own range of the sequence");
         }
     }
 }
