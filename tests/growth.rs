@@ -688,3 +688,93 @@ fn identity_and_growth_rules() {
         "{found:?}"
     );
 }
+
+#[test]
+fn the_upkeep_job_is_scheduled_per_engine_and_checked() {
+    let s = systems::ALL[0].1();
+    let checked = s.check().expect("the example checks");
+    assert!(
+        checked
+            .warnings()
+            .iter()
+            .all(|d| d.code != codes::DB_UPKEEP),
+        "the example schedules its upkeep"
+    );
+    let job = |phase: &str| {
+        checked
+            .plan(phase)
+            .and_then(|p| p.service(&"partition-upkeep".into()).cloned())
+    };
+    assert!(job("single-node").is_none(), "nothing is partitioned yet");
+    let swarm = job("swarm").expect("a job on Swarm");
+    assert_eq!(
+        swarm.workload,
+        Workload::Stateless,
+        "Swarm has no scheduler"
+    );
+    assert!(swarm.command.join(" ").contains("sleep 86400"));
+    assert!(
+        swarm.depends_on.is_empty(),
+        "Swarm starts services in no order"
+    );
+    let k3s = job("k3s").expect("a job on K3s");
+    assert_eq!(
+        k3s.workload,
+        Workload::Scheduled {
+            schedule: "17 3 * * *".into()
+        }
+    );
+    assert_eq!(
+        k3s.env.get("DATABASE_URL"),
+        Some(&Env::secret("database-url"))
+    );
+    assert!(k3s
+        .command
+        .join(" ")
+        .contains("SELECT * FROM app.escala_partition_upkeep()"));
+
+    let with = |upkeep: Option<Env>, extra: Option<&str>| {
+        let mut s = systems::ALL[0].1();
+        if let Some(db) = s.database.as_mut() {
+            db.upkeep = None;
+            if let Some(url) = upkeep {
+                *db = db.clone().upkeep_at(url, "0 3 * *");
+            }
+        }
+        if let Some(name) = extra {
+            s = s.service(Service::builder().name(name).image("busybox:1.37").build());
+        }
+        match s.check() {
+            Ok(checked) => checked.warnings().clone(),
+            Err(all) => all,
+        }
+    };
+    let none = with(None, None);
+    assert!(
+        none.iter().any(|d| d.code == codes::DB_UPKEEP
+            && d.path == "database.upkeep"
+            && d.severity == Severity::Warning),
+        "{none}"
+    );
+    let bad = with(
+        Some(Env::literal("postgresql://app:hunter2@postgres/app")),
+        Some("partition-upkeep"),
+    );
+    let found: Vec<(&str, &str)> = bad
+        .iter()
+        .map(|d| (d.code.as_str(), d.path.as_str()))
+        .collect();
+    for expected in [
+        (codes::DB_UPKEEP, "database.upkeep.url"),
+        (codes::WORKLOAD_SCHEDULE, "database.upkeep.schedule"),
+        (codes::DB_UPKEEP, "services.partition-upkeep"),
+    ] {
+        assert!(found.contains(&expected), "{expected:?}: {bad}");
+    }
+    let unknown = with(Some(Env::secret("databse-url")), None);
+    assert!(
+        unknown.iter().any(|d| d.path == "database.upkeep.url"
+            && d.help.as_deref() == Some("did you mean `database-url`?")),
+        "{unknown}"
+    );
+}

@@ -426,7 +426,11 @@ fn network_policies_follow_the_dependency_graph() {
             })
             .collect()
     };
-    assert_eq!(from(&allow("postgres")), ["backend", "bullmq-worker"]);
+    // The partition upkeep CronJob connects to postgres too.
+    assert_eq!(
+        from(&allow("postgres")),
+        ["backend", "bullmq-worker", "partition-upkeep"]
+    );
     assert_eq!(from(&allow("redis")), ["backend", "bullmq-worker"]);
     assert_eq!(
         from(&allow("embedding")),

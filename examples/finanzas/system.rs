@@ -281,6 +281,8 @@ fn database() -> Database {
     use SqlType::{Numeric, Text, Timestamptz, Uuid};
     Database::new("postgres", "app")
         .tenant_key("tenant_id")
+        // A job keeps next years' partitions created (CronJob on K3s, a daily loop on Swarm).
+        .upkeep(Env::secret("database-url"))
         .table(
             Table::new("tenants")
                 .column(Column::new("id", Uuid).default("gen_random_uuid()"))
@@ -320,7 +322,9 @@ fn database() -> Database {
                 .partition_by(
                     Partitioning::range("fecha_emision")
                         .yearly("2024-01-01", "2028-01-01")
-                        .with_default(),
+                        .with_default()
+                        // Two years ahead always exist, so the DEFAULT partition stays empty.
+                        .premake(2),
                 )
                 .distribute(Distribution::by("tenant_id").colocate_with("clientes")),
         )

@@ -1,6 +1,9 @@
 //! A validated system, and its view at one phase.
 
-use crate::{Diagnostics, Name, Phase, Route, Service, System};
+use crate::{
+    ByteSize, Cpu, Dependency, Diagnostics, Engine, Name, Phase, Resources, Restart, Route,
+    Service, System, Workload, UPKEEP_SERVICE,
+};
 
 /// A [`System`] that passed [`System::check`]: the only thing targets accept.
 #[derive(Clone, Debug)]
@@ -138,14 +141,75 @@ impl<'a> PhasePlan<'a> {
     }
 }
 
-/// The services `phase` runs, with its overrides applied, in declaration order.
+/// The services `phase` runs, with its overrides applied, in declaration order; then the jobs
+/// the model implies (the partition upkeep, see [`Upkeep`](crate::Upkeep)).
 pub fn phase_services(system: &System, phase: &Phase) -> Vec<Service> {
-    system
+    let mut out: Vec<Service> = system
         .services
         .iter()
         .filter(|s| phase.runs(&s.name))
         .map(|s| effective(s, phase))
-        .collect()
+        .collect();
+    if let Some(job) = upkeep_job(system, phase) {
+        out.push(job);
+    }
+    out
+}
+
+/// The partition upkeep job of `phase`, when the database plan asks for one and the phase
+/// partitions tables and runs the database.
+fn upkeep_job(system: &System, phase: &Phase) -> Option<Service> {
+    let db = system.database.as_ref()?;
+    let upkeep = db.upkeep.as_ref()?;
+    if !db.partitions_in(&phase.database) || !phase.runs(&db.service) {
+        return None;
+    }
+    let database = system.find_service(&db.service)?;
+    let call = format!(
+        "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -qAt -c 'SELECT * FROM {}.escala_partition_upkeep()'",
+        db.schema
+    );
+    let (workload, restart, command) = match phase.engine {
+        Engine::Kubernetes => (
+            Workload::Scheduled {
+                schedule: upkeep.schedule.clone(),
+            },
+            Restart::OnFailure {
+                max_attempts: Some(3),
+            },
+            call,
+        ),
+        // No scheduler: run now (retrying each minute until the database answers), then
+        // every 24 hours.
+        Engine::Compose | Engine::Swarm => (
+            Workload::Stateless,
+            Restart::UnlessStopped,
+            format!("while :; do until {call}; do echo 'partition upkeep failed; retrying in 60 s' >&2; sleep 60; done; sleep 86400; done"),
+        ),
+    };
+    // Swarm starts services in no order (the loop retries instead); elsewhere, wait for it.
+    let depends_on = match (phase.engine, database.health.is_some()) {
+        (Engine::Swarm, _) => vec![],
+        (_, true) => vec![Dependency::healthy(db.service.clone())],
+        (_, false) => vec![Dependency::started(db.service.clone())],
+    };
+    let mut job = Service::builder()
+        .name(UPKEEP_SERVICE)
+        .command(["sh", "-c", command.as_str()])
+        .env([("DATABASE_URL", upkeep.url.clone())])
+        .depends_on(depends_on)
+        .networks(database.networks.clone())
+        .resources(
+            Resources::new()
+                .cpu(Cpu::millis(50), Cpu::millis(200))
+                .memory(ByteSize::mib(32), ByteSize::mib(128)),
+        )
+        .workload(workload)
+        .restart(restart)
+        .build();
+    job.image = database.image.clone();
+    job.placement = effective(database, phase).placement;
+    Some(job)
 }
 
 /// `service` with `phase`'s overrides applied.

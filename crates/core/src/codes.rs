@@ -93,7 +93,7 @@ codes! {
     /// An identity column PostgreSQL or Citus rejects.
     DB_IDENTITY = "escala::db::identity", "an identity column is not `integer`/`bigint`, also has a default or may be NULL, or is an `integer` identity on a distributed table";
     /// Partition upkeep settings that cannot work.
-    DB_UPKEEP = "escala::db::partition_upkeep", "a retention keeps no period, or the partitions made ahead cannot be computed";
+    DB_UPKEEP = "escala::db::partition_upkeep", "a retention keeps no period, the upkeep job has no (or a literal) connection, or its name is taken";
     /// A move between consecutive phases that escala cannot generate a migration for.
     DB_MIGRATION = "escala::db::migration", "a table cannot be migrated from the previous phase's shape to this one's (no key to copy by, or a step backwards)";
     /// Citus planned on an image without Citus.

@@ -62,7 +62,7 @@ pub use service::{
 pub use system::System;
 pub use table::{
     Action, Column, Database, DatabaseStage, Distribution, ForeignKey, Ident, Identity, Index,
-    SqlType, Table,
+    SqlType, Table, Upkeep, UPKEEP_SERVICE,
 };
 pub use target::{header, Artifacts, Target, TargetError, GENERATED_MARKER};
 pub use units::{ByteSize, Cpu, Duration, UnitError};

@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Name, Partitioning};
+use crate::{Env, Name, Partitioning};
 
 /// A SQL identifier: lowercase letters, digits and `_`, not starting with a digit, at most
 /// 63 bytes (PostgreSQL's limit), so it never needs quoting.
@@ -482,7 +482,27 @@ pub struct Database {
     /// phases, `vector` for [`SqlType::Vector`] columns), such as `pg_trgm`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Ident>,
+    /// How the generated partition upkeep job reaches the database; without it, partitions
+    /// are only kept up when the SQL files are applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upkeep: Option<Upkeep>,
 }
+
+/// The job that keeps partitions ahead of time: a CronJob on Kubernetes, a service that runs
+/// the upkeep at start and then every 24 hours on compose and Swarm (which have no
+/// scheduler). It runs `psql` from the database service's image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Upkeep {
+    /// A libpq connection URL (`postgresql://user:password@host:5432/db`), given to the job as
+    /// `DATABASE_URL`: usually `Env::secret("database-url")`, never a literal password.
+    pub url: Env,
+    /// When it runs on Kubernetes, as a cron expression in UTC (`17 3 * * *`: daily at 03:17).
+    pub schedule: String,
+}
+
+/// The name of the service that runs the partition upkeep.
+pub const UPKEEP_SERVICE: &str = "partition-upkeep";
 
 impl Database {
     /// A database run by `service`, with its tables in `schema`.
@@ -493,6 +513,7 @@ impl Database {
             tenant_key: None,
             tables: Vec::new(),
             extensions: Vec::new(),
+            upkeep: None,
         }
     }
     /// Declares the tenant key.
@@ -508,6 +529,27 @@ impl Database {
     /// The table named `name`.
     pub fn find_table(&self, name: &Ident) -> Option<&Table> {
         self.tables.iter().find(|t| &t.name == name)
+    }
+    /// Runs the partition upkeep as a job in every phase that partitions, reaching the database
+    /// through `url` (daily at 03:17 UTC on Kubernetes; every 24 hours elsewhere).
+    pub fn upkeep(mut self, url: Env) -> Self {
+        self.upkeep = Some(Upkeep {
+            url,
+            schedule: "17 3 * * *".into(),
+        });
+        self
+    }
+    /// Like [`Database::upkeep`], on a cron `schedule` of your choice (Kubernetes).
+    pub fn upkeep_at(mut self, url: Env, schedule: impl Into<String>) -> Self {
+        self.upkeep = Some(Upkeep {
+            url,
+            schedule: schedule.into(),
+        });
+        self
+    }
+    /// Whether `stage` partitions at least one table.
+    pub fn partitions_in(&self, stage: &DatabaseStage) -> bool {
+        stage.partitioning && self.tables.iter().any(|t| t.partitioning.is_some())
     }
     /// Declares an extension the plan needs (`pg_trgm`); `citus` and `vector` are inferred.
     pub fn extension(mut self, name: impl Into<Ident>) -> Self {

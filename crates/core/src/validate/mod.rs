@@ -11,6 +11,7 @@ mod placement;
 mod refs;
 mod routes;
 mod scaling;
+mod upkeep;
 
 use crate::{suggest, Diagnostic, Diagnostics, Name, System};
 
@@ -25,6 +26,7 @@ pub(crate) fn check(system: &System) -> Diagnostics {
     placement::check(system, &mut diags);
     database::check(system, &mut diags);
     growth::check(system, &mut diags);
+    upkeep::check(system, &mut diags);
     diags
 }
 

@@ -1,0 +1,63 @@
+//! The partition upkeep job: a name of its own, a connection that is not a literal password,
+//! a schedule Kubernetes reads, and a warning when partitioned phases have no job at all.
+
+use super::unknown;
+use crate::codes::{DB_UPKEEP, WORKLOAD_SCHEDULE};
+use crate::{Diagnostics, Env, System, UPKEEP_SERVICE};
+
+pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    let Some(db) = &system.database else { return };
+    let partitioned: Vec<_> = system
+        .phases
+        .iter()
+        .filter(|p| db.partitions_in(&p.database))
+        .collect();
+    let Some(upkeep) = &db.upkeep else {
+        if let Some(first) = partitioned.first() {
+            diags
+                .warning(DB_UPKEEP, "database.upkeep", format!("phase `{}` partitions tables, but no job keeps partitions ahead of time: after the declared spans, rows go to the DEFAULT partition (or fail) until the SQL files run again", first.name))
+                .help("add `.upkeep(Env::secret(\"database-url\"))` to the database: a CronJob on Kubernetes, a daily loop on compose and Swarm");
+        }
+        return;
+    };
+    match &upkeep.url {
+        Env::Literal(_) => {
+            diags
+                .error(DB_UPKEEP, "database.upkeep.url", "the upkeep job's connection URL is a literal, which would write its password into every generated file")
+                .help("declare the URL as a secret and pass `Env::secret(\"database-url\")`");
+        }
+        Env::Secret(name) if !system.secrets.iter().any(|s| &s.name == name) => {
+            unknown(
+                diags,
+                "database.upkeep.url".into(),
+                "secret",
+                name,
+                system.secrets.iter().map(|s| &s.name),
+                "System::secret",
+            );
+        }
+        _ => {}
+    }
+    if upkeep.schedule.split_whitespace().count() != 5 {
+        diags
+            .error(
+                WORKLOAD_SCHEDULE,
+                "database.upkeep.schedule",
+                format!(
+                    "cron schedule `{}` does not have five fields",
+                    upkeep.schedule
+                ),
+            )
+            .help("write minute hour day-of-month month day-of-week, e.g. `17 3 * * *`");
+    }
+    if let Some(s) = system
+        .services
+        .iter()
+        .find(|s| s.name.as_str() == UPKEEP_SERVICE)
+    {
+        diags
+            .error(DB_UPKEEP, format!("services.{}", s.name), format!("service `{UPKEEP_SERVICE}` has the name of the partition upkeep job the database plan adds"))
+            .help("rename the service")
+            .origin(s.origin.as_ref());
+    }
+}
