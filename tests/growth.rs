@@ -778,3 +778,136 @@ fn the_upkeep_job_is_scheduled_per_engine_and_checked() {
         "{unknown}"
     );
 }
+
+// ------------------------------------------------------------------------ property
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+    use escala::Every;
+
+    /// A table plan that is plain in phase `a` and partitioned in phase `b`, and how many rows
+    /// the database holds when it grows.
+    #[derive(Debug, Clone)]
+    struct Case {
+        key: SqlType,
+        identity: bool,
+        year: i32,
+        every: Every,
+        periods: u32,
+        default: bool,
+        rows: u32,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            prop::sample::select(vec![
+                SqlType::Date,
+                SqlType::Timestamp,
+                SqlType::Timestamptz,
+            ]),
+            any::<bool>(),
+            2019i32..2027,
+            prop::sample::select(vec![Every::Year, Every::Month]),
+            1u32..4,
+            any::<bool>(),
+            0u32..3000,
+        )
+            .prop_map(
+                |(key, identity, year, every, periods, default, rows)| Case {
+                    key,
+                    identity,
+                    year,
+                    every,
+                    periods,
+                    default,
+                    rows,
+                },
+            )
+    }
+
+    fn system(c: &Case) -> System {
+        let from = format!("{:04}-01-01", c.year);
+        let to = match c.every {
+            Every::Year => format!("{:04}-01-01", c.year + c.periods as i32),
+            _ => format!("{:04}-{:02}-01", c.year, 1 + c.periods),
+        };
+        let mut p = match c.every {
+            Every::Year => Partitioning::range("at").yearly(&from, &to),
+            _ => Partitioning::range("at").monthly(&from, &to),
+        };
+        if c.default {
+            p = p.with_default();
+        }
+        let id = Column::new("id", SqlType::BigInt);
+        let id = if c.identity { id.identity() } else { id };
+        System::new("x")
+            .service(
+                Service::builder()
+                    .name("postgres")
+                    .image("postgres:15")
+                    .build(),
+            )
+            .database(
+                Database::new("postgres", "app").table(
+                    Table::new("t")
+                        .column(Column::new("tenant_id", SqlType::Uuid))
+                        .column(id)
+                        .column(Column::new("at", c.key.clone()))
+                        .column(Column::new("note", SqlType::Text).nullable())
+                        .primary_key(["tenant_id", "id", "at"])
+                        .unique(["tenant_id", "at", "id", "note"])
+                        .index(["at"])
+                        .partition_by(p),
+                ),
+            )
+            .phase(Phase::new("a", Engine::Compose))
+            .phase(Phase::new("b", Engine::Swarm).partitioning())
+    }
+
+    /// `rows` rows spread over the declared range, and, with a DEFAULT partition, some before
+    /// it; the same statement for the grown and the fresh database.
+    fn rows(c: &Case) -> String {
+        let span_days = match c.every {
+            Every::Year => 365 * c.periods,
+            _ => 28 * c.periods,
+        };
+        let before = if c.default { 40 } else { 0 };
+        let id = if c.identity { "" } else { "g, " };
+        let id_col = if c.identity { "" } else { "id, " };
+        format!(
+            "INSERT INTO app.t (tenant_id, {id_col}at, note) SELECT md5((g % 7)::text)::uuid, {id}(date '{:04}-01-01' - {before} + (g % {}))::{}, CASE WHEN g % 3 = 0 THEN NULL ELSE 'n' || g END FROM generate_series(1, {}) g ORDER BY g",
+            c.year,
+            span_days + before,
+            c.key.to_sql(),
+            c.rows
+        )
+    }
+
+    proptest! {
+        // Each case creates two databases and migrates one.
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_grown_database_equals_a_fresh_install(c in case()) {
+            let s = system(&c);
+            let checked = s.check();
+            prop_assert!(checked.is_ok(), "{}", checked.err().unwrap_or_default());
+            if std::env::var("ESCALA_CONFORMANCE").as_deref() != Ok("1") {
+                return Ok(());
+            }
+            let grown = fresh_db("escala_prop_grown");
+            apply(&grown, &render(&s, "a"), false, false).map_err(TestCaseError::fail)?;
+            psql(&grown, &["-c", &rows(&c)], None).map_err(TestCaseError::fail)?;
+            for _ in 0..2 {
+                apply(&grown, &render(&s, "b"), true, false).map_err(TestCaseError::fail)?;
+            }
+            let fresh = fresh_db("escala_prop_fresh");
+            apply(&fresh, &render(&s, "b"), false, false).map_err(TestCaseError::fail)?;
+            psql(&fresh, &["-c", &rows(&c)], None).map_err(TestCaseError::fail)?;
+            let (g, f) = (catalog(&grown, &["t"]), catalog(&fresh, &["t"]));
+            prop_assert_eq!(g, f);
+        }
+    }
+}
