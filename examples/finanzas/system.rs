@@ -283,6 +283,11 @@ fn database() -> Database {
         .tenant_key("tenant_id")
         // A job keeps next years' partitions created (CronJob on K3s, a daily loop on Swarm).
         .upkeep(Env::secret("database-url"))
+        // On K3s: a coordinator and two workers, on an image with Citus 14 and pgvector for
+        // PostgreSQL 18 (the book's "Database services" chapter shows how to build it).
+        .citus_cluster(
+            CitusCluster::workers(2).image("registry.finanzas.example/citus-pgvector:14.0-pg18"),
+        )
         .table(
             Table::new("tenants")
                 .column(Column::new("id", Uuid).default("gen_random_uuid()"))

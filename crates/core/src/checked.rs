@@ -2,7 +2,7 @@
 
 use crate::{
     ByteSize, Cpu, Dependency, Diagnostics, Engine, Name, Phase, Resources, Restart, Route,
-    Service, System, Workload, UPKEEP_SERVICE,
+    Service, System, Volume, Workload, UPKEEP_SERVICE,
 };
 
 /// A [`System`] that passed [`System::check`]: the only thing targets accept.
@@ -48,6 +48,7 @@ pub struct PhasePlan<'a> {
     system: &'a System,
     phase: &'a Phase,
     services: Vec<Service>,
+    volumes: Vec<Volume>,
     index: std::collections::HashMap<Name, usize>,
     root: String,
     files: std::collections::BTreeMap<String, String>,
@@ -61,10 +62,13 @@ impl<'a> PhasePlan<'a> {
             .enumerate()
             .map(|(i, s): (usize, &Service)| (s.name.clone(), i))
             .collect();
+        let mut volumes = system.volumes.clone();
+        volumes.extend(crate::cluster::volumes(system, phase));
         PhasePlan {
             system,
             phase,
             services,
+            volumes,
             index,
             root: ".".to_owned(),
             files: std::collections::BTreeMap::new(),
@@ -127,6 +131,11 @@ impl<'a> PhasePlan<'a> {
     pub fn services(&self) -> &[Service] {
         &self.services
     }
+    /// The volumes of the system, then those the phase derives (a Citus worker's copy of the
+    /// database's volumes), in declaration order.
+    pub fn volumes(&self) -> &[Volume] {
+        &self.volumes
+    }
     /// The routes to services this phase runs, in declaration order.
     pub fn routes(&self) -> Vec<&'a Route> {
         self.system
@@ -150,21 +159,38 @@ pub fn phase_services(system: &System, phase: &Phase) -> Vec<Service> {
         .filter(|s| phase.runs(&s.name))
         .map(|s| effective(s, phase))
         .collect();
-    if let Some(job) = upkeep_job(system, phase) {
+    if let (Some(cluster), Some(db)) = (
+        crate::cluster::in_phase(system, phase),
+        system.database.as_ref(),
+    ) {
+        if let Some(coordinator) = out.iter_mut().find(|s| s.name == db.service) {
+            coordinator.image = Some(cluster.image.clone());
+            let coordinator = coordinator.clone();
+            out.extend(crate::cluster::services(system, phase, &coordinator));
+        }
+    }
+    if let Some(job) = upkeep_job(system, phase, &out) {
         out.push(job);
     }
     out
 }
 
+/// Requests and limits of the small jobs the model implies.
+pub(crate) fn small_job_resources() -> Resources {
+    Resources::new()
+        .cpu(Cpu::millis(50), Cpu::millis(200))
+        .memory(ByteSize::mib(32), ByteSize::mib(128))
+}
+
 /// The partition upkeep job of `phase`, when the database plan asks for one and the phase
 /// partitions tables and runs the database.
-fn upkeep_job(system: &System, phase: &Phase) -> Option<Service> {
+fn upkeep_job(system: &System, phase: &Phase, services: &[Service]) -> Option<Service> {
     let db = system.database.as_ref()?;
     let upkeep = db.upkeep.as_ref()?;
-    if !db.partitions_in(&phase.database) || !phase.runs(&db.service) {
+    if !db.partitions_in(&phase.database) {
         return None;
     }
-    let database = system.find_service(&db.service)?;
+    let database = services.iter().find(|s| s.name == db.service)?;
     let call = format!(
         "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -qAt -c 'SELECT * FROM {}.escala_partition_upkeep()'",
         db.schema
@@ -199,16 +225,12 @@ fn upkeep_job(system: &System, phase: &Phase) -> Option<Service> {
         .env([("DATABASE_URL", upkeep.url.clone())])
         .depends_on(depends_on)
         .networks(database.networks.clone())
-        .resources(
-            Resources::new()
-                .cpu(Cpu::millis(50), Cpu::millis(200))
-                .memory(ByteSize::mib(32), ByteSize::mib(128)),
-        )
+        .resources(small_job_resources())
         .workload(workload)
         .restart(restart)
         .build();
     job.image = database.image.clone();
-    job.placement = effective(database, phase).placement;
+    job.placement = database.placement.clone();
     Some(job)
 }
 

@@ -96,6 +96,8 @@ codes! {
     DB_UPKEEP = "escala::db::partition_upkeep", "a retention keeps no period, the upkeep job has no (or a literal) connection, or its name is taken";
     /// A move between consecutive phases that escala cannot generate a migration for.
     DB_MIGRATION = "escala::db::migration", "a table cannot be migrated from the previous phase's shape to this one's (no key to copy by, or a step backwards)";
+    /// A Citus cluster that cannot run.
+    DB_CLUSTER = "escala::db::citus_cluster", "a Citus cluster has no worker, is used by no phase, or a service has the name of one of its nodes or its job";
     /// Citus planned on an image without Citus.
     DB_NO_CITUS = "escala::db::image_without_citus", "a phase distributes tables with Citus but the database service's image has no Citus";
     /// Alert thresholds are out of order or range.

@@ -29,6 +29,7 @@
 
 pub mod alert;
 pub mod checked;
+pub mod cluster;
 pub mod codes;
 pub mod diag;
 pub mod name;
@@ -48,6 +49,7 @@ pub mod volume;
 
 pub use alert::{Alerts, Threshold};
 pub use checked::{Checked, PhasePlan};
+pub use cluster::CitusCluster;
 pub use diag::{Diagnostic, Diagnostics, Origin, Severity};
 pub use name::{Name, NameError};
 pub use network::Network;
@@ -71,7 +73,7 @@ pub use volume::{Access, Volume};
 /// Everything an `infra.rs` needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Access, Action, Alerts, Autoscale, Build, ByteSize, Column, Condition, Config, ConfigMount,
+        Access, Action, Alerts, Autoscale, Build, ByteSize, CitusCluster, Column, Condition, Config, ConfigMount,
         Cpu, Database, Dependency, Distribution, Duration, Engine, Env, ForeignKey, HealthCheck,
         Mount, MountSource, Network, Node, NodeRole, Partitioning, Phase, Placement, Platform,
         Port, Protocol, Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table,

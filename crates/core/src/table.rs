@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Env, Name, Partitioning};
+use crate::{CitusCluster, Env, Name, Partitioning};
 
 /// A SQL identifier: lowercase letters, digits and `_`, not starting with a digit, at most
 /// 63 bytes (PostgreSQL's limit), so it never needs quoting.
@@ -486,6 +486,9 @@ pub struct Database {
     /// are only kept up when the SQL files are applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upkeep: Option<Upkeep>,
+    /// The Citus cluster of the phases that distribute tables on several machines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<CitusCluster>,
 }
 
 /// The job that keeps partitions ahead of time: a CronJob on Kubernetes, a service that runs
@@ -514,6 +517,7 @@ impl Database {
             tables: Vec::new(),
             extensions: Vec::new(),
             upkeep: None,
+            cluster: None,
         }
     }
     /// Declares the tenant key.
@@ -545,6 +549,13 @@ impl Database {
             url,
             schedule: schedule.into(),
         });
+        self
+    }
+    /// Runs a Citus cluster in the phases that distribute tables (except
+    /// [`Phase::citus_single_node`](crate::Phase::citus_single_node) ones): the database
+    /// service is its coordinator, on the cluster's image.
+    pub fn citus_cluster(mut self, cluster: CitusCluster) -> Self {
+        self.cluster = Some(cluster);
         self
     }
     /// Whether `stage` partitions at least one table.

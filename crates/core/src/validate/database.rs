@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::unknown;
 use crate::codes::{
-    DB_COLOCATION, DB_DISTRIBUTION, DB_DISTRIBUTION_KEY, DB_FOREIGN_KEY, DB_IDENTITY, DB_NAME,
+    DB_CLUSTER, DB_COLOCATION, DB_DISTRIBUTION, DB_DISTRIBUTION_KEY, DB_FOREIGN_KEY, DB_IDENTITY, DB_NAME,
     DB_NO_CITUS, DB_PARTITIONING, DB_PARTITION_KEY, DB_RANGES, DB_UNKNOWN, DB_UPKEEP,
 };
 use crate::{Action, Database, Diagnostics, Distribution, Ident, SqlType, System, Table};
@@ -51,12 +51,56 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     }
     let citus = system.phases.iter().find(|p| p.database.distribution);
     if let (Some(phase), Some(svc)) = (citus, system.find_service(&db.service)) {
-        let image = svc.image.as_deref().unwrap_or_default();
+        // In a phase with a cluster, the cluster's image runs the coordinator.
+        let (image, path) = match (&db.cluster, phase.database.single_node_citus) {
+            (Some(c), false) => (c.image.as_str(), "database.cluster.image".to_owned()),
+            _ => (
+                svc.image.as_deref().unwrap_or_default(),
+                format!("services.{}.image", svc.name),
+            ),
+        };
         if !image.contains("citus") {
             diags
-                .warning(DB_NO_CITUS, format!("services.{}.image", svc.name), format!("phase `{}` distributes tables with Citus, but image `{image}` has no Citus", phase.name))
-                .help("use a Citus image for that phase (`citusdata/citus:13.2` for PostgreSQL 15–17; PostgreSQL 18, as in `pgvector/pgvector:pg18`, needs Citus 14)")
+                .warning(DB_NO_CITUS, path, format!("phase `{}` distributes tables with Citus, but image `{image}` has no Citus", phase.name))
+                .help("declare the cluster, `.citus_cluster(CitusCluster::workers(2))`, on a Citus image (`citusdata/citus:13.2` for PostgreSQL 15–17; PostgreSQL 18, as in `pgvector/pgvector:pg18`, needs Citus 14)")
                 .origin(svc.origin.as_ref());
+        }
+    }
+    if let Some(cluster) = &db.cluster {
+        cluster_rules(system, db, cluster, diags);
+    }
+}
+
+fn cluster_rules(
+    system: &System,
+    db: &Database,
+    cluster: &crate::CitusCluster,
+    diags: &mut Diagnostics,
+) {
+    if cluster.workers == 0 {
+        diags
+            .error(DB_CLUSTER, "database.cluster.workers", "the Citus cluster has no worker: distributed tables would have nowhere to put their shards")
+            .help("give it workers, e.g. `CitusCluster::workers(2)`, or use `Phase::citus_single_node()` for one machine");
+    }
+    if !system
+        .phases
+        .iter()
+        .any(|p| p.database.distribution && !p.database.single_node_citus)
+    {
+        diags
+            .warning(DB_CLUSTER, "database.cluster", "a Citus cluster is declared, but no phase distributes tables on several machines, so none runs it")
+            .help("turn Citus on in a phase with `Phase::citus()`, or drop the cluster");
+    }
+    let mut taken: Vec<crate::Name> = (1..=cluster.workers)
+        .map(|n| crate::cluster::worker_name(&db.service, n))
+        .collect();
+    taken.push(crate::cluster::NODES_JOB.into());
+    for s in &system.services {
+        if taken.contains(&s.name) {
+            diags
+                .error(DB_CLUSTER, format!("services.{}", s.name), format!("service `{}` has the name of a node or the job of the Citus cluster", s.name))
+                .help("rename the service")
+                .origin(s.origin.as_ref());
         }
     }
 }

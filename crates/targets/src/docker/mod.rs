@@ -319,8 +319,7 @@ pub(crate) fn shared_objects(
         file.networks.insert(DOKPLOY_NETWORK.into(), spec);
     }
     for v in plan
-        .system()
-        .volumes
+        .volumes()
         .iter()
         .filter(|v| mounts_volume(plan, &v.name))
     {
@@ -431,8 +430,11 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
             }
         }
     }
-    for (i, v) in system.volumes.iter().enumerate() {
-        if mounts_volume(plan, &v.name) && (v.size.is_some() || v.storage_class.is_some()) {
+    for (i, v) in plan.volumes().iter().enumerate() {
+        if i < system.volumes.len()
+            && mounts_volume(plan, &v.name)
+            && (v.size.is_some() || v.storage_class.is_some())
+        {
             diags
                 .warning(codes.dropped, format!("volumes[{i}]"), format!("{engine} volumes have no size or storage class; those of `{}` are ignored in phase `{p}`", v.name))
                 .help("they take effect in Kubernetes phases");

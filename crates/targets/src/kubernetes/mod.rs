@@ -308,7 +308,7 @@ impl Target for Kubernetes {
             manifests.extend(workload::render(self, plan, s, &templates)?);
         }
         // Standalone claims for every mounted volume that is not a claim template.
-        for v in &system.volumes {
+        for v in plan.volumes() {
             if templates.contains_key(&v.name) {
                 continue;
             }

@@ -147,8 +147,10 @@ fn pods(name: &str) -> LabelSelector {
 }
 
 /// Default-deny ingress for the namespace, then exactly the declared edges: each service
-/// accepts its dependents (`depends_on`) on its ports, and routed services accept the
-/// ingress controller (K3s's Traefik in `kube-system`) on their routed ports.
+/// accepts its dependents (`depends_on`) on its ports, the nodes of a Citus cluster accept
+/// each other (the coordinator reaches the workers, and workers reach the coordinator and each
+/// other), and routed services accept the ingress controller (K3s's Traefik in `kube-system`)
+/// on their routed ports.
 pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetError> {
     let mut out = Vec::new();
     let deny = NetworkPolicy {
@@ -172,6 +174,29 @@ pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetErro
                 .entry(dep.service.as_str())
                 .or_default()
                 .push(d.name.as_str());
+        }
+    }
+    if let (Some(cluster), Some(db)) = (
+        escala_core::cluster::in_phase(plan.system(), plan.phase()),
+        plan.system().database.as_ref(),
+    ) {
+        let nodes: Vec<String> = std::iter::once(db.service.to_string())
+            .chain((1..=cluster.workers).map(|n| {
+                escala_core::cluster::worker_name(&db.service, n).to_string()
+            }))
+            .collect();
+        for a in &nodes {
+            let Some(target) = plan.services().iter().find(|s| s.name.as_str() == a) else {
+                continue;
+            };
+            for b in nodes.iter().filter(|b| *b != a) {
+                if let Some(peer) = plan.services().iter().find(|s| s.name.as_str() == b) {
+                    dependents
+                        .entry(target.name.as_str())
+                        .or_default()
+                        .push(peer.name.as_str());
+                }
+            }
         }
     }
     let mut routed_ports: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
@@ -199,6 +224,7 @@ pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetErro
             .collect();
         let mut rules = Vec::new();
         let mut from: Vec<&str> = dependents.get(s.name.as_str()).cloned().unwrap_or_default();
+        from.sort_unstable();
         from.dedup();
         let dependents: Vec<NetworkPolicyPeer> = from
             .into_iter()

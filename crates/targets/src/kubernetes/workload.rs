@@ -574,8 +574,7 @@ pub(super) fn render(
                 .iter()
                 .filter_map(|m| match &m.source {
                     MountSource::Volume(v) if templates.contains_key(v) => plan
-                        .system()
-                        .volumes
+                        .volumes()
                         .iter()
                         .find(|x| &x.name == v)
                         .map(|vol| claim(plan, vol, m.read_only, true)),

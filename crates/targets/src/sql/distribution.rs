@@ -79,7 +79,7 @@ fn placed(qualified: &str) -> String {
     )
 }
 
-pub(crate) fn distribution_sql(db: &Database, phase: &Phase) -> String {
+pub(crate) fn distribution_sql(db: &Database, phase: &Phase, cluster: bool) -> String {
     let schema = db.schema.as_str();
     let mut out =
         intro("Citus: reference tables, then each colocation group's root, then its members.");
@@ -91,6 +91,13 @@ pub(crate) fn distribution_sql(db: &Database, phase: &Phase) -> String {
         out.push_str("-- One machine: register the coordinator and let it hold the shards.\n");
         out.push_str("SELECT citus_set_coordinator_host('localhost') WHERE NOT EXISTS (SELECT 1 FROM pg_dist_node WHERE groupid = 0);\n");
         out.push_str("SELECT citus_set_node_property(nodename, nodeport, 'shouldhaveshards', true) FROM pg_dist_node WHERE groupid = 0 AND NOT shouldhaveshards;\n\n");
+    }
+    if cluster {
+        out.push_str(&format!(
+            "-- The cluster's workers must be registered first (the `{}` job does it).\n{}\n",
+            escala_core::cluster::NODES_JOB,
+            block("BEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_dist_node WHERE groupid <> 0 AND isactive) THEN\n    RAISE EXCEPTION 'no Citus worker is registered in this database'\n      USING HINT = 'run the citus-nodes job (or citus_add_node for each worker) first';\n  END IF;\n")
+        ));
     }
     let (references, distributed) = distribution_order(db);
     out.push_str(&drift_check(db, &references, &distributed));

@@ -83,7 +83,11 @@ impl Target for Sql {
         if phase.database.distribution {
             artifacts.insert(
                 next("distribution"),
-                distribution::distribution_sql(db, phase),
+                distribution::distribution_sql(
+                    db,
+                    phase,
+                    escala_core::cluster::in_phase(system, phase).is_some(),
+                ),
             );
         }
         if db.tables.iter().any(|t| !t.foreign_keys.is_empty()) {

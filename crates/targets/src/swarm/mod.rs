@@ -191,8 +191,7 @@ fn unpinned_volumes(plan: &PhasePlan<'_>, s: &Service, diags: &mut Diagnostics) 
             continue;
         };
         let local = plan
-            .system()
-            .volumes
+            .volumes()
             .iter()
             .find(|x| &x.name == v)
             .is_some_and(|x| x.access == escala_core::Access::SingleWriter);
