@@ -450,6 +450,8 @@ fn retention_drops_or_detaches_old_partitions() {
 /// local tables cannot be distributed. It runs the file's PL/pgSQL and guards on real
 /// PostgreSQL; it is not Citus.
 const GROWN_CITUS_STAND_IN: &str = r#"
+CREATE TABLE public.pg_dist_node (nodeid serial, groupid integer, nodename text, nodeport integer, isactive boolean);
+INSERT INTO public.pg_dist_node (groupid, nodename, nodeport, isactive) VALUES (1, 'postgres-worker-1', 5432, true);
 CREATE TABLE public.pg_dist_partition (
   logicalrelid regclass PRIMARY KEY, partmethod "char", partkey text, colocationid integer, repmodel "char");
 CREATE FUNCTION public.column_to_column_name(table_name regclass, column_var_text text)

@@ -426,10 +426,22 @@ fn network_policies_follow_the_dependency_graph() {
             })
             .collect()
     };
-    // The partition upkeep CronJob connects to postgres too.
+    // The partition upkeep CronJob and the Citus cluster's job and workers connect to
+    // postgres too (the coordinator on K3s).
     assert_eq!(
         from(&allow("postgres")),
-        ["backend", "bullmq-worker", "partition-upkeep"]
+        [
+            "backend",
+            "bullmq-worker",
+            "citus-nodes",
+            "partition-upkeep",
+            "postgres-worker-1",
+            "postgres-worker-2"
+        ]
+    );
+    assert_eq!(
+        from(&allow("postgres-worker-1")),
+        ["citus-nodes", "postgres", "postgres-worker-2"]
     );
     assert_eq!(from(&allow("redis")), ["backend", "bullmq-worker"]);
     assert_eq!(

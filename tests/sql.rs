@@ -347,7 +347,10 @@ fn foreign_key_rules() {
 
 #[test]
 fn citus_on_an_image_without_citus_is_a_warning() {
-    let finanzas = systems::ALL[0].1();
+    let mut finanzas = systems::ALL[0].1();
+    if let Some(db) = finanzas.database.as_mut() {
+        db.cluster = None;
+    }
     let checked = finanzas.check().expect("only warnings");
     let w: Vec<_> = checked
         .warnings()
@@ -589,6 +592,8 @@ fn changed_partition_bounds_are_reported_not_skipped() {
 /// cannot be installed here; this lets real PostgreSQL run the file's PL/pgSQL and guards.
 /// It does not replace Citus: the calls are checked against PostgreSQL's parser above.
 const CITUS_STAND_IN: &str = r#"
+CREATE TABLE public.pg_dist_node (nodeid serial, groupid integer, nodename text, nodeport integer, isactive boolean);
+INSERT INTO public.pg_dist_node (groupid, nodename, nodeport, isactive) VALUES (1, 'postgres-worker-1', 5432, true);
 CREATE TABLE public.pg_dist_partition (
   logicalrelid regclass PRIMARY KEY, partmethod "char", partkey text, colocationid integer, repmodel "char");
 CREATE FUNCTION public.column_to_column_name(table_name regclass, column_var_text text)

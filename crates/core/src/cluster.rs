@@ -13,8 +13,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Dependency, Engine, MountSource, Name, Phase, Placement, Restart, Service, System,
-    Volume, Workload,
+    Dependency, Engine, MountSource, Name, Phase, Placement, Restart, Service, System, Volume,
+    Workload,
 };
 
 /// The name of the job that registers the nodes.
@@ -95,10 +95,7 @@ pub(crate) fn services(system: &System, phase: &Phase, coordinator: &Service) ->
         hosts.push(w.name.to_string());
         out.push(w);
     }
-    let port = coordinator
-        .ports
-        .first()
-        .map_or(5432, |p| p.container);
+    let port = coordinator.ports.first().map_or(5432, |p| p.container);
     let mut adds = String::new();
     for h in hosts.iter().skip(1) {
         adds.push_str(&format!("SELECT citus_add_node('{h}', {port});\n"));
@@ -189,4 +186,3 @@ pub(crate) fn volumes(system: &System, phase: &Phase) -> Vec<Volume> {
     }
     out
 }
-

@@ -73,10 +73,10 @@ pub use volume::{Access, Volume};
 /// Everything an `infra.rs` needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Access, Action, Alerts, Autoscale, Build, ByteSize, CitusCluster, Column, Condition, Config, ConfigMount,
-        Cpu, Database, Dependency, Distribution, Duration, Engine, Env, ForeignKey, HealthCheck,
-        Mount, MountSource, Network, Node, NodeRole, Partitioning, Phase, Placement, Platform,
-        Port, Protocol, Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table,
-        Threshold, Tls, Volume, Workload,
+        Access, Action, Alerts, Autoscale, Build, ByteSize, CitusCluster, Column, Condition,
+        Config, ConfigMount, Cpu, Database, Dependency, Distribution, Duration, Engine, Env,
+        ForeignKey, HealthCheck, Mount, MountSource, Network, Node, NodeRole, Partitioning, Phase,
+        Placement, Platform, Port, Protocol, Resources, Restart, Route, Secret, Service, Spread,
+        SqlType, System, Table, Threshold, Tls, Volume, Workload,
     };
 }

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::unknown;
 use crate::codes::{
-    DB_CLUSTER, DB_COLOCATION, DB_DISTRIBUTION, DB_DISTRIBUTION_KEY, DB_FOREIGN_KEY, DB_IDENTITY, DB_NAME,
-    DB_NO_CITUS, DB_PARTITIONING, DB_PARTITION_KEY, DB_RANGES, DB_UNKNOWN, DB_UPKEEP,
+    DB_CLUSTER, DB_COLOCATION, DB_DISTRIBUTION, DB_DISTRIBUTION_KEY, DB_FOREIGN_KEY, DB_IDENTITY,
+    DB_NAME, DB_NO_CITUS, DB_PARTITIONING, DB_PARTITION_KEY, DB_RANGES, DB_UNKNOWN, DB_UPKEEP,
 };
 use crate::{Action, Database, Diagnostics, Distribution, Ident, SqlType, System, Table};
 
@@ -98,7 +98,14 @@ fn cluster_rules(
     for s in &system.services {
         if taken.contains(&s.name) {
             diags
-                .error(DB_CLUSTER, format!("services.{}", s.name), format!("service `{}` has the name of a node or the job of the Citus cluster", s.name))
+                .error(
+                    DB_CLUSTER,
+                    format!("services.{}", s.name),
+                    format!(
+                        "service `{}` has the name of a node or the job of the Citus cluster",
+                        s.name
+                    ),
+                )
                 .help("rename the service")
                 .origin(s.origin.as_ref());
         }

@@ -181,9 +181,10 @@ pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetErro
         plan.system().database.as_ref(),
     ) {
         let nodes: Vec<String> = std::iter::once(db.service.to_string())
-            .chain((1..=cluster.workers).map(|n| {
-                escala_core::cluster::worker_name(&db.service, n).to_string()
-            }))
+            .chain(
+                (1..=cluster.workers)
+                    .map(|n| escala_core::cluster::worker_name(&db.service, n).to_string()),
+            )
             .collect();
         for a in &nodes {
             let Some(target) = plan.services().iter().find(|s| s.name.as_str() == a) else {
