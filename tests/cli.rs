@@ -65,8 +65,8 @@ fn build_writes_the_layout_and_is_idempotent() {
     let first = snapshot_dir(&out);
     assert_eq!(
         first.iter().filter(|(p, _)| !p.starts_with("k3s/")).count(),
-        15,
-        "compose 3, swarm 3, sql 2 + 3, and the 4 steps of the migration from single-node"
+        17,
+        "compose 3, swarm 3, sql 2 + 3 and a restore.sh each, and the 4 steps of the migration from single-node"
     );
     assert!(first.len() > 30, "{} files", first.len());
     let again = run(&finanzas(), &["build", "--out", out_s]);
@@ -200,6 +200,7 @@ fn a_broken_model_reports_everything_and_touches_nothing() {
             "escala::name::invalid",
             "escala::ref::unknown",
             "escala::route::unknown_port",
+            "escala::backup::not_backed_up",
         ]
     );
     assert_eq!(v["errors"], 3);

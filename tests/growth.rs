@@ -12,7 +12,7 @@ use crate::systems;
 
 /// 20 tenants with 50 clients each; 12 000 invoices from 2023-11 to 2027-09 (the ones before
 /// 2024 land in the DEFAULT partition) and one transaction per invoice.
-const FINANZAS_ROWS: &str = r#"
+pub const FINANZAS_ROWS: &str = r#"
 INSERT INTO app.tenants (id, nombre, creado_en)
   SELECT ('00000000-0000-0000-0000-' || lpad(t::text, 12, '0'))::uuid, 'tenant ' || t, '2023-01-01 00:00:00+00'
     FROM generate_series(1, 20) t;
@@ -71,7 +71,7 @@ fn apply(db: &str, files: &Artifacts, migrate: bool, citus: bool) -> Result<(), 
     ordered.extend(
         files
             .iter()
-            .filter(|(p, _)| !p.contains('/'))
+            .filter(|(p, _)| !p.contains('/') && p.ends_with(".sql"))
             .filter(|(p, _)| citus || !p.ends_with("_distribution.sql")),
     );
     for (path, text) in ordered {

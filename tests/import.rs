@@ -464,8 +464,11 @@ fn the_examples_own_compose_output_imports_back() {
     assert_eq!(
         secrets,
         [
+            "backup-access-key-id",
+            "backup-secret-access-key",
             "database-url",
             "grafana-admin-password",
+            "pgbouncer-userlist",
             "postgres-password"
         ]
     );

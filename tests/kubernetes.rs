@@ -426,15 +426,17 @@ fn network_policies_follow_the_dependency_graph() {
             })
             .collect()
     };
-    // The partition upkeep CronJob and the Citus cluster's job and workers connect to
-    // postgres too (the coordinator on K3s).
+    // The jobs (backup, partition upkeep, the Citus cluster's registration), PgBouncer and the
+    // Citus workers connect to postgres too (the coordinator on K3s).
     assert_eq!(
         from(&allow("postgres")),
         [
             "backend",
+            "backup-database",
             "bullmq-worker",
             "citus-nodes",
             "partition-upkeep",
+            "pgbouncer",
             "postgres-worker-1",
             "postgres-worker-2"
         ]

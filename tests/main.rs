@@ -6,6 +6,7 @@
 //! - `kubernetes`: Kompose-compatibility rules, the reference manifests, typed round trips
 //! - `sql`: the database plan's rules, and its SQL on a real PostgreSQL server
 //! - `growth`: a database grown phase by phase equals a fresh install; partition upkeep
+//! - `services`: database services on real programs (backups through a real S3 server)
 //! - `swarm`: the Swarm target's checks and the reference stack file
 //! - `import`: compose files → infra.rs (golden files, round trip, never panics)
 //! - `cli`: build / diff / check against a real directory, diagnostics output
@@ -26,6 +27,7 @@ mod import;
 mod kubernetes;
 mod model;
 mod props;
+mod services;
 mod sql;
 mod swarm;
 mod targets;

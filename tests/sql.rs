@@ -381,7 +381,7 @@ fn files_are_ordered_and_foreign_keys_come_last() {
     };
     assert_eq!(
         names("single-node"),
-        ["001_tables.sql", "002_foreign_keys.sql"]
+        ["001_tables.sql", "002_foreign_keys.sql", "restore.sh"]
     );
     assert_eq!(
         names("k3s"),
@@ -389,7 +389,8 @@ fn files_are_ordered_and_foreign_keys_come_last() {
             "001_tables.sql",
             "002_distribution.sql",
             "003_foreign_keys.sql",
-            "004_partition_upkeep.sql"
+            "004_partition_upkeep.sql",
+            "restore.sh"
         ]
     );
     assert_eq!(
@@ -401,7 +402,8 @@ fn files_are_ordered_and_foreign_keys_come_last() {
             "from-single-node/001_prepare.sql",
             "from-single-node/002_copy.sql",
             "from-single-node/003_swap.sql",
-            "from-single-node/004_validate.sql"
+            "from-single-node/004_validate.sql",
+            "restore.sh"
         ]
     );
     let single = render(&s, "single-node");
@@ -489,7 +491,7 @@ pub fn apply_twice(db: &str, files: &escala::Artifacts) -> Result<(), String> {
     for run in 0..2 {
         for (path, text) in files
             .iter()
-            .filter(|(p, _)| !p.ends_with("_distribution.sql"))
+            .filter(|(p, _)| p.ends_with(".sql") && !p.ends_with("_distribution.sql"))
         {
             let file = dir.path().join(path);
             if let Some(parent) = file.parent() {

@@ -288,6 +288,12 @@ fn database() -> Database {
         .citus_cluster(
             CitusCluster::workers(2).image("registry.finanzas.example/citus-pgvector:14.0-pg18"),
         )
+        // "PgBouncer (connection pooling)": in front of postgres (the coordinator on K3s).
+        .pooler(Pooler::pgbouncer(
+            "registry.finanzas.example/pgbouncer:1.24",
+            ["finanzas"],
+            "pgbouncer-userlist",
+        ))
         .table(
             Table::new("tenants")
                 .column(Column::new("id", Uuid).default("gen_random_uuid()"))
@@ -416,6 +422,28 @@ pub fn system() -> System {
             "grafana-admin-password",
             "GRAFANA_ADMIN_PASSWORD",
         ))
+        .secret(Secret::from_env("pgbouncer-userlist", "PGBOUNCER_USERLIST"))
+        .secret(Secret::from_env(
+            "backup-access-key-id",
+            "BACKUP_ACCESS_KEY_ID",
+        ))
+        .secret(Secret::from_env(
+            "backup-secret-access-key",
+            "BACKUP_SECRET_ACCESS_KEY",
+        ))
+        // "Dump de PostgreSQL verificado en S3": pg_dump -Fc daily, and the Redis volume, kept
+        // 14 days; deploy/<phase>/sql/restore.sh restores the newest dump.
+        .backups(
+            Backups::s3(
+                "https://s3.eu-west-1.amazonaws.com",
+                "finanzas-backups",
+                Env::secret("backup-access-key-id"),
+                Env::secret("backup-secret-access-key"),
+                "registry.finanzas.example/pg-backup:18",
+            )
+            .region("eu-west-1")
+            .database_url(Env::secret("database-url")),
+        )
         .config(Config::file(
             "prometheus-config",
             "examples/finanzas/monitoring/prometheus.yml",

@@ -169,9 +169,14 @@ pub fn phase_services(system: &System, phase: &Phase) -> Vec<Service> {
             out.extend(crate::cluster::services(system, phase, &coordinator));
         }
     }
+    if let Some(pooler) = crate::pooler::service(system, phase, &out) {
+        out.push(pooler);
+    }
     if let Some(job) = upkeep_job(system, phase, &out) {
         out.push(job);
     }
+    let backups = crate::backup::services(system, phase, &out);
+    out.extend(backups);
     out
 }
 

@@ -98,8 +98,14 @@ codes! {
     DB_MIGRATION = "escala::db::migration", "a table cannot be migrated from the previous phase's shape to this one's (no key to copy by, or a step backwards)";
     /// A Citus cluster that cannot run.
     DB_CLUSTER = "escala::db::citus_cluster", "a Citus cluster has no worker, is used by no phase, or a service has the name of one of its nodes or its job";
+    /// A pooler that cannot run.
+    DB_POOLER = "escala::db::pooler", "PgBouncer serves no database, names an unknown userlist secret, has a pool size of 0, or a service is named `pgbouncer`";
     /// Citus planned on an image without Citus.
     DB_NO_CITUS = "escala::db::image_without_citus", "a phase distributes tables with Citus but the database service's image has no Citus";
+    /// Backups that cannot work.
+    BACKUP = "escala::backup::invalid", "backup credentials or the database URL are literals or unknown secrets, the schedule is not cron, or nothing is kept";
+    /// Something marked for backup that no job backs up.
+    BACKUP_SKIPPED = "escala::backup::not_backed_up", "a database or volume marked for backup gets no backup job in a phase (no database URL, or a volume on Kubernetes)";
     /// Alert thresholds are out of order or range.
     ALERTS = "escala::alerts::invalid", "an alert's warning level is not below its critical level, or a percentage is outside 0-100";
 }

@@ -28,6 +28,7 @@
 //! ```
 
 pub mod alert;
+pub mod backup;
 pub mod checked;
 pub mod cluster;
 pub mod codes;
@@ -36,6 +37,7 @@ pub mod name;
 pub mod network;
 pub mod partition;
 pub mod phase;
+pub mod pooler;
 pub mod route;
 pub mod secret;
 pub mod service;
@@ -48,6 +50,7 @@ mod validate;
 pub mod volume;
 
 pub use alert::{Alerts, Threshold};
+pub use backup::Backups;
 pub use checked::{Checked, PhasePlan};
 pub use cluster::CitusCluster;
 pub use diag::{Diagnostic, Diagnostics, Origin, Severity};
@@ -55,6 +58,7 @@ pub use name::{Name, NameError};
 pub use network::Network;
 pub use partition::{Date, Every, Partitioning, Retention, Span};
 pub use phase::{Engine, Node, Override, Phase, Platform};
+pub use pooler::{PoolMode, Pooler};
 pub use route::{Route, Tls};
 pub use secret::{looks_secret, Config, ConfigSource, Secret, SecretSource};
 pub use service::{
@@ -73,10 +77,10 @@ pub use volume::{Access, Volume};
 /// Everything an `infra.rs` needs, in one `use`.
 pub mod prelude {
     pub use crate::{
-        Access, Action, Alerts, Autoscale, Build, ByteSize, CitusCluster, Column, Condition,
-        Config, ConfigMount, Cpu, Database, Dependency, Distribution, Duration, Engine, Env,
-        ForeignKey, HealthCheck, Mount, MountSource, Network, Node, NodeRole, Partitioning, Phase,
-        Placement, Platform, Port, Protocol, Resources, Restart, Route, Secret, Service, Spread,
-        SqlType, System, Table, Threshold, Tls, Volume, Workload,
+        Access, Action, Alerts, Autoscale, Backups, Build, ByteSize, CitusCluster, Column,
+        Condition, Config, ConfigMount, Cpu, Database, Dependency, Distribution, Duration, Engine,
+        Env, ForeignKey, HealthCheck, Mount, MountSource, Network, Node, NodeRole, Partitioning,
+        Phase, Placement, Platform, PoolMode, Pooler, Port, Protocol, Resources, Restart, Route,
+        Secret, Service, Spread, SqlType, System, Table, Threshold, Tls, Volume, Workload,
     };
 }

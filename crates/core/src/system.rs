@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Alerts, Checked, Config, Database, Diagnostics, Name, Network, Origin, Phase, Route, Secret,
+    Alerts, Backups, Checked, Config, Database, Diagnostics, Name, Network, Origin, Phase, Route,
+    Secret,
 };
 use crate::{Service, Volume};
 
@@ -50,6 +51,9 @@ pub struct System {
     /// The database plan (tables, partitioning, distribution), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<Database>,
+    /// Backups of the database and of the volumes marked for backup, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backups: Option<Backups>,
 }
 
 impl System {
@@ -66,7 +70,14 @@ impl System {
             phases: Vec::new(),
             alerts: Alerts::default(),
             database: None,
+            backups: None,
         }
+    }
+
+    /// Backs up the database and the volumes marked for backup to S3-compatible storage.
+    pub fn backups(mut self, backups: Backups) -> Self {
+        self.backups = Some(backups);
+        self
     }
 
     /// Sets the database plan.

@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CitusCluster, Env, Name, Partitioning};
+use crate::{CitusCluster, Env, Name, Partitioning, Pooler};
 
 /// A SQL identifier: lowercase letters, digits and `_`, not starting with a digit, at most
 /// 63 bytes (PostgreSQL's limit), so it never needs quoting.
@@ -489,6 +489,9 @@ pub struct Database {
     /// The Citus cluster of the phases that distribute tables on several machines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<CitusCluster>,
+    /// PgBouncer in front of the database, in every phase that runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooler: Option<Pooler>,
 }
 
 /// The job that keeps partitions ahead of time: a CronJob on Kubernetes, a service that runs
@@ -518,6 +521,7 @@ impl Database {
             extensions: Vec::new(),
             upkeep: None,
             cluster: None,
+            pooler: None,
         }
     }
     /// Declares the tenant key.
@@ -557,6 +561,24 @@ impl Database {
     pub fn citus_cluster(mut self, cluster: CitusCluster) -> Self {
         self.cluster = Some(cluster);
         self
+    }
+    /// Puts PgBouncer in front of the database.
+    pub fn pooler(mut self, pooler: Pooler) -> Self {
+        self.pooler = Some(pooler);
+        self
+    }
+    /// `PGHOST` and `PGPORT` of the pooler, for a service's environment: libpq and most
+    /// drivers read them, so the service reaches the database through PgBouncer without a
+    /// hand-typed host. Without a pooler, those of the database service.
+    pub fn pooled_env(&self) -> Vec<(String, Env)> {
+        let (host, port) = match &self.pooler {
+            Some(_) => (crate::pooler::SERVICE.to_owned(), crate::pooler::PORT),
+            None => (self.service.to_string(), 5432),
+        };
+        vec![
+            ("PGHOST".to_owned(), Env::literal(host)),
+            ("PGPORT".to_owned(), Env::literal(port.to_string())),
+        ]
     }
     /// Whether `stage` partitions at least one table.
     pub fn partitions_in(&self, stage: &DatabaseStage) -> bool {

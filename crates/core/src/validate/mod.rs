@@ -3,6 +3,7 @@
 //! Each rule appends to one [`Diagnostics`] sink and never returns early, so a user sees every
 //! problem of a model in one run.
 
+mod backup;
 pub(crate) mod database;
 mod depends;
 mod growth;
@@ -27,6 +28,7 @@ pub(crate) fn check(system: &System) -> Diagnostics {
     database::check(system, &mut diags);
     growth::check(system, &mut diags);
     upkeep::check(system, &mut diags);
+    backup::check(system, &mut diags);
     diags
 }
 

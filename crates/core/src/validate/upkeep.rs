@@ -2,10 +2,56 @@
 //! a schedule Kubernetes reads, and a warning when partitioned phases have no job at all.
 
 use super::unknown;
-use crate::codes::{DB_UPKEEP, WORKLOAD_SCHEDULE};
+use crate::codes::{DB_POOLER, DB_UPKEEP, WORKLOAD_SCHEDULE};
 use crate::{Diagnostics, Env, System, UPKEEP_SERVICE};
 
+/// PgBouncer: something to serve, a userlist that exists, pools that can hold a connection.
+pub(super) fn pooler(system: &System, diags: &mut Diagnostics) {
+    let Some(p) = system.database.as_ref().and_then(|d| d.pooler.as_ref()) else {
+        return;
+    };
+    if p.databases.is_empty() {
+        diags
+            .error(DB_POOLER, "database.pooler.databases", "PgBouncer serves no database")
+            .help("name the database your services connect to, e.g. `Pooler::pgbouncer(image, [\"app\"], \"pgbouncer-userlist\")`");
+    }
+    if !system.secrets.iter().any(|s| s.name == p.userlist) {
+        unknown(
+            diags,
+            "database.pooler.userlist".into(),
+            "secret",
+            &p.userlist,
+            system.secrets.iter().map(|s| &s.name),
+            "System::secret",
+        );
+    }
+    if p.default_pool_size == 0 || p.max_client_conn == 0 {
+        diags
+            .error(
+                DB_POOLER,
+                "database.pooler",
+                "a PgBouncer pool size of 0 accepts no connection",
+            )
+            .help("e.g. `.sizes(20, 500)`");
+    }
+    if let Some(s) = system
+        .services
+        .iter()
+        .find(|s| s.name.as_str() == crate::pooler::SERVICE)
+    {
+        diags
+            .error(
+                DB_POOLER,
+                format!("services.{}", s.name),
+                "service `pgbouncer` has the name of the pooler the database plan adds",
+            )
+            .help("rename the service, or drop it and let `Database::pooler` run PgBouncer")
+            .origin(s.origin.as_ref());
+    }
+}
+
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    pooler(system, diags);
     let Some(db) = &system.database else { return };
     let partitioned: Vec<_> = system
         .phases

@@ -15,7 +15,9 @@
 //! - `00N_partition_upkeep.sql` (when the phase partitions): the function that keeps
 //!   partitions made ahead of time and retires old ones, and a first run of it;
 //! - `from-<previous phase>/` (when this phase partitions tables the previous one kept
-//!   plain): the online migration of those tables, in four steps.
+//!   plain): the online migration of those tables, in four steps;
+//! - `restore.sh` (when the system backs up its database): restores the newest backup into
+//!   an empty database and prints every table's row count.
 //!
 //! Every file sets `TimeZone` and `DateStyle` so partition bounds mean the same on every
 //! server, writes timestamptz bounds with an explicit `+00` offset, and can run twice:
@@ -101,6 +103,9 @@ impl Target for Sql {
         }
         for (path, text) in migration.map(|(_, files)| files).unwrap_or_default() {
             artifacts.insert(path, text);
+        }
+        if let Some(script) = escala_core::backup::restore_script(system) {
+            artifacts.insert("restore.sh", script);
         }
         Ok(artifacts)
     }

@@ -1,0 +1,291 @@
+//! Backups to S3-compatible storage: a `pg_dump -Fc` of the database and an archive of every
+//! other volume marked [`Volume::backup`](crate::Volume::backup), on a schedule, with a
+//! retention, credentials only as secret references.
+//!
+//! Each becomes a job of the phase: a CronJob on Kubernetes; on compose and Swarm, which have
+//! no scheduler, a small service that backs up at start and then every 24 hours. The jobs copy
+//! with [rclone](https://rclone.org) (configured from environment variables only, so no
+//! configuration file holds a key) from an image that has `pg_dump` and `rclone`
+//! ([`Backups::image`]; the book shows a three-line Dockerfile). The SQL target writes the
+//! matching `restore.sh`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Dependency, Engine, Env, Mount, MountSource, Name, Phase, Restart, Service, System, Workload,
+};
+
+/// Where and how often backups go.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Backups {
+    /// The S3 endpoint (`https://s3.eu-west-1.amazonaws.com`, `https://<account>.r2.cloudflarestorage.com`,
+    /// `http://minio:9000`).
+    pub endpoint: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The region the endpoint expects (`us-east-1` unless set).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// The access key id, from a secret.
+    pub access_key_id: Env,
+    /// The secret access key, from a secret.
+    pub secret_access_key: Env,
+    /// How the database job connects: a libpq URL from a secret (`Env::secret("database-url")`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<Env>,
+    /// An image with `pg_dump`, `pg_restore`, `tar` and `rclone`.
+    pub image: String,
+    /// When the jobs run on Kubernetes, as cron in UTC.
+    pub schedule: String,
+    /// Days a backup is kept before the job deletes it.
+    pub keep_days: u32,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+impl Backups {
+    /// Backups to `bucket` at `endpoint`, with the keys from two secrets; daily at 02:30 UTC
+    /// on Kubernetes, kept 14 days, from `image`.
+    pub fn s3(
+        endpoint: impl Into<String>,
+        bucket: impl Into<String>,
+        access_key_id: Env,
+        secret_access_key: Env,
+        image: impl Into<String>,
+    ) -> Self {
+        Backups {
+            endpoint: endpoint.into(),
+            bucket: bucket.into(),
+            region: default_region(),
+            access_key_id,
+            secret_access_key,
+            database_url: None,
+            image: image.into(),
+            schedule: "30 2 * * *".into(),
+            keep_days: 14,
+        }
+    }
+    /// Dumps the database through `url` (a secret).
+    pub fn database_url(mut self, url: Env) -> Self {
+        self.database_url = Some(url);
+        self
+    }
+    /// Sets the region.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+    /// Sets the Kubernetes schedule (cron, UTC).
+    pub fn schedule(mut self, schedule: impl Into<String>) -> Self {
+        self.schedule = schedule.into();
+        self
+    }
+    /// Keeps backups `days` days.
+    pub fn keep_days(mut self, days: u32) -> Self {
+        self.keep_days = days;
+        self
+    }
+}
+
+/// The name of the database backup job.
+pub const DATABASE_JOB: &str = "backup-database";
+
+/// The name of the backup job of volume `volume`.
+pub fn volume_job(volume: &Name) -> Name {
+    Name::from(format!("backup-{volume}"))
+}
+
+/// The rclone remote, from the environment only.
+///
+/// Uploads stream in 32 MiB parts (at most 10 000 of them: about 312 GiB per backup), four at
+/// a time, within the job's 512 MiB of memory.
+const RCLONE_ENV: &str = r#"export RCLONE_S3_CHUNK_SIZE=32M RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other RCLONE_CONFIG_S3_ENV_AUTH=false
+export RCLONE_CONFIG_S3_ENDPOINT="$S3_ENDPOINT" RCLONE_CONFIG_S3_REGION="$S3_REGION"
+export RCLONE_CONFIG_S3_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" RCLONE_CONFIG_S3_SECRET_ACCESS_KEY="$S3_SECRET_ACCESS_KEY"
+"#;
+
+/// The database job's script: a custom-format dump streamed to the bucket (removed again if
+/// `pg_dump` failed), then backups older than the retention deleted.
+pub fn database_script(prefix: &str, keep_days: u32) -> String {
+    format!(
+        r#"set -eu
+{RCLONE_ENV}dest="s3:$S3_BUCKET/{prefix}/database/$(date -u +%Y%m%dT%H%M%SZ).dump"
+rm -f /tmp/backup-failed
+{{ pg_dump -Fc "$DATABASE_URL" || touch /tmp/backup-failed; }} | rclone rcat "$dest"
+if [ -e /tmp/backup-failed ]; then rclone deletefile "$dest" || true; echo "pg_dump failed; nothing kept" >&2; exit 1; fi
+rclone delete --min-age {keep_days}d "s3:$S3_BUCKET/{prefix}/database/"
+echo "backed up to $dest""#
+    )
+}
+
+/// A volume job's script: a gzipped tar of the mounted volume, then the retention.
+pub fn volume_script(prefix: &str, volume: &Name, keep_days: u32) -> String {
+    format!(
+        r#"set -eu
+{RCLONE_ENV}dest="s3:$S3_BUCKET/{prefix}/volumes/{volume}/$(date -u +%Y%m%dT%H%M%SZ).tar.gz"
+rm -f /tmp/backup-failed
+{{ tar -C "${{BACKUP_PATH:-/backup}}" -czf - . || touch /tmp/backup-failed; }} | rclone rcat "$dest"
+if [ -e /tmp/backup-failed ]; then rclone deletefile "$dest" || true; echo "tar failed; nothing kept" >&2; exit 1; fi
+rclone delete --min-age {keep_days}d "s3:$S3_BUCKET/{prefix}/volumes/{volume}/"
+echo "backed up to $dest""#
+    )
+}
+
+/// `restore.sh`: the newest (or a named) database backup, restored into an empty database, then
+/// the row count of every table of the plan, to compare with the source.
+pub fn restore_script(system: &System) -> Option<String> {
+    let b = system.backups.as_ref()?;
+    b.database_url.as_ref()?;
+    let db = system.database.as_ref()?;
+    let prefix = prefix(system);
+    let counts: Vec<String> = db
+        .tables
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT '{0}' AS table_name, count(*) FROM {1}.{0}",
+                t.name, db.schema
+            )
+        })
+        .collect();
+    let counts = if counts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -c \"{} ORDER BY 1\"\n",
+            counts.join(" UNION ALL ")
+        )
+    };
+    Some(format!(
+        r#"#!/bin/sh
+{header}# Restores a backup of the `{name}` database that the `{DATABASE_JOB}` job wrote.
+#
+#   restore.sh [DUMP]
+#
+# DUMP is a file name listed by `rclone lsf "s3:$S3_BUCKET/{prefix}/database/"`; the newest
+# if omitted. Needs pg_restore, psql and rclone, and in the environment S3_ENDPOINT,
+# S3_REGION, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY (as the job has them) and
+# DATABASE_URL, the database to restore into: an EMPTY one. PG_RESTORE_OPTIONS adds options
+# (on Citus, apply the phase's SQL files first, then restore with `--data-only`).
+set -eu
+{RCLONE_ENV}dir="s3:$S3_BUCKET/{prefix}/database"
+dump="${{1:-$(rclone lsf "$dir/" | sort | tail -n 1)}}"
+if [ -z "$dump" ]; then echo "no backup in $dir" >&2; exit 1; fi
+echo "restoring $dir/$dump"
+rclone cat "$dir/$dump" | pg_restore --no-owner --exit-on-error ${{PG_RESTORE_OPTIONS:-}} -d "$DATABASE_URL"
+{counts}echo "restored $dump; compare the counts above with the source"
+"#,
+        name = system.name,
+        header = crate::header("sql"),
+    ))
+}
+
+/// The folder of the bucket the system's backups go to: its name.
+pub fn prefix(system: &System) -> String {
+    system.name.to_string()
+}
+
+fn job(name: Name, backups: &Backups, phase: &Phase, script: String, on: &Service) -> Service {
+    let (workload, restart, command) = match phase.engine {
+        Engine::Kubernetes => (
+            Workload::Scheduled {
+                schedule: backups.schedule.clone(),
+            },
+            Restart::OnFailure {
+                max_attempts: Some(3),
+            },
+            script,
+        ),
+        // No scheduler: back up at start (retrying hourly on failure), then every 24 hours.
+        Engine::Compose | Engine::Swarm => (
+            Workload::Stateless,
+            Restart::UnlessStopped,
+            format!("while :; do until ( {script}\n); do echo 'backup failed; retrying in 1 h' >&2; sleep 3600; done; sleep 86400; done"),
+        ),
+    };
+    let mut env: Vec<(String, Env)> = vec![
+        ("S3_ENDPOINT".into(), Env::literal(backups.endpoint.clone())),
+        ("S3_REGION".into(), Env::literal(backups.region.clone())),
+        ("S3_BUCKET".into(), Env::literal(backups.bucket.clone())),
+        ("S3_ACCESS_KEY_ID".into(), backups.access_key_id.clone()),
+        (
+            "S3_SECRET_ACCESS_KEY".into(),
+            backups.secret_access_key.clone(),
+        ),
+    ];
+    if let Some(url) = &backups.database_url {
+        if name.as_str() == DATABASE_JOB {
+            env.push(("DATABASE_URL".into(), url.clone()));
+        }
+    }
+    let depends_on = match phase.engine {
+        Engine::Swarm => Vec::new(),
+        _ => vec![Dependency::started(on.name.clone())],
+    };
+    let mut s = Service::builder()
+        .name(name)
+        .image(backups.image.clone())
+        .command(["sh", "-c", command.as_str()])
+        .env(env)
+        .depends_on(depends_on)
+        .networks(on.networks.clone())
+        .workload(workload)
+        .restart(restart)
+        .resources(
+            crate::Resources::new()
+                .cpu(crate::Cpu::millis(100), crate::Cpu::cores(1))
+                .memory(crate::ByteSize::mib(128), crate::ByteSize::mib(512)),
+        )
+        .build();
+    s.placement = on.placement.clone();
+    s
+}
+
+/// The backup jobs of `phase`: the database's, and one per volume marked for backup that a
+/// service of the phase mounts (except the database's own volumes: the dump covers them, and
+/// copying a live data directory would not be consistent). Not on Kubernetes for volumes: a
+/// StatefulSet's claims cannot be shared with a job (see the book).
+pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> Vec<Service> {
+    let Some(backups) = &system.backups else {
+        return Vec::new();
+    };
+    let prefix = prefix(system);
+    let mut out = Vec::new();
+    let db = system.database.as_ref();
+    if let (Some(db), Some(_)) = (db, &backups.database_url) {
+        if let Some(on) = running.iter().find(|s| s.name == db.service) {
+            out.push(job(
+                DATABASE_JOB.into(),
+                backups,
+                phase,
+                database_script(&prefix, backups.keep_days),
+                on,
+            ));
+        }
+    }
+    if phase.engine == Engine::Kubernetes {
+        return out;
+    }
+    for v in system.volumes.iter().filter(|v| v.backup) {
+        let user = running.iter().find(|s| {
+            db.is_none_or(|d| d.service != s.name)
+                && s.mounts
+                    .iter()
+                    .any(|m| matches!(&m.source, MountSource::Volume(x) if x == &v.name))
+        });
+        let Some(user) = user else { continue };
+        let mut j = job(
+            volume_job(&v.name),
+            backups,
+            phase,
+            volume_script(&prefix, &v.name, backups.keep_days),
+            user,
+        );
+        j.mounts = vec![Mount::volume(v.name.clone(), "/backup").read_only()];
+        out.push(j);
+    }
+    out
+}

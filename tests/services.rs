@@ -1,0 +1,386 @@
+//! Database services on real programs over loopback: backups written by the generated job
+//! through a real S3-compatible server (s3s-fs) with a real S3 client (rclone), restored by
+//! the generated `restore.sh` into an empty server.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use escala::prelude::*;
+
+use crate::growth::FINANZAS_ROWS;
+use crate::sql::{fresh_db, psql, render};
+use crate::support::conformance;
+use crate::systems;
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// An s3s-fs server on a temporary directory, stopped when dropped.
+struct S3 {
+    child: Child,
+    endpoint: String,
+    root: tempfile::TempDir,
+}
+
+impl S3 {
+    const KEY: &'static str = "escala-test-key";
+    const SECRET: &'static str = "escala-test-secret";
+
+    fn start(bucket: &str) -> S3 {
+        let binary = std::env::var("ESCALA_S3FS")
+            .expect("ESCALA_S3FS names the s3s-fs binary (.ci/run installs it)");
+        let root = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(root.path().join(bucket)).expect("bucket");
+        let port = free_port();
+        let child = Command::new(binary)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", Self::KEY, "--secret-key", Self::SECRET])
+            .arg(root.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("s3s-fs starts");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        S3 {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            root,
+        }
+    }
+
+    /// The objects stored under `prefix`, by key.
+    fn objects(&self, bucket: &str, prefix: &str) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root.path().join(bucket).join(prefix), &mut out);
+        out.sort();
+        out
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a generated script with `sh`, as the job's container would, with the S3 settings the
+/// job's environment carries and `extra`.
+fn run(script: &str, s3: &S3, bucket: &str, extra: &[(&str, String)]) -> (bool, String) {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(script);
+    // This machine points the AWS SDK at its own CA bundle, which rclone's SDK then insists on.
+    cmd.env_remove("AWS_CA_BUNDLE");
+    cmd.env("S3_ENDPOINT", &s3.endpoint)
+        .env("S3_REGION", "us-east-1")
+        .env("S3_BUCKET", bucket)
+        .env("S3_ACCESS_KEY_ID", S3::KEY)
+        .env("S3_SECRET_ACCESS_KEY", S3::SECRET)
+        .env("RCLONE_CONFIG", "/dev/null");
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("sh runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn url(port: &str, db: &str) -> String {
+    let host = std::env::var("ESCALA_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let user = std::env::var("ESCALA_PG_USER").unwrap_or_else(|_| "postgres".into());
+    format!("postgresql://{user}@{host}:{port}/{db}")
+}
+
+/// The script a job of the model runs in `phase` (the container's view: after the engine's
+/// own `$` escaping is undone).
+fn job_script(system: &System, phase: &str, job: &str) -> String {
+    let checked = system.check().expect("checks");
+    let plan = checked.plan(phase).expect("phase");
+    let s = plan.service(&job.into()).expect("the job exists");
+    assert_eq!(s.command[..2], ["sh", "-c"]);
+    s.command[2].clone()
+}
+
+#[test]
+fn a_backup_written_by_the_job_restores_into_an_empty_server() {
+    if !conformance("backup to a real S3 server (s3s-fs) with rclone, restored with pg_restore") {
+        return;
+    }
+    let s = systems::ALL[0].1();
+    let bucket = "finanzas-backups";
+    let s3 = S3::start(bucket);
+    let source = fresh_db("escala_backup_source");
+    let files = render(&s, "swarm");
+    for (path, text) in files
+        .iter()
+        .filter(|(p, _)| p.ends_with(".sql") && !p.contains('/'))
+    {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join(path);
+        std::fs::write(&file, text).expect("write");
+        psql(&source, &["-f", file.to_str().expect("utf-8")], None).expect(path);
+    }
+    psql(&source, &["-c", FINANZAS_ROWS], None).expect("rows");
+    let port = std::env::var("ESCALA_PG_PORT").unwrap_or_else(|_| "5432".into());
+    // The Kubernetes CronJob's script (the compose and Swarm services loop around the same).
+    let script = job_script(&s, "k3s", "backup-database");
+    let (ok, out) = run(
+        &script,
+        &s3,
+        bucket,
+        &[("DATABASE_URL", url(&port, &source))],
+    );
+    assert!(ok, "{out}");
+    let dumps = s3.objects(bucket, "finanzas/database");
+    assert_eq!(dumps.len(), 1, "{dumps:?}");
+    assert!(dumps[0].to_string_lossy().ends_with("Z.dump"), "{dumps:?}");
+
+    // Restore into an empty database of another server.
+    let restore_port = std::env::var("ESCALA_PG_RESTORE_PORT")
+        .expect("ESCALA_PG_RESTORE_PORT names a second, empty server (.ci/run starts one)");
+    let target = "escala_restored";
+    let on_restore = |sql: &str, db: &str| {
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(std::env::var("ESCALA_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into()))
+            .args(["-p", &restore_port, "-U"])
+            .arg(std::env::var("ESCALA_PG_USER").unwrap_or_else(|_| "postgres".into()))
+            .args(["-d", db, "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    on_restore(&format!("DROP DATABASE IF EXISTS {target}"), "postgres");
+    on_restore(&format!("CREATE DATABASE {target}"), "postgres");
+    let restore = files.get("restore.sh").expect("restore.sh");
+    let (ok, out) = run(
+        restore,
+        &s3,
+        bucket,
+        &[("DATABASE_URL", url(&restore_port, target))],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains(" facturas      | 12000"), "{out}");
+    for q in [
+        "SELECT count(*), sum(total) FROM app.facturas",
+        "SELECT count(*), sum(monto) FROM app.transacciones",
+        "SELECT tenant_id, count(*), sum(total) FROM app.facturas GROUP BY 1 ORDER BY 1",
+        "SELECT count(*) FROM app.clientes",
+        "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'app.facturas'::regclass",
+    ] {
+        assert_eq!(
+            on_restore(q, target),
+            psql(&source, &["-c", q], None).expect("source"),
+            "{q}"
+        );
+    }
+
+    // A dump that fails leaves nothing in the bucket and fails the job.
+    let (ok, out) = run(
+        &script,
+        &s3,
+        bucket,
+        &[("DATABASE_URL", url(&port, "no_such_database"))],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("pg_dump failed; nothing kept"), "{out}");
+    assert_eq!(s3.objects(bucket, "finanzas/database").len(), 1);
+}
+
+#[test]
+fn a_volume_archive_round_trips_through_the_bucket() {
+    if !conformance("a volume backup to a real S3 server (s3s-fs) with rclone") {
+        return;
+    }
+    let s = systems::ALL[0].1();
+    let bucket = "finanzas-backups";
+    let s3 = S3::start(bucket);
+    let volume = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(volume.path().join("sub")).expect("dir");
+    std::fs::write(
+        volume.path().join("appendonly.aof"),
+        "*2\r\n$6\r\nSELECT\r\n",
+    )
+    .expect("file");
+    std::fs::write(volume.path().join("sub/dump.rdb"), [0u8, 1, 2, 255]).expect("file");
+    // The Swarm service's script, without its daily loop.
+    let script = job_script(&s, "swarm", "backup-redisdata");
+    let once = script
+        .strip_prefix("while :; do until ( ")
+        .and_then(|rest| rest.split("\n); do echo").next())
+        .expect("the loop wraps the script");
+    let (ok, out) = run(
+        once,
+        &s3,
+        bucket,
+        &[("BACKUP_PATH", volume.path().display().to_string())],
+    );
+    assert!(ok, "{out}");
+    let archives = s3.objects(bucket, "finanzas/volumes/redisdata");
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    let back = tempfile::tempdir().expect("tmp");
+    let status = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archives[0])
+        .arg("-C")
+        .arg(back.path())
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    for f in ["appendonly.aof", "sub/dump.rdb"] {
+        assert_eq!(
+            std::fs::read(back.path().join(f)).expect("restored"),
+            std::fs::read(volume.path().join(f)).expect("original"),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn pgbouncer_with_the_generated_configuration_serves_queries() {
+    if !conformance(
+        "Debian's pgbouncer with the generated pgbouncer.ini, in front of a real PostgreSQL",
+    ) {
+        return;
+    }
+    let pgbouncer =
+        std::env::var("ESCALA_PGBOUNCER").unwrap_or_else(|_| "/usr/sbin/pgbouncer".into());
+    assert!(
+        Path::new(&pgbouncer).is_file(),
+        "{pgbouncer} is missing (.ci/run installs Debian's pgbouncer)"
+    );
+    let s = systems::cluster();
+    let checked = s.check().expect("checks");
+    // The configuration as every engine gets it: the pooler's environment in the model.
+    let plan = checked.plan("staging").expect("phase");
+    let pooler = plan.service(&"pgbouncer".into()).expect("a pooler");
+    let Some(Env::Literal(ini)) = pooler.env.get("PGBOUNCER_INI") else {
+        panic!("the ini is in the environment");
+    };
+    assert!(
+        ini.contains("pool_mode = transaction\ndefault_pool_size = 10\nmax_client_conn = 200\n"),
+        "{ini}"
+    );
+    // Here, the database service `db` is this machine's server, the secret is a file of this
+    // test, and the port is a free one: the three things an engine would provide.
+    let pg_port = std::env::var("ESCALA_PG_PORT").unwrap_or_else(|_| "5432".into());
+    let host = std::env::var("ESCALA_PG_HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let dir = tempfile::tempdir().expect("tmp");
+    let userlist = dir.path().join("userlist.txt");
+    std::fs::write(&userlist, "\"events\" \"pooled-secret\"\n").expect("userlist");
+    let port = free_port();
+    let ini = ini
+        .replace("host=db port=5432", &format!("host={host} port={pg_port}"))
+        .replace("listen_port = 6432", &format!("listen_port = {port}"))
+        .replace(
+            "/run/secrets/pgbouncer-userlist",
+            userlist.to_str().expect("utf-8"),
+        );
+    let file = dir.path().join("pgbouncer.ini");
+    std::fs::write(&file, &ini).expect("ini");
+    // pgbouncer refuses to run as root; as root, it drops to `postgres`.
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    if root {
+        for p in [dir.path(), userlist.as_path(), file.as_path()] {
+            let _ = Command::new("chmod").arg("a+rX").arg(p).status();
+        }
+    }
+    let db = fresh_db("events");
+    psql(&db, &["-c", "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'events') THEN CREATE ROLE events LOGIN; END IF; END $$", "-c", "CREATE TABLE t (n int)", "-c", "INSERT INTO t SELECT generate_series(1, 100)", "-c", "GRANT SELECT ON t TO events"], None).expect("setup");
+    let mut cmd = Command::new(&pgbouncer);
+    if root {
+        cmd.args(["-u", "postgres"]);
+    }
+    let mut child = cmd
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("pgbouncer starts");
+    let mut answered = None;
+    for _ in 0..100 {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "events",
+                "-d",
+                "events",
+            ])
+            .args(["-c", "BEGIN; SELECT count(*), sum(n) FROM t; COMMIT;"])
+            .env("PGPASSWORD", "pooled-secret")
+            .output()
+            .expect("psql");
+        if out.status.success() {
+            answered = Some(String::from_utf8_lossy(&out.stdout).into_owned());
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let wrong = Command::new("psql")
+        .args([
+            "-X",
+            "-A",
+            "-t",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            "events",
+            "-d",
+            "events",
+            "-c",
+            "SELECT 1",
+        ])
+        .env("PGPASSWORD", "not-the-password")
+        .output()
+        .expect("psql");
+    let _ = child.kill();
+    let stderr = child
+        .wait_with_output()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .unwrap_or_default();
+    let answered = answered.unwrap_or_else(|| panic!("pgbouncer never answered: {stderr}"));
+    assert!(answered.contains("100|5050"), "{answered}");
+    assert!(!wrong.status.success(), "a wrong password is refused");
+}
