@@ -426,8 +426,8 @@ fn network_policies_follow_the_dependency_graph() {
             })
             .collect()
     };
-    // The jobs (backup, partition upkeep, the Citus cluster's registration), PgBouncer and the
-    // Citus workers connect to postgres too (the coordinator on K3s).
+    // The jobs (backup, partition upkeep, the Citus cluster's registration, the replica's
+    // setup), PgBouncer and the Citus workers connect to postgres too (the coordinator on K3s).
     assert_eq!(
         from(&allow("postgres")),
         [
@@ -438,7 +438,8 @@ fn network_policies_follow_the_dependency_graph() {
             "partition-upkeep",
             "pgbouncer",
             "postgres-worker-1",
-            "postgres-worker-2"
+            "postgres-worker-2",
+            "replication-setup"
         ]
     );
     assert_eq!(

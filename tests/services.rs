@@ -384,3 +384,252 @@ fn pgbouncer_with_the_generated_configuration_serves_queries() {
     assert!(answered.contains("100|5050"), "{answered}");
     assert!(!wrong.status.success(), "a wrong password is refused");
 }
+
+/// A throwaway PostgreSQL server with password (SCRAM) authentication, run as `postgres` when
+/// the tests run as root (initdb refuses root), stopped when dropped.
+struct Server {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    root: bool,
+}
+
+fn pg_bin() -> PathBuf {
+    if let Ok(dir) = std::env::var("ESCALA_PG_BIN") {
+        return PathBuf::from(dir);
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+        .expect("PostgreSQL's server binaries under /usr/lib/postgresql")
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false)
+}
+
+/// `program args…`, as `postgres` when root.
+fn as_postgres(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn must(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what}: {text}");
+    text
+}
+
+impl Server {
+    fn start(data: PathBuf, port: u16) -> Server {
+        let s = Server {
+            bin: pg_bin(),
+            data,
+            port,
+            root: is_root(),
+        };
+        let socket = s.data.parent().expect("parent").to_path_buf();
+        must(
+            as_postgres(&s.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(&s.data)
+                .arg("-l")
+                .arg(s.data.with_extension("log"))
+                .arg("-w")
+                .arg("-o")
+                .arg(format!(
+                    "-p {port} -k {} -c listen_addresses=127.0.0.1",
+                    socket.display()
+                ))
+                .arg("start"),
+            "pg_ctl start",
+        );
+        s
+    }
+
+    fn psql(&self, password: &str, sql: &str) -> Result<String, String> {
+        let out = Command::new("psql")
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+            ])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ])
+            .env("PGPASSWORD", password)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+        let _ = self.root;
+    }
+}
+
+#[test]
+fn a_replica_started_from_the_generated_scripts_follows_the_primary() {
+    if !conformance(
+        "a streaming read replica from the generated scripts, on real PostgreSQL servers",
+    ) {
+        return;
+    }
+    let s = systems::cluster();
+    let checked = s.check().expect("checks");
+    let plan = checked.plan("staging").expect("phase");
+    let script = |name: &str, entrypoint: bool| {
+        let svc = plan.service(&name.into()).expect("derived service");
+        let argv = if entrypoint {
+            &svc.entrypoint
+        } else {
+            &svc.command
+        };
+        assert_eq!(argv[..2], ["sh", "-c"]);
+        argv[2].clone()
+    };
+    let setup = script("replication-setup", false);
+    let replica = script("db-replica", true);
+    assert!(
+        replica.ends_with("exec docker-entrypoint.sh postgres"),
+        "{replica}"
+    );
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let base = dir.path().to_path_buf();
+    if is_root() {
+        must(Command::new("chown").arg("postgres").arg(&base), "chown");
+    }
+    let pwfile = base.join("pw");
+    std::fs::write(&pwfile, "primary-secret\n").expect("pw");
+    let secret = base.join("replication-password");
+    std::fs::write(&secret, "replica-secret\n").expect("secret");
+    for f in [&pwfile, &secret] {
+        must(Command::new("chmod").arg("644").arg(f), "chmod");
+    }
+    let bin = pg_bin();
+    must(
+        as_postgres(&bin.join("initdb"))
+            .arg("-D")
+            .arg(base.join("primary"))
+            .args(["-U", "postgres", "-A", "scram-sha-256"])
+            .arg(format!("--pwfile={}", pwfile.display())),
+        "initdb",
+    );
+    let port = free_port();
+    let primary = Server::start(base.join("primary"), port);
+
+    // The engine would provide: the host `db`, the secret file, the superuser's password.
+    let local = |text: &str| {
+        text.replace(
+            "PGHOST=db PGPORT=5432",
+            &format!("PGHOST=127.0.0.1 PGPORT={port}"),
+        )
+        .replace("-h db -p 5432", &format!("-h 127.0.0.1 -p {port}"))
+        .replace(
+            "/run/secrets/replication-password",
+            secret.to_str().expect("utf-8"),
+        )
+    };
+    for run in 1..=2 {
+        let out = must(
+            Command::new("sh")
+                .arg("-c")
+                .arg(local(&setup))
+                .env("POSTGRES_USER", "postgres")
+                .env("POSTGRES_PASSWORD", "primary-secret"),
+            "replication-setup",
+        );
+        assert!(
+            out.contains("replicator may replicate from db"),
+            "run {run}: {out}"
+        );
+    }
+    let hba = primary
+        .psql("primary-secret", "SELECT count(*) FROM pg_hba_file_rules WHERE 'replication' = ANY (database) AND 'replicator' = ANY (user_name)")
+        .expect("hba");
+    assert_eq!(hba, "1", "one rule, however often the job runs");
+
+    // The replica: its base backup, then a server on its data directory.
+    let data = base.join("replica");
+    let first_start = local(&replica).replace("exec docker-entrypoint.sh postgres", "exit 0");
+    let mut backup = as_postgres(Path::new("/bin/sh"));
+    backup.arg("-c").arg(&first_start).env("PGDATA", &data);
+    must(&mut backup, "the replica's base backup");
+    assert!(data.join("standby.signal").is_file(), "a standby");
+    let replica_port = free_port();
+    let standby = Server::start(data, replica_port);
+    assert_eq!(
+        standby
+            .psql("primary-secret", "SELECT pg_is_in_recovery()")
+            .expect("replica"),
+        "t"
+    );
+    primary
+        .psql(
+            "primary-secret",
+            "CREATE TABLE reports (n int); INSERT INTO reports VALUES (42)",
+        )
+        .expect("write on the primary");
+    let mut seen = String::new();
+    for _ in 0..100 {
+        if let Ok(v) = standby.psql("primary-secret", "SELECT n FROM reports") {
+            seen = v;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        seen, "42",
+        "the row written on the primary is read on the replica"
+    );
+    assert!(
+        standby
+            .psql("primary-secret", "INSERT INTO reports VALUES (1)")
+            .is_err(),
+        "the replica is read-only"
+    );
+}

@@ -294,6 +294,8 @@ fn database() -> Database {
             ["finanzas"],
             "pgbouncer-userlist",
         ))
+        // "Read replicas para reportes": reports read `replica_env()` (postgres-replica).
+        .read_replica("replication-password")
         .table(
             Table::new("tenants")
                 .column(Column::new("id", Uuid).default("gen_random_uuid()"))
@@ -423,6 +425,10 @@ pub fn system() -> System {
             "GRAFANA_ADMIN_PASSWORD",
         ))
         .secret(Secret::from_env("pgbouncer-userlist", "PGBOUNCER_USERLIST"))
+        .secret(Secret::from_env(
+            "replication-password",
+            "REPLICATION_PASSWORD",
+        ))
         .secret(Secret::from_env(
             "backup-access-key-id",
             "BACKUP_ACCESS_KEY_ID",

@@ -64,6 +64,9 @@ impl<'a> PhasePlan<'a> {
             .collect();
         let mut volumes = system.volumes.clone();
         volumes.extend(crate::cluster::volumes(system, phase));
+        if phase_services_run_replica(system, phase) {
+            volumes.extend(crate::replica::volumes(system));
+        }
         PhasePlan {
             system,
             phase,
@@ -172,12 +175,22 @@ pub fn phase_services(system: &System, phase: &Phase) -> Vec<Service> {
     if let Some(pooler) = crate::pooler::service(system, phase, &out) {
         out.push(pooler);
     }
+    let replica = crate::replica::services(system, phase, &out);
+    out.extend(replica);
     if let Some(job) = upkeep_job(system, phase, &out) {
         out.push(job);
     }
     let backups = crate::backup::services(system, phase, &out);
     out.extend(backups);
     out
+}
+
+/// Whether `phase` runs the database, and so its replica.
+fn phase_services_run_replica(system: &System, phase: &Phase) -> bool {
+    system
+        .database
+        .as_ref()
+        .is_some_and(|d| d.replica.is_some() && phase.runs(&d.service))
 }
 
 /// Requests and limits of the small jobs the model implies.

@@ -179,6 +179,9 @@ pub(crate) fn volumes(system: &System, phase: &Phase) -> Vec<Volume> {
                 if let Some(vol) = system.volumes.iter().find(|x| &x.name == v) {
                     let mut copy = vol.clone();
                     copy.name = worker_volume(v, n);
+                    // The coordinator's dump holds the distributed rows; a live worker's
+                    // files are not a backup.
+                    copy.backup = false;
                     out.push(copy);
                 }
             }

@@ -99,7 +99,7 @@ codes! {
     /// A Citus cluster that cannot run.
     DB_CLUSTER = "escala::db::citus_cluster", "a Citus cluster has no worker, is used by no phase, or a service has the name of one of its nodes or its job";
     /// A pooler that cannot run.
-    DB_POOLER = "escala::db::pooler", "PgBouncer serves no database, names an unknown userlist secret, has a pool size of 0, or a service is named `pgbouncer`";
+    DB_POOLER = "escala::db::pooler", "PgBouncer serves no database, names an unknown userlist secret, has a pool size of 0, or a service has the name of the pooler, the read replica or its setup job";
     /// Citus planned on an image without Citus.
     DB_NO_CITUS = "escala::db::image_without_citus", "a phase distributes tables with Citus but the database service's image has no Citus";
     /// Backups that cannot work.

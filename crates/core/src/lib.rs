@@ -38,6 +38,7 @@ pub mod network;
 pub mod partition;
 pub mod phase;
 pub mod pooler;
+pub mod replica;
 pub mod route;
 pub mod secret;
 pub mod service;
@@ -59,6 +60,7 @@ pub use network::Network;
 pub use partition::{Date, Every, Partitioning, Retention, Span};
 pub use phase::{Engine, Node, Override, Phase, Platform};
 pub use pooler::{PoolMode, Pooler};
+pub use replica::Replica;
 pub use route::{Route, Tls};
 pub use secret::{looks_secret, Config, ConfigSource, Secret, SecretSource};
 pub use service::{

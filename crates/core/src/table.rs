@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CitusCluster, Env, Name, Partitioning, Pooler};
+use crate::{CitusCluster, Env, Name, Partitioning, Pooler, Replica};
 
 /// A SQL identifier: lowercase letters, digits and `_`, not starting with a digit, at most
 /// 63 bytes (PostgreSQL's limit), so it never needs quoting.
@@ -492,6 +492,9 @@ pub struct Database {
     /// PgBouncer in front of the database, in every phase that runs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pooler: Option<Pooler>,
+    /// A streaming read replica, in every phase that runs the database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica: Option<Replica>,
 }
 
 /// The job that keeps partitions ahead of time: a CronJob on Kubernetes, a service that runs
@@ -522,6 +525,7 @@ impl Database {
             upkeep: None,
             cluster: None,
             pooler: None,
+            replica: None,
         }
     }
     /// Declares the tenant key.
@@ -578,6 +582,27 @@ impl Database {
         vec![
             ("PGHOST".to_owned(), Env::literal(host)),
             ("PGPORT".to_owned(), Env::literal(port.to_string())),
+        ]
+    }
+    /// Runs a streaming read replica; the replication user `replicator` takes its password from
+    /// the secret `password`.
+    pub fn read_replica(mut self, password: impl Into<Name>) -> Self {
+        self.replica = Some(Replica {
+            user: "replicator".into(),
+            password: password.into(),
+        });
+        self
+    }
+    /// `PGHOST` and `PGPORT` of the read replica (of the database service without one), for a
+    /// service that reads reports.
+    pub fn replica_env(&self) -> Vec<(String, Env)> {
+        let host = match &self.replica {
+            Some(_) => crate::replica::name(&self.service).to_string(),
+            None => self.service.to_string(),
+        };
+        vec![
+            ("PGHOST".to_owned(), Env::literal(host)),
+            ("PGPORT".to_owned(), Env::literal("5432")),
         ]
     }
     /// Whether `stage` partitions at least one table.

@@ -50,8 +50,44 @@ pub(super) fn pooler(system: &System, diags: &mut Diagnostics) {
     }
 }
 
+/// The read replica: its password secret exists; its names are free.
+fn replica(system: &System, diags: &mut Diagnostics) {
+    let Some(db) = system.database.as_ref() else {
+        return;
+    };
+    let Some(r) = &db.replica else { return };
+    if !system.secrets.iter().any(|s| s.name == r.password) {
+        unknown(
+            diags,
+            "database.replica.password".into(),
+            "secret",
+            &r.password,
+            system.secrets.iter().map(|s| &s.name),
+            "System::secret",
+        );
+    }
+    let taken = [
+        crate::replica::name(&db.service),
+        crate::replica::SETUP_JOB.into(),
+    ];
+    for s in system.services.iter().filter(|s| taken.contains(&s.name)) {
+        diags
+            .error(
+                DB_POOLER,
+                format!("services.{}", s.name),
+                format!(
+                    "service `{}` has the name of the read replica or its setup job",
+                    s.name
+                ),
+            )
+            .help("rename the service")
+            .origin(s.origin.as_ref());
+    }
+}
+
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     pooler(system, diags);
+    replica(system, diags);
     let Some(db) = &system.database else { return };
     let partitioned: Vec<_> = system
         .phases

@@ -1,0 +1,175 @@
+//! A streaming read replica of the database, for reports.
+//!
+//! A one-shot job, `replication-setup`, creates the replication user with the password from a
+//! secret and lets it connect for replication (a `host replication` line appended to the
+//! primary's `pg_hba.conf` with `COPY … TO PROGRAM`, then a reload), both only once. The replica,
+//! `<database>-replica`, runs the database's image on its own volumes: on first start it takes a
+//! base backup of the primary (`pg_basebackup -R`, which writes `standby.signal` and the
+//! connection to the primary into its data directory), then starts as a hot standby. Services
+//! name it with [`Database::replica_env`](crate::Database::replica_env).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Dependency, Engine, MountSource, Name, Phase, Restart, Service, System, Volume};
+
+/// The job that prepares the primary.
+pub const SETUP_JOB: &str = "replication-setup";
+
+/// A read replica.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Replica {
+    /// The replication user.
+    pub user: String,
+    /// The secret holding its password.
+    pub password: Name,
+}
+
+/// The replica's service name for database service `db`.
+pub fn name(db: &Name) -> Name {
+    Name::from(format!("{db}-replica"))
+}
+
+/// The replica's copy of volume `volume`.
+pub fn volume(v: &Name) -> Name {
+    Name::from(format!("{v}-replica"))
+}
+
+fn password_env() -> &'static str {
+    r#"if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; else PGPASSWORD="${POSTGRES_PASSWORD:-}"; fi
+export PGPASSWORD
+"#
+}
+
+/// The setup job's script (run with the database's superuser).
+pub fn setup_script(host: &str, port: u16, replica: &Replica) -> String {
+    let user = &replica.user;
+    format!(
+        r#"set -eu
+export PGUSER="${{POSTGRES_USER:-postgres}}" PGDATABASE="${{POSTGRES_DB:-${{POSTGRES_USER:-postgres}}}}" PGHOST={host} PGPORT={port}
+{pw}until pg_isready -q; do echo "waiting for {host}"; sleep 2; done
+psql -v ON_ERROR_STOP=1 -q -v pw="$(cat /run/secrets/{secret})" <<'SQL'
+SELECT 'CREATE ROLE {user} REPLICATION LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{user}') \gexec
+ALTER ROLE {user} WITH REPLICATION LOGIN PASSWORD :'pw';
+SELECT format('COPY (SELECT %L) TO PROGRAM %L', 'host replication {user} all scram-sha-256', 'cat >> ' || current_setting('hba_file'))
+ WHERE NOT EXISTS (SELECT 1 FROM pg_hba_file_rules WHERE 'replication' = ANY (database) AND '{user}' = ANY (user_name) AND address = 'all') \gexec
+SELECT pg_reload_conf();
+SQL
+echo "{user} may replicate from {host}""#,
+        pw = password_env(),
+        secret = replica.password,
+    )
+}
+
+/// The replica's script: a base backup on first start, then the image's own entrypoint.
+pub fn replica_script(host: &str, port: u16, replica: &Replica) -> String {
+    format!(
+        r#"set -eu
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  until pg_isready -q -h {host} -p {port}; do echo "waiting for {host}"; sleep 2; done
+  until PGPASSWORD="$(cat /run/secrets/{secret})" pg_basebackup -h {host} -p {port} -U {user} -D "$PGDATA" -X stream -R -c fast; do
+    echo "waiting until {host} lets {user} replicate"; rm -rf "$PGDATA"/* "$PGDATA"/.[!.]* 2>/dev/null || true; sleep 5
+  done
+fi
+exec docker-entrypoint.sh postgres"#,
+        user = replica.user,
+        secret = replica.password,
+    )
+}
+
+/// The setup job and the replica of `phase`.
+pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> Vec<Service> {
+    let Some(db) = system.database.as_ref() else {
+        return Vec::new();
+    };
+    let Some(replica) = &db.replica else {
+        return Vec::new();
+    };
+    let Some(primary) = running.iter().find(|s| s.name == db.service) else {
+        return Vec::new();
+    };
+    let port = primary.ports.first().map_or(5432, |p| p.container);
+    let host = primary.name.as_str();
+    let mut secrets = primary.secrets.clone();
+    if !secrets.contains(&replica.password) {
+        secrets.push(replica.password.clone());
+    }
+    let depends_on = |on: &str| match phase.engine {
+        Engine::Swarm => Vec::new(),
+        _ => vec![Dependency::started(on)],
+    };
+    let mut job = Service::builder()
+        .name(SETUP_JOB)
+        .command(["sh", "-c", setup_script(host, port, replica).as_str()])
+        .secrets(secrets.clone())
+        .networks(primary.networks.clone())
+        .depends_on(depends_on(host))
+        .restart(Restart::OnFailure {
+            max_attempts: Some(10),
+        })
+        .resources(crate::checked::small_job_resources())
+        .build();
+    job.image = primary.image.clone();
+    job.env = primary
+        .env
+        .iter()
+        .filter(|(k, _)| {
+            matches!(
+                k.as_str(),
+                "POSTGRES_USER" | "POSTGRES_DB" | "POSTGRES_PASSWORD" | "POSTGRES_PASSWORD_FILE"
+            )
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let mut r = primary.clone();
+    r.name = name(&primary.name);
+    r.origin = None;
+    r.replicas = 1;
+    r.autoscale = None;
+    r.secrets = secrets;
+    r.entrypoint = vec![
+        "sh".into(),
+        "-c".into(),
+        replica_script(host, port, replica),
+    ];
+    r.command = Vec::new();
+    // The script retries until the primary lets it replicate: only compose needs an order.
+    r.depends_on = match phase.engine {
+        Engine::Compose => vec![Dependency::completed(SETUP_JOB)],
+        _ => Vec::new(),
+    };
+    for m in &mut r.mounts {
+        if let MountSource::Volume(v) = &m.source {
+            m.source = MountSource::Volume(volume(v));
+        }
+    }
+    vec![job, r]
+}
+
+/// The replica's volumes: a copy of each volume the database service mounts.
+pub(crate) fn volumes(system: &System) -> Vec<Volume> {
+    let Some(db) = system.database.as_ref() else {
+        return Vec::new();
+    };
+    if db.replica.is_none() {
+        return Vec::new();
+    }
+    let Some(primary) = system.find_service(&db.service) else {
+        return Vec::new();
+    };
+    primary
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.source {
+            MountSource::Volume(v) => system.volumes.iter().find(|x| &x.name == v),
+            _ => None,
+        })
+        .map(|v| {
+            let mut copy = v.clone();
+            copy.name = volume(&v.name);
+            // The primary's dump is the backup; a live standby's files are not.
+            copy.backup = false;
+            copy
+        })
+        .collect()
+}
