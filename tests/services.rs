@@ -633,3 +633,163 @@ fn a_replica_started_from_the_generated_scripts_follows_the_primary() {
         "the replica is read-only"
     );
 }
+
+#[test]
+fn database_services_are_checked() {
+    use escala::{codes, Severity};
+    let found = |s: &System| -> Vec<(String, String, Severity)> {
+        let d = match s.check() {
+            Ok(c) => c.warnings().clone(),
+            Err(d) => d,
+        };
+        d.iter()
+            .map(|x| (x.code.clone(), x.path.clone(), x.severity))
+            .collect()
+    };
+    let has = |f: &[(String, String, Severity)], code: &str, path: &str, sev: Severity| {
+        assert!(
+            f.iter()
+                .any(|(c, p, s)| c == code && p == path && *s == sev),
+            "{code} at {path}: {f:?}"
+        );
+    };
+    // The fixture is clean.
+    let clean = found(&systems::cluster());
+    assert!(
+        clean
+            .iter()
+            .all(|(c, _, _)| !c.starts_with("escala::db::") && !c.starts_with("escala::backup::")),
+        "{clean:?}"
+    );
+    let mut s = systems::cluster();
+    if let Some(db) = s.database.as_mut() {
+        db.cluster = Some(CitusCluster::workers(0));
+        if let Some(p) = db.pooler.as_mut() {
+            p.userlist = "pgbouncer-users".into();
+            p.default_pool_size = 0;
+        }
+        if let Some(r) = db.replica.as_mut() {
+            r.password = "nope".into();
+        }
+    }
+    s = s
+        .service(
+            Service::builder()
+                .name("citus-nodes")
+                .image("busybox:1.37")
+                .build(),
+        )
+        .service(
+            Service::builder()
+                .name("pgbouncer")
+                .image("busybox:1.37")
+                .build(),
+        )
+        .backups(
+            Backups::s3(
+                "https://s3.example",
+                "b",
+                Env::literal("AKIA…"),
+                Env::secret("s3-secret"),
+                "ghcr.io/acme/pg-backup:18",
+            )
+            .schedule("daily")
+            .keep_days(0),
+        );
+    let f = found(&s);
+    has(
+        &f,
+        codes::DB_CLUSTER,
+        "database.cluster.workers",
+        Severity::Error,
+    );
+    has(
+        &f,
+        codes::DB_CLUSTER,
+        "services.citus-nodes",
+        Severity::Error,
+    );
+    has(
+        &f,
+        codes::REF_UNKNOWN,
+        "database.pooler.userlist",
+        Severity::Error,
+    );
+    has(&f, codes::DB_POOLER, "database.pooler", Severity::Error);
+    has(&f, codes::DB_POOLER, "services.pgbouncer", Severity::Error);
+    has(
+        &f,
+        codes::REF_UNKNOWN,
+        "database.replica.password",
+        Severity::Error,
+    );
+    has(&f, codes::BACKUP, "backups.access_key_id", Severity::Error);
+    has(
+        &f,
+        codes::REF_UNKNOWN,
+        "backups.secret_access_key",
+        Severity::Error,
+    );
+    has(&f, codes::BACKUP, "backups.schedule", Severity::Error);
+    has(&f, codes::BACKUP, "backups.keep_days", Severity::Error);
+    has(
+        &f,
+        codes::BACKUP_SKIPPED,
+        "backups.database_url",
+        Severity::Warning,
+    );
+}
+
+#[test]
+fn each_engine_gets_the_cluster_the_pooler_and_the_replica() {
+    let checked = systems::cluster().check().expect("checks");
+    for phase in ["staging", "swarm", "k8s"] {
+        let plan = checked.plan(phase).expect("phase");
+        let names: Vec<&str> = plan.services().iter().map(|s| s.name.as_str()).collect();
+        for expected in [
+            "db",
+            "db-worker-1",
+            "db-worker-2",
+            "citus-nodes",
+            "pgbouncer",
+            "replication-setup",
+            "db-replica",
+            "partition-upkeep",
+        ] {
+            assert!(names.contains(&expected), "{phase}: {names:?}");
+        }
+        let volumes: Vec<&str> = plan.volumes().iter().map(|v| v.name.as_str()).collect();
+        assert_eq!(
+            volumes,
+            [
+                "dbdata",
+                "dbdata-worker-1",
+                "dbdata-worker-2",
+                "dbdata-replica"
+            ],
+            "{phase}"
+        );
+        let w2 = plan.service(&"db-worker-2".into()).expect("worker");
+        assert_eq!(w2.image.as_deref(), Some("citusdata/citus:13.2"));
+        match phase {
+            "swarm" => assert_eq!(
+                w2.placement.labels.get("citus-worker").map(String::as_str),
+                Some("2"),
+                "pinned to its labelled node"
+            ),
+            _ => assert!(w2.placement.labels.is_empty()),
+        }
+        let script = &plan.service(&"citus-nodes".into()).expect("job").command[2];
+        assert!(
+            script.contains("SELECT citus_add_node('db-worker-2', 5432);"),
+            "{script}"
+        );
+        assert!(
+            script.contains("'password=' || :'pw'"),
+            "the password comes from the secret at run time: {script}"
+        );
+        let api = plan.service(&"api".into()).expect("api");
+        assert_eq!(api.env.get("PGHOST"), Some(&Env::literal("pgbouncer")));
+        assert_eq!(api.env.get("PGPORT"), Some(&Env::literal("6432")));
+    }
+}
