@@ -89,6 +89,22 @@ impl Drop for S3 {
 fn run(script: &str, s3: &S3, bucket: &str, extra: &[(&str, String)]) -> (bool, String) {
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(script);
+    run_command(cmd, s3, bucket, extra)
+}
+
+/// Runs a generated script file with `sh`, as [`run`] does.
+fn run_file(script: &Path, s3: &S3, bucket: &str, extra: &[(&str, String)]) -> (bool, String) {
+    let mut cmd = Command::new("sh");
+    cmd.arg(script);
+    run_command(cmd, s3, bucket, extra)
+}
+
+fn run_command(
+    mut cmd: Command,
+    s3: &S3,
+    bucket: &str,
+    extra: &[(&str, String)],
+) -> (bool, String) {
     // This machine points the AWS SDK at its own CA bundle, which rclone's SDK then insists on.
     cmd.env_remove("AWS_CA_BUNDLE");
     cmd.env("S3_ENDPOINT", &s3.endpoint)
@@ -181,9 +197,13 @@ fn a_backup_written_by_the_job_restores_into_an_empty_server() {
     };
     on_restore(&format!("DROP DATABASE IF EXISTS {target}"), "postgres");
     on_restore(&format!("CREATE DATABASE {target}"), "postgres");
-    let restore = files.get("restore.sh").expect("restore.sh");
-    let (ok, out) = run(
-        restore,
+    // restore.sh runs the phase's SQL files beside it, as in deploy/<phase>/sql/.
+    let phase_dir = tempfile::tempdir().expect("tmp");
+    for (path, text) in files.iter().filter(|(p, _)| !p.contains('/')) {
+        std::fs::write(phase_dir.path().join(path), text).expect("write");
+    }
+    let (ok, out) = run_file(
+        &phase_dir.path().join("restore.sh"),
         &s3,
         bucket,
         &[("DATABASE_URL", url(&restore_port, target))],

@@ -114,7 +114,7 @@ pub fn database_script(prefix: &str, keep_days: u32) -> String {
         r#"set -eu
 {RCLONE_ENV}dest="s3:$S3_BUCKET/{prefix}/database/$(date -u +%Y%m%dT%H%M%SZ).dump"
 rm -f /tmp/backup-failed
-{{ pg_dump -Fc "$DATABASE_URL" || touch /tmp/backup-failed; }} | rclone rcat "$dest"
+{{ pg_dump -Fc --load-via-partition-root "$DATABASE_URL" || touch /tmp/backup-failed; }} | rclone rcat "$dest"
 if [ -e /tmp/backup-failed ]; then rclone deletefile "$dest" || true; echo "pg_dump failed; nothing kept" >&2; exit 1; fi
 rclone delete --min-age {keep_days}d "s3:$S3_BUCKET/{prefix}/database/"
 echo "backed up to $dest""#
@@ -134,52 +134,89 @@ echo "backed up to $dest""#
     )
 }
 
-/// `restore.sh`: the newest (or a named) database backup, restored into an empty database, then
-/// the row count of every table of the plan, to compare with the source.
-pub fn restore_script(system: &System) -> Option<String> {
+/// `restore.sh` for a phase whose SQL files are `files` (in order): downloads the newest (or
+/// a named) database backup, builds the phase's tables and partitions with the phase's own
+/// files, loads the rows of the plan's tables (routed through each partitioned table's root, so
+/// the partition layout of the source does not matter), then runs the phase's other files —
+/// Citus distribution, foreign keys (validating every row), partition upkeep — and prints every
+/// table's row count. The database restored into is an empty one.
+pub fn restore_script(system: &System, files: &[String]) -> Option<String> {
     let b = system.backups.as_ref()?;
     b.database_url.as_ref()?;
     let db = system.database.as_ref()?;
     let prefix = prefix(system);
+    let schema = db.schema.as_str();
+    let (first, rest): (Vec<&String>, Vec<&String>) = files
+        .iter()
+        .partition(|f| f.ends_with("_tables.sql") || f.ends_with("_partition_upkeep.sql"));
+    let names: Vec<String> = db.tables.iter().map(|t| t.name.to_string()).collect();
+    let sequences: Vec<String> = db
+        .tables
+        .iter()
+        .flat_map(|t| {
+            t.columns
+                .iter()
+                .filter(|c| c.identity.is_some())
+                .map(move |c| format!("{}_{}_seq", t.name, c.name))
+        })
+        .collect();
+    let mut pattern = format!(
+        "^[0-9]+; [0-9]+ [0-9]+ TABLE DATA {schema} ({})(_default|_[0-9_]+)? ",
+        names.join("|")
+    );
+    if !sequences.is_empty() {
+        pattern.push_str(&format!(
+            "|^[0-9]+; [0-9]+ [0-9]+ SEQUENCE SET {schema} ({}) ",
+            sequences.join("|")
+        ));
+    }
     let counts: Vec<String> = db
         .tables
         .iter()
         .map(|t| {
             format!(
-                "SELECT '{0}' AS table_name, count(*) FROM {1}.{0}",
-                t.name, db.schema
+                "SELECT '{0}' AS table_name, count(*) FROM {schema}.{0}",
+                t.name
             )
         })
         .collect();
-    let counts = if counts.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -c \"{} ORDER BY 1\"\n",
-            counts.join(" UNION ALL ")
-        )
-    };
+    let run =
+        |fs: &[&String]| -> String { fs.iter().map(|f| format!("run {f}\n")).collect::<String>() };
     Some(format!(
         r#"#!/bin/sh
-{header}# Restores a backup of the `{name}` database that the `{DATABASE_JOB}` job wrote.
+{header}# Restores a backup of the `{name}` database that the `{DATABASE_JOB}` job wrote, into an EMPTY
+# database, in this phase's shape.
 #
 #   restore.sh [DUMP]
 #
-# DUMP is a file name listed by `rclone lsf "s3:$S3_BUCKET/{prefix}/database/"`; the newest
-# if omitted. Needs pg_restore, psql and rclone, and in the environment S3_ENDPOINT,
-# S3_REGION, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY (as the job has them) and
-# DATABASE_URL, the database to restore into: an EMPTY one. PG_RESTORE_OPTIONS adds options
-# (on Citus, apply the phase's SQL files first, then restore with `--data-only`).
+# DUMP is a file name listed by `rclone lsf "s3:$S3_BUCKET/{prefix}/database/"`; the newest if
+# omitted. Needs psql, pg_restore and rclone, and in the environment S3_ENDPOINT, S3_REGION,
+# S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY (as the job has them) and DATABASE_URL, the
+# empty database (on Citus, with its nodes registered). Run it from anywhere: it finds the
+# phase's SQL files beside itself.
 set -eu
-{RCLONE_ENV}dir="s3:$S3_BUCKET/{prefix}/database"
+{RCLONE_ENV}here=$(cd "$(dirname "$0")" && pwd)
+dir="s3:$S3_BUCKET/{prefix}/database"
 dump="${{1:-$(rclone lsf "$dir/" | sort | tail -n 1)}}"
 if [ -z "$dump" ]; then echo "no backup in $dir" >&2; exit 1; fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 echo "restoring $dir/$dump"
-rclone cat "$dir/$dump" | pg_restore --no-owner --exit-on-error ${{PG_RESTORE_OPTIONS:-}} -d "$DATABASE_URL"
-{counts}echo "restored $dump; compare the counts above with the source"
+rclone copyto "$dir/$dump" "$tmp/backup.dump"
+run() {{ psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -f "$here/$1" >/dev/null; }}
+# 1. The phase's tables, partitions and indexes; no foreign key yet.
+{first}# 2. The rows of the plan's tables (and identity sequences), nothing else of the backup.
+pg_restore -l "$tmp/backup.dump" | grep -E '{pattern}' > "$tmp/list"
+pg_restore --data-only --no-owner --exit-on-error -L "$tmp/list" -d "$DATABASE_URL" "$tmp/backup.dump"
+# 3. Citus distribution (in Citus phases) and foreign keys (every row is checked).
+{rest}psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -c "{counts} ORDER BY 1"
+echo "restored $dump; compare the counts above with the source"
 "#,
         name = system.name,
         header = crate::header("sql"),
+        first = run(&first),
+        rest = run(&rest),
+        counts = counts.join(" UNION ALL "),
     ))
 }
 

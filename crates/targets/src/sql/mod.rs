@@ -17,7 +17,8 @@
 //! - `from-<previous phase>/` (when this phase partitions tables the previous one kept
 //!   plain): the online migration of those tables, in four steps;
 //! - `restore.sh` (when the system backs up its database): restores the newest backup into
-//!   an empty database and prints every table's row count.
+//!   an empty database in the phase's shape (with the phase's own files) and prints every
+//!   table's row count.
 //!
 //! Every file sets `TimeZone` and `DateStyle` so partition bounds mean the same on every
 //! server, writes timestamptz bounds with an explicit `+00` offset, and can run twice:
@@ -104,7 +105,12 @@ impl Target for Sql {
         for (path, text) in migration.map(|(_, files)| files).unwrap_or_default() {
             artifacts.insert(path, text);
         }
-        if let Some(script) = escala_core::backup::restore_script(system) {
+        let phase_files: Vec<String> = artifacts
+            .iter()
+            .map(|(p, _)| p.to_owned())
+            .filter(|p| !p.contains('/') && p.ends_with(".sql"))
+            .collect();
+        if let Some(script) = escala_core::backup::restore_script(system, &phase_files) {
             artifacts.insert("restore.sh", script);
         }
         Ok(artifacts)
