@@ -887,6 +887,74 @@ mod props {
         )
     }
 
+    /// A table partitioned by `every` from 2024, with a DEFAULT partition, premaking `premake`.
+    fn upkept(every: Every, premake: u32) -> System {
+        let p = match every {
+            Every::Year => Partitioning::range("at").yearly("2024-01-01", "2025-01-01"),
+            _ => Partitioning::range("at").monthly("2024-01-01", "2024-02-01"),
+        };
+        System::new("x")
+            .service(
+                Service::builder()
+                    .name("postgres")
+                    .image("postgres:15")
+                    .build(),
+            )
+            .database(
+                Database::new("postgres", "app").table(
+                    Table::new("t")
+                        .column(Column::new("id", SqlType::BigInt).identity())
+                        .column(Column::new("at", SqlType::Timestamptz))
+                        .primary_key(["id", "at"])
+                        .partition_by(p.with_default().premake(premake)),
+                ),
+            )
+            .phase(Phase::new("p", Engine::Compose).partitioning())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+        /// Whatever the clock says, after the upkeep every row dated up to `premake` periods
+        /// ahead has a partition: none lands in the DEFAULT partition.
+        #[test]
+        fn after_the_upkeep_no_row_up_to_the_horizon_lands_in_the_default(
+            every in prop::sample::select(vec![Every::Year, Every::Month]),
+            premake in 0u32..4,
+            year in 2024i32..2045,
+            month in 1u32..13,
+        ) {
+            if std::env::var("ESCALA_CONFORMANCE").as_deref() != Ok("1") {
+                return Ok(());
+            }
+            let s = upkept(every, premake);
+            let db = fresh_db("escala_prop_upkeep");
+            let mut files = render(&s, "p");
+            let upkeep = files
+                .get("002_partition_upkeep.sql")
+                .map(|t| t.replace("SELECT * FROM app.escala_partition_upkeep();\n", ""))
+                .ok_or_else(|| TestCaseError::fail("no upkeep file"))?;
+            files.insert("002_partition_upkeep.sql", upkeep);
+            apply(&db, &files, false, false).map_err(TestCaseError::fail)?;
+            let at = format!("{year:04}-{month:02}-15 12:00:00+00");
+            psql(&db, &["-c", &format!("SELECT * FROM app.escala_partition_upkeep('{at}')")], None)
+                .map_err(TestCaseError::fail)?;
+            // The last moment the horizon covers: the end of the current period plus `premake`.
+            let (unit, step) = match every {
+                Every::Year => ("year", "1 year"),
+                _ => ("month", "1 month"),
+            };
+            let insert = format!(
+                "SET TimeZone = 'UTC'; INSERT INTO app.t (at) SELECT g FROM generate_series(timestamptz '2024-01-01 00:00:00+00', date_trunc('{unit}', timestamptz '{at}') + interval '{step}' * {} - interval '1 second', interval '9 days') g",
+                premake + 1
+            );
+            psql(&db, &["-c", &insert], None).map_err(TestCaseError::fail)?;
+            let stray = psql(&db, &["-c", "SELECT count(*) FROM app.t_default"], None)
+                .map_err(TestCaseError::fail)?;
+            prop_assert_eq!(stray.trim(), "0", "clock {}", at);
+        }
+    }
+
     proptest! {
         // Each case creates two databases and migrates one.
         #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
