@@ -6,6 +6,7 @@
 //! - `kubernetes`: Kompose-compatibility rules, the reference manifests, typed round trips
 //! - `sql`: the database plan's rules, and its SQL on a real PostgreSQL server
 //! - `growth`: a database grown phase by phase equals a fresh install; partition upkeep
+//! - `growth_files`: the growth path's files and rules, without a server
 //! - `services`: database services on real programs (backups through a real S3 server)
 //! - `swarm`: the Swarm target's checks and the reference stack file
 //! - `import`: compose files → infra.rs (golden files, round trip, never panics)
@@ -23,6 +24,7 @@ mod cli;
 mod conformance;
 mod docs;
 mod growth;
+mod growth_files;
 mod import;
 mod kubernetes;
 mod model;
