@@ -200,7 +200,6 @@ fn a_broken_model_reports_everything_and_touches_nothing() {
             "escala::name::invalid",
             "escala::ref::unknown",
             "escala::route::unknown_port",
-            "escala::backup::not_backed_up",
         ]
     );
     assert_eq!(v["errors"], 3);

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use escala::prelude::*;
+use escala::Target;
 
 use crate::growth::FINANZAS_ROWS;
 use crate::sql::{fresh_db, psql, render};
@@ -812,4 +813,40 @@ fn each_engine_gets_the_cluster_the_pooler_and_the_replica() {
         assert_eq!(api.env.get("PGHOST"), Some(&Env::literal("pgbouncer")));
         assert_eq!(api.env.get("PGPORT"), Some(&Env::literal("6432")));
     }
+}
+
+#[test]
+fn backup_jobs_reach_the_bucket_and_the_volume_they_copy() {
+    let s = systems::ALL[0].1();
+    let checked = s.check().expect("checks");
+    let swarm = checked.plan("swarm").expect("phase");
+    let db_job = swarm.service(&"backup-database".into()).expect("job");
+    // `data` is internal (no way out): the job also joins `edge` to reach the bucket.
+    assert_eq!(db_job.networks, ["data", "edge"]);
+    let volume_job = swarm.service(&"backup-redisdata".into()).expect("job");
+    assert!(
+        volume_job.networks.is_empty(),
+        "the engine's default network"
+    );
+    assert_eq!(
+        volume_job.placement,
+        swarm.service(&"redis".into()).expect("redis").placement,
+        "beside the volume it copies"
+    );
+    assert!(volume_job.mounts.iter().all(|m| m.read_only));
+    // On Kubernetes: the StatefulSet's one claim, read-only, on the same node.
+    let k3s = escala::targets::kubernetes::Kubernetes::default()
+        .render(&crate::support::as_the_cli_does(
+            checked.plan("k3s").expect("phase"),
+        ))
+        .expect("renders");
+    let cronjob = k3s
+        .get("backup-redisdata-cronjob.yaml")
+        .expect("a CronJob for the redis volume");
+    assert!(
+        cronjob.contains("claimName: \"redisdata-redis-0\"\n                readOnly: true"),
+        "{cronjob}"
+    );
+    assert!(cronjob.contains("podAffinity:"), "{cronjob}");
+    assert!(cronjob.contains("io.kompose.service: \"redis\"\n                  topologyKey: \"kubernetes.io/hostname\""), "{cronjob}");
 }

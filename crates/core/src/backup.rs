@@ -225,7 +225,14 @@ pub fn prefix(system: &System) -> String {
     system.name.to_string()
 }
 
-fn job(name: Name, backups: &Backups, phase: &Phase, script: String, on: &Service) -> Service {
+fn job(
+    system: &System,
+    name: Name,
+    backups: &Backups,
+    phase: &Phase,
+    script: String,
+    on: &Service,
+) -> Service {
     let (workload, restart, command) = match phase.engine {
         Engine::Kubernetes => (
             Workload::Scheduled {
@@ -258,17 +265,38 @@ fn job(name: Name, backups: &Backups, phase: &Phase, script: String, on: &Servic
             env.push(("DATABASE_URL".into(), url.clone()));
         }
     }
+    let database = name.as_str() == DATABASE_JOB;
+    // The database job talks to the database; a volume job only reads files.
     let depends_on = match phase.engine {
-        Engine::Swarm => Vec::new(),
-        _ => vec![Dependency::started(on.name.clone())],
+        Engine::Compose | Engine::Kubernetes if database => {
+            vec![Dependency::started(on.name.clone())]
+        }
+        _ => Vec::new(),
     };
+    // Both reach the bucket, and an internal network has no way out: the database job joins
+    // the database's networks, and the system's other networks when those are all internal;
+    // a volume job needs no network of the system (the engine's default one reaches out).
+    let internal = |n: &Name| system.networks.iter().any(|x| &x.name == n && x.internal);
+    let mut networks: Vec<Name> = Vec::new();
+    if database {
+        networks = on.networks.clone();
+        if !networks.is_empty() && networks.iter().all(internal) {
+            networks.extend(
+                system
+                    .networks
+                    .iter()
+                    .filter(|n| !n.internal)
+                    .map(|n| n.name.clone()),
+            );
+        }
+    }
     let mut s = Service::builder()
         .name(name)
         .image(backups.image.clone())
         .command(["sh", "-c", command.as_str()])
         .env(env)
         .depends_on(depends_on)
-        .networks(on.networks.clone())
+        .networks(networks)
         .workload(workload)
         .restart(restart)
         .resources(
@@ -281,10 +309,18 @@ fn job(name: Name, backups: &Backups, phase: &Phase, script: String, on: &Servic
     s
 }
 
+/// Whether a job can read the volumes of `user` in `phase`: always on compose and Swarm (the
+/// job runs where the service is pinned); on Kubernetes only from a StatefulSet with one
+/// replica, whose single claim the job mounts read-only on the same node.
+pub fn kubernetes_can_share(phase: &Phase, user: &Service) -> bool {
+    phase.engine != Engine::Kubernetes
+        || (user.workload == Workload::Stateful && user.replicas == 1)
+}
+
 /// The backup jobs of `phase`: the database's, and one per volume marked for backup that a
 /// service of the phase mounts (except the database's own volumes: the dump covers them, and
-/// copying a live data directory would not be consistent). Not on Kubernetes for volumes: a
-/// StatefulSet's claims cannot be shared with a job (see the book).
+/// copying a live data directory would not be consistent). On Kubernetes, only volumes of a
+/// one-replica StatefulSet (see [`kubernetes_can_share`]).
 pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> Vec<Service> {
     let Some(backups) = &system.backups else {
         return Vec::new();
@@ -295,6 +331,7 @@ pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> V
     if let (Some(db), Some(_)) = (db, &backups.database_url) {
         if let Some(on) = running.iter().find(|s| s.name == db.service) {
             out.push(job(
+                system,
                 DATABASE_JOB.into(),
                 backups,
                 phase,
@@ -302,9 +339,6 @@ pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> V
                 on,
             ));
         }
-    }
-    if phase.engine == Engine::Kubernetes {
-        return out;
     }
     for v in system.volumes.iter().filter(|v| v.backup) {
         let user = running.iter().find(|s| {
@@ -314,7 +348,11 @@ pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> V
                     .any(|m| matches!(&m.source, MountSource::Volume(x) if x == &v.name))
         });
         let Some(user) = user else { continue };
+        if !kubernetes_can_share(phase, user) {
+            continue;
+        }
         let mut j = job(
+            system,
             volume_job(&v.name),
             backups,
             phase,

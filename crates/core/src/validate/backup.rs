@@ -71,18 +71,19 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         .iter()
         .filter(|p| p.engine == Engine::Kubernetes)
     {
+        let running = crate::checked::phase_services(system, p);
         for (i, v) in system.volumes.iter().enumerate().filter(|(_, v)| v.backup) {
-            let db_volume = system.database.as_ref().is_some_and(|d| {
-                system.find_service(&d.service).is_some_and(|s| {
-                    s.mounts
-                        .iter()
-                        .any(|m| matches!(&m.source, crate::MountSource::Volume(x) if x == &v.name))
-                })
+            let user = running.iter().find(|s| {
+                system.database.as_ref().is_none_or(|d| d.service != s.name)
+                    && s.mounts.iter().any(|m| {
+                        !m.read_only
+                            && matches!(&m.source, crate::MountSource::Volume(x) if x == &v.name)
+                    })
             });
-            if !db_volume {
+            if let Some(user) = user.filter(|u| !crate::backup::kubernetes_can_share(p, u)) {
                 diags
-                    .warning(BACKUP_SKIPPED, format!("volumes[{i}].backup"), format!("in phase `{}`, volume `{}` gets no backup job: a job cannot mount a StatefulSet's claim", p.name, v.name))
-                    .help("back it up with your storage's snapshots (a VolumeSnapshotClass), or have its service write it somewhere the database job reaches");
+                    .warning(BACKUP_SKIPPED, format!("volumes[{i}].backup"), format!("in phase `{}`, volume `{}` gets no backup job: `{}` is not a StatefulSet with one replica, so no job can mount its claim beside it", p.name, v.name, user.name))
+                    .help("back it up with your storage's snapshots (a VolumeSnapshotClass), or run the service as a one-replica StatefulSet (`Workload::Stateful`)");
             }
         }
     }

@@ -167,21 +167,35 @@ impl Manifest {
 /// The volumes that become claim templates of a StatefulSet: mounted by exactly one
 /// service of the plan, which is stateful.
 pub(crate) fn claim_template_volumes<'a>(plan: &'a PhasePlan<'_>) -> BTreeMap<&'a Name, &'a Name> {
-    let mut users: BTreeMap<&Name, Vec<&escala_core::Service>> = BTreeMap::new();
+    // Per volume: the services that write to it, and whether others only read it.
+    let mut writers: BTreeMap<&Name, Vec<&escala_core::Service>> = BTreeMap::new();
+    let mut readers: BTreeMap<&Name, bool> = BTreeMap::new();
     for s in plan.services() {
         for m in &s.mounts {
             if let MountSource::Volume(v) = &m.source {
-                let list = users.entry(v).or_default();
-                if !list.iter().any(|x| x.name == s.name) {
-                    list.push(s);
+                if m.read_only {
+                    readers.insert(v, true);
+                    writers.entry(v).or_default();
+                } else {
+                    let list = writers.entry(v).or_default();
+                    if !list.iter().any(|x| x.name == s.name) {
+                        list.push(s);
+                    }
                 }
             }
         }
     }
-    users
+    writers
         .into_iter()
         .filter_map(|(v, list)| match list.as_slice() {
-            [only] if only.workload == Workload::Stateful => Some((v, &only.name)),
+            // A StatefulSet's own claim; a reader (a backup job) mounts its only replica's
+            // claim, on the same node.
+            [only]
+                if only.workload == Workload::Stateful
+                    && (!readers.contains_key(v) || only.replicas == 1) =>
+            {
+                Some((v, &only.name))
+            }
             _ => None,
         })
         .collect()

@@ -16,9 +16,9 @@ use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
     EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, HostPathVolumeSource,
     KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    PersistentVolumeClaimVolumeSource, Pod, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SecretKeySelector, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec,
-    TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    PersistentVolumeClaimVolumeSource, Pod, PodAffinity, PodAffinityTerm, PodSpec, PodTemplateSpec,
+    Probe, ResourceRequirements, SecretKeySelector, SecretVolumeSource, SecurityContext, Service,
+    ServicePort, ServiceSpec, TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
@@ -189,10 +189,17 @@ fn pod_spec(
     for (i, m) in s.mounts.iter().enumerate() {
         let (volume_name, volume) = match &m.source {
             MountSource::Volume(v) => {
-                let vol = (!templates.contains_key(v)).then(|| Volume {
+                let claim = match templates.get(v) {
+                    // Its own claim template: the StatefulSet mounts it.
+                    Some(owner) if *owner == &s.name => None,
+                    // Another StatefulSet's: its one replica's claim, `<volume>-<owner>-0`.
+                    Some(owner) => Some(format!("{v}-{owner}-0")),
+                    None => Some(v.to_string()),
+                };
+                let vol = claim.map(|claim_name| Volume {
                     name: v.to_string(),
                     persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                        claim_name: v.to_string(),
+                        claim_name,
                         read_only: m.read_only.then_some(true),
                     }),
                     ..Volume::default()
@@ -405,7 +412,27 @@ fn pod_spec(
         }
     }
 
-    let affinity = (!s.placement.labels.is_empty()).then(|| Affinity {
+    // A pod that reads another StatefulSet's single-writer claim runs beside it.
+    let beside: Vec<&Name> = s
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.source {
+            MountSource::Volume(v) => templates.get(v).copied().filter(|o| *o != &s.name),
+            _ => None,
+        })
+        .collect();
+    let pod_affinity = beside.first().map(|owner| PodAffinity {
+        required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
+            label_selector: Some(LabelSelector {
+                match_labels: Some(service_labels(owner.as_str())),
+                ..LabelSelector::default()
+            }),
+            topology_key: "kubernetes.io/hostname".into(),
+            ..PodAffinityTerm::default()
+        }]),
+        ..PodAffinity::default()
+    });
+    let node_affinity = (!s.placement.labels.is_empty()).then(|| Affinity {
         node_affinity: Some(NodeAffinity {
             required_during_scheduling_ignored_during_execution: Some(NodeSelector {
                 node_selector_terms: vec![NodeSelectorTerm {
@@ -427,6 +454,13 @@ fn pod_spec(
         }),
         ..Affinity::default()
     });
+    let affinity = match (node_affinity, pod_affinity) {
+        (None, None) => None,
+        (node, pod) => Some(Affinity {
+            pod_affinity: pod,
+            ..node.unwrap_or_default()
+        }),
+    };
     let spread = s.placement.spread.as_ref().map(|sp| {
         vec![TopologySpreadConstraint {
             max_skew: 1,
