@@ -65,8 +65,8 @@ fn build_writes_the_layout_and_is_idempotent() {
     let first = snapshot_dir(&out);
     assert_eq!(
         first.iter().filter(|(p, _)| !p.starts_with("k3s/")).count(),
-        17,
-        "compose 3, swarm 3, sql 2 + 3 and a restore.sh each, and the 4 steps of the migration from single-node"
+        19,
+        "compose 3, swarm 3, sql 2 + 3 and a restore.sh each, the 4 steps of the migration from single-node, a PLAN.md each"
     );
     assert!(first.len() > 30, "{} files", first.len());
     let again = run(&finanzas(), &["build", "--out", out_s]);

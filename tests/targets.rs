@@ -245,7 +245,7 @@ fn dollars_are_escaped_and_strings_quoted() {
 fn compose_and_swarm_phases_get_the_alert_rules() {
     let checked = systems::ALL[0].1().check().expect("valid");
     for (phase, target, files) in render_all(&checked) {
-        if target == "kubernetes" || target == "sql" {
+        if target != "compose" && target != "swarm" {
             continue;
         }
         let text = files
@@ -350,4 +350,50 @@ fn a_config_file_that_cannot_be_read_is_an_error_in_swarm_and_kubernetes() {
         ]
     );
     assert!(diags.has_errors());
+}
+
+/// Every secret and node label a plan names is one the engine's own files use.
+#[test]
+fn plans_name_only_what_the_engines_files_use() {
+    for (fixture, build) in systems::ALL {
+        let checked = build().check().expect("valid");
+        let rendered = render_all(&checked);
+        for (phase, target, files) in &rendered {
+            if *target != "plan" {
+                continue;
+            }
+            let text = files.get("PLAN.md").expect("PLAN.md");
+            let engine_files: String = rendered
+                .iter()
+                .filter(|(p, t, _)| p == phase && *t != "plan")
+                .flat_map(|(_, _, f)| f.iter().map(|(_, t)| t.to_owned()))
+                .collect();
+            for line in text.lines().map(str::trim) {
+                if let Some(rest) = line.strip_prefix("printf '%s' ") {
+                    let name = rest
+                        .split("docker secret create ")
+                        .nth(1)
+                        .and_then(|r| r.split_whitespace().next())
+                        .expect("a secret name");
+                    assert!(
+                        engine_files.contains(&format!("name: \"{name}\"")),
+                        "{fixture}/{phase}: `{name}` is not in the stack file"
+                    );
+                }
+                if line.starts_with("kubectl -n ") {
+                    assert!(engine_files.contains(line), "{fixture}/{phase}: {line}");
+                }
+                if let Some(rest) = line.strip_prefix("docker node update --label-add ") {
+                    let (kv, _) = rest.split_once(' ').expect("label and node");
+                    let (k, v) = kv.split_once('=').expect("k=v");
+                    // A constraint (`node.labels.k == v`) or a spread preference (`node.labels.k`).
+                    assert!(
+                        engine_files.contains(&format!("node.labels.{k} == {v}"))
+                            || engine_files.contains(&format!("node.labels.{k}\"")),
+                        "{fixture}/{phase}: label {kv} is used by no placement"
+                    );
+                }
+            }
+        }
+    }
 }

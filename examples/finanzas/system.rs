@@ -269,6 +269,8 @@ fn node(name: &str, role: NodeRole, labels: &[(&str, &str)]) -> Node {
         .labels(labels.iter().copied())
         .cpu(Cpu::cores(4))
         .memory(ByteSize::gib(16))
+        // The seed counts $40 a month for each such VPS.
+        .price_per_month(40)
         .build()
 }
 

@@ -66,6 +66,10 @@ pub struct Node {
     pub cpu: Cpu,
     /// Memory the node offers.
     pub memory: ByteSize,
+    /// What the node costs a month, in whole currency units (the seed counts $40 a VPS).
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_month: Option<u32>,
 }
 
 impl Node {

@@ -9,6 +9,8 @@
 //!   stack mode.
 //! - [`sql`] (feature `sql`): the database plan as ordered, idempotent migrations
 //!   (partition DDL, Citus distribution, foreign keys).
+//! - [`plan`] (always): `PLAN.md` per phase, the architecture, capacity, cost, the move from
+//!   the previous phase and its checklist.
 //! - `kubernetes` (feature `kubernetes`): typed k8s-openapi manifests and a kustomization,
 //!   Kompose-compatible. k8s-openapi needs exactly one `v1_*` feature, chosen by the final
 //!   binary (the `escala` facade picks one by default).
@@ -40,6 +42,7 @@ mod digest;
 mod docker;
 #[cfg(feature = "kubernetes")]
 pub mod kubernetes;
+pub mod plan;
 #[cfg(feature = "sql")]
 pub mod sql;
 #[cfg(feature = "swarm")]
@@ -65,6 +68,7 @@ pub fn all() -> Vec<Box<dyn Target>> {
     targets.push(Box::new(kubernetes::Kubernetes::new()));
     #[cfg(feature = "sql")]
     targets.push(Box::new(sql::Sql::new()));
+    targets.push(Box::new(plan::Plan::new()));
     targets
 }
 

@@ -443,6 +443,18 @@ fn secrets_example(plan: &PhasePlan<'_>) -> String {
     out.push_str(&format!(
         "# The manifests reference these Secrets and never hold their values. Create them once,\n# before `kubectl apply -k .`, from the same variables the other phases use (or with\n# sealed-secrets / an external secret store):\n#\n#   kubectl create namespace {ns}\n"
     ));
+    for line in secret_commands(plan) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The `kubectl create secret` line of every Secret the manifests reference (values never
+/// shown: they come from variables or files).
+pub(crate) fn secret_commands(plan: &PhasePlan<'_>) -> Vec<String> {
+    let ns = plan.system().name.as_str();
+    let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for secret in &plan.system().secrets {
         let used = plan.services().iter().any(|s| {
@@ -463,8 +475,8 @@ fn secrets_example(plan: &PhasePlan<'_>) -> String {
             SecretSource::File(path) => format!("--from-file={key}={}", plan.host_path(path)),
             SecretSource::External(_) => format!("--from-literal={key}=…"),
         };
-        out.push_str(&format!(
-            "kubectl -n {ns} create secret generic {name} {from}\n"
+        out.push(format!(
+            "kubectl -n {ns} create secret generic {name} {from}"
         ));
     }
     out

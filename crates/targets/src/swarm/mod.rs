@@ -80,6 +80,28 @@ fn external_secret_name(plan: &PhasePlan<'_>, secret: &str) -> String {
     format!("{}_{secret}", plan.system().name)
 }
 
+/// The `docker secret create` line of a secret read from the environment (its value never
+/// shown: it comes from the variable).
+fn secret_command(plan: &PhasePlan<'_>, secret: &str, var: &str) -> String {
+    format!(
+        "printf '%s' \"${var}\" | docker secret create {} -",
+        external_secret_name(plan, secret)
+    )
+}
+
+/// Every secret the stack needs created before its first deploy, as commands.
+pub(crate) fn secret_commands(plan: &PhasePlan<'_>) -> Vec<String> {
+    plan.system()
+        .secrets
+        .iter()
+        .filter(|x| docker::mounts_secret(plan, &x.name))
+        .filter_map(|secret| match &secret.source {
+            SecretSource::Env(var) => Some(secret_command(plan, secret.name.as_str(), var)),
+            _ => None,
+        })
+        .collect()
+}
+
 impl Target for Swarm {
     fn name(&self) -> &'static str {
         "swarm"
@@ -284,7 +306,8 @@ fn stack_file(
             SecretSource::Env(var) => {
                 let name = external_secret_name(plan, secret.name.as_str());
                 creates.push_str(&format!(
-                    "#   printf '%s' \"${var}\" | docker secret create {name} -\n"
+                    "#   {}\n",
+                    secret_command(plan, secret.name.as_str(), var)
                 ));
                 ObjectSpec {
                     external: true,

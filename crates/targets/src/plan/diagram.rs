@@ -1,0 +1,107 @@
+//! The architecture as a Mermaid flowchart: the internet and its routes, the nodes with the
+//! services placed on them, the dependencies, and the database's topology.
+
+use escala_core::{PhasePlan, Workload};
+
+use super::capacity::{loads, most};
+
+/// A Mermaid id: letters, digits and `_`.
+fn id(prefix: &str, name: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        name.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect::<String>()
+    )
+}
+
+fn label(plan: &PhasePlan<'_>, name: &str) -> String {
+    let Some(s) = plan.service(&name.into()) else {
+        return name.to_owned();
+    };
+    let count = match (&s.autoscale, &s.workload) {
+        (Some(a), _) => format!(" ×{}–{}", a.min, a.max),
+        (None, Workload::Scheduled { schedule }) => format!(" · cron {schedule}"),
+        (None, Workload::PerNode) => " · each node".to_owned(),
+        (None, _) if most(s) > 1 => format!(" ×{}", most(s)),
+        _ => String::new(),
+    };
+    format!("{name}{count}")
+}
+
+/// The ```` ```mermaid ```` block.
+pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
+    let mut out = String::from("## Architecture\n\n```mermaid\nflowchart LR\n");
+    out.push_str("  internet((internet))\n");
+    let nodes = &plan.phase().nodes;
+    let loads = loads(plan);
+    let mut placed: Vec<String> = Vec::new();
+    // A service drawn on one node when all its replicas are there; otherwise in "spread".
+    for (n, l) in nodes.iter().zip(&loads) {
+        let here: Vec<&String> = l
+            .replicas
+            .iter()
+            .map(|(s, _)| s)
+            .filter(|s| {
+                loads
+                    .iter()
+                    .filter(|o| o.replicas.iter().any(|(x, _)| x == *s))
+                    .count()
+                    == 1
+            })
+            .collect();
+        if here.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "  subgraph {}[\"{} ({})\"]\n",
+            id("node", n.name.as_str()),
+            n.name,
+            format!("{:?}", n.role).to_lowercase()
+        ));
+        for s in here {
+            out.push_str(&format!("    {}[\"{}\"]\n", id("svc", s), label(plan, s)));
+            placed.push(s.clone());
+        }
+        out.push_str("  end\n");
+    }
+    let rest: Vec<&str> = plan
+        .services()
+        .iter()
+        .map(|s| s.name.as_str())
+        .filter(|s| !placed.iter().any(|p| p == s))
+        .collect();
+    if !rest.is_empty() {
+        let title = if nodes.is_empty() {
+            "services"
+        } else {
+            "spread over the nodes"
+        };
+        out.push_str(&format!("  subgraph spread[\"{title}\"]\n"));
+        for s in rest {
+            out.push_str(&format!("    {}[\"{}\"]\n", id("svc", s), label(plan, s)));
+        }
+        out.push_str("  end\n");
+    }
+    for r in plan.routes() {
+        let tls = if r.tls.is_some() { "https " } else { "" };
+        out.push_str(&format!(
+            "  internet -->|\"{tls}{}\"| {}\n",
+            r.host,
+            id("svc", r.service.as_str())
+        ));
+    }
+    for s in plan.services() {
+        for d in &s.depends_on {
+            if plan.service(&d.service).is_some() {
+                out.push_str(&format!(
+                    "  {} --> {}\n",
+                    id("svc", s.name.as_str()),
+                    id("svc", d.service.as_str())
+                ));
+            }
+        }
+    }
+    out.push_str("```\n\n");
+    out
+}
