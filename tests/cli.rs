@@ -274,7 +274,12 @@ fn filters_and_usage_errors() {
 fn deny_warnings_makes_fidelity_losses_fatal() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().to_str().expect("utf-8");
-    let r = run(&finanzas(), &["build", "--out", out, "--deny-warnings"]);
+    // Without the example's acknowledgements, its losses are fatal.
+    let mut s = finanzas();
+    for p in &mut s.phases {
+        p.accepted.clear();
+    }
+    let r = run(&s, &["build", "--out", out, "--deny-warnings"]);
     assert_eq!(r.exit, Exit::Findings);
     assert!(
         r.err
@@ -333,4 +338,57 @@ fn import_writes_infra_rs_and_refuses_to_clobber() {
         Exit::Findings
     );
     assert!(!dir.path().join("x.rs").exists());
+}
+
+#[test]
+fn acknowledged_losses_are_quiet_listed_in_the_plan_and_new_ones_still_fail() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("deploy");
+    let out_s = out.to_str().expect("utf-8");
+    // The example acknowledges every loss its engines report: it builds quietly, even with
+    // --deny-warnings.
+    let r = run(
+        &finanzas(),
+        &[
+            "build",
+            "--out",
+            out_s,
+            "--deny-warnings",
+            "--color",
+            "never",
+        ],
+    );
+    assert_eq!(r.exit, Exit::Ok, "{}", r.err);
+    assert!(!r.err.contains("warning["), "{}", r.err);
+    let plan = fs::read_to_string(out.join("swarm/plan/PLAN.md")).expect("plan");
+    assert!(
+        plan.contains("| `escala::swarm::dropped` | `services.backend.depends_on` | Swarm starts services in no order; `depends_on` of `backend` is ignored in phase `swarm` | yes: it retries until its dependencies answer |"),
+        "the plan still lists it"
+    );
+    // A loss nobody acknowledged speaks, and --deny-warnings makes it fatal.
+    let mut s = finanzas();
+    s.phases[1]
+        .accepted
+        .retain(|a| a.path != "services.grafana.depends_on");
+    let r = run(&s, &["build", "--out", out_s, "--color", "never"]);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.err);
+    assert!(
+        r.err
+            .contains("`depends_on` of `grafana` is ignored in phase `swarm`"),
+        "{}",
+        r.err
+    );
+    assert_eq!(r.err.matches("warning[").count(), 1, "{}", r.err);
+    let r = run(
+        &s,
+        &[
+            "build",
+            "--out",
+            out_s,
+            "--deny-warnings",
+            "--color",
+            "never",
+        ],
+    );
+    assert_ne!(r.exit, Exit::Ok, "{}", r.err);
 }

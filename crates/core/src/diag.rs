@@ -166,6 +166,10 @@ impl Diagnostics {
     pub fn codes(&self) -> Vec<&str> {
         self.0.iter().map(|d| d.code.as_str()).collect()
     }
+    /// Keeps only the findings `keep` says yes to.
+    pub fn retain(&mut self, keep: impl FnMut(&Diagnostic) -> bool) {
+        self.0.retain(keep);
+    }
     /// Turns every warning into an error (`--deny-warnings`).
     pub fn deny_warnings(&mut self) {
         for d in &mut self.0 {

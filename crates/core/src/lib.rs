@@ -58,7 +58,7 @@ pub use diag::{Diagnostic, Diagnostics, Origin, Severity};
 pub use name::{Name, NameError};
 pub use network::Network;
 pub use partition::{Date, Every, Partitioning, Retention, Span};
-pub use phase::{Engine, Node, Override, Phase, Platform};
+pub use phase::{Accepted, Engine, Node, Override, Phase, Platform};
 pub use pooler::{PoolMode, Pooler};
 pub use replica::Replica;
 pub use route::{Route, Tls};

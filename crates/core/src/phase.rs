@@ -135,6 +135,33 @@ pub struct Phase {
     /// What the phase turns on in the database plan.
     #[serde(default)]
     pub database: DatabaseStage,
+    /// Losses a target reports for this phase that the team has acknowledged: they are no
+    /// longer printed (nor fatal with `--deny-warnings`), and `PLAN.md` still lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<Accepted>,
+}
+
+/// An acknowledged loss: a diagnostic code, and the model path it is reported at (or any path
+/// under it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Accepted {
+    /// The code, `escala::swarm::dropped`.
+    pub code: String,
+    /// The path, or a prefix of it: `services.backend.readiness`, `services.backend`.
+    pub path: String,
+    /// Why it is acceptable, for the reader of `PLAN.md`.
+    pub reason: String,
+}
+
+impl Accepted {
+    /// Whether `d` is this loss.
+    pub fn covers(&self, d: &crate::Diagnostic) -> bool {
+        d.code == self.code
+            && (d.path == self.path
+                || d.path.starts_with(&format!("{}.", self.path))
+                || d.path.starts_with(&format!("{}[", self.path)))
+    }
 }
 
 impl Phase {
@@ -148,7 +175,27 @@ impl Phase {
             overrides: Vec::new(),
             without: Vec::new(),
             database: DatabaseStage::default(),
+            accepted: Vec::new(),
         }
+    }
+    /// Acknowledges a loss a target reports in this phase (as `#[allow]` does in Rust): the
+    /// code, the model path (or a prefix of it) and why it is acceptable.
+    pub fn accept(
+        mut self,
+        code: impl Into<String>,
+        path: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        self.accepted.push(Accepted {
+            code: code.into(),
+            path: path.into(),
+            reason: reason.into(),
+        });
+        self
+    }
+    /// The acknowledgement that covers `d`, if any.
+    pub fn accepted_loss(&self, d: &crate::Diagnostic) -> Option<&Accepted> {
+        self.accepted.iter().find(|a| a.covers(d))
     }
     /// Turns on range partitioning of the tables that declare it.
     pub fn partitioning(mut self) -> Self {

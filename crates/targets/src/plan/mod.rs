@@ -49,6 +49,50 @@ fn cost(plan: &PhasePlan<'_>, from: Option<&Phase>) -> String {
     )
 }
 
+/// Every feature the phase's engine targets drop or approximate, acknowledged or not.
+fn fidelity(plan: &PhasePlan<'_>) -> String {
+    let mut found = Diagnostics::new();
+    for t in crate::all()
+        .iter()
+        .filter(|t| t.name() != "plan" && t.accepts(plan.phase()))
+    {
+        t.check(plan, &mut found);
+    }
+    let mut out = String::from(
+        "## Fidelity
+
+",
+    );
+    let losses: Vec<_> = found
+        .iter()
+        .filter(|d| d.severity == escala_core::Severity::Warning)
+        .collect();
+    if losses.is_empty() {
+        out.push_str(
+            "The engine's files express everything the model says for this phase.
+
+",
+        );
+        return out;
+    }
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    out.push_str("What the files of this phase drop or approximate. `--deny-warnings` makes any of them fatal unless acknowledged with `Phase::accept(code, path, reason)`.\n\n| code | where | what | acknowledged |\n|---|---|---|---|\n");
+    for d in losses {
+        let ack = plan
+            .phase()
+            .accepted_loss(d)
+            .map_or("—".to_owned(), |a| format!("yes: {}", cell(&a.reason)));
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {ack} |\n",
+            d.code,
+            d.path,
+            cell(&d.message)
+        ));
+    }
+    out.push('\n');
+    out
+}
+
 fn triggers(plan: &PhasePlan<'_>) -> String {
     let a = &plan.system().alerts;
     format!(
@@ -100,6 +144,7 @@ impl Target for Plan {
         out.push_str(&cost(plan, from));
         out.push_str(&diagram::section(plan));
         out.push_str(&capacity::section(plan));
+        out.push_str(&fidelity(plan));
         if let Some(from) = from {
             out.push_str(&moving::section(plan, from));
         }
