@@ -397,3 +397,101 @@ fn plans_name_only_what_the_engines_files_use() {
         }
     }
 }
+
+/// Millicores from `0.5`, `2`, `500m`.
+fn millis(cpu: &str) -> u64 {
+    if let Some(m) = cpu.strip_suffix('m') {
+        return m.parse().expect("millicores");
+    }
+    (cpu.parse::<f64>().expect("cores") * 1000.0).round() as u64
+}
+
+/// The CPU a plan says is requested in all, from its capacity table.
+fn plan_cpu(plan: &str) -> u64 {
+    plan.lines()
+        .skip_while(|l| !l.starts_with("| node | role | CPU requested"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| millis(l.split('|').nth(3).expect("column").trim()))
+        .sum()
+}
+
+/// The capacity a plan counts is what the engine's own files reserve: Swarm's
+/// `reservations.cpus` times `replicas`, Kubernetes' container requests times `replicas` (the
+/// HPA's maximum when it scales), leaving out what runs once and finishes on both sides.
+#[test]
+fn plan_capacity_sums_equal_the_rendered_workloads() {
+    let mut compared = 0;
+    for (fixture, build) in systems::ALL {
+        let checked = build().check().expect("valid");
+        let rendered = render_all(&checked);
+        for (phase, target, files) in &rendered {
+            let Some(p) = checked.plan(phase) else {
+                continue;
+            };
+            if p.phase().nodes.is_empty() || (*target != "swarm" && *target != "kubernetes") {
+                continue;
+            }
+            let plan = rendered
+                .iter()
+                .find(|(q, t, _)| q == phase && *t == "plan")
+                .and_then(|(_, _, f)| f.get("PLAN.md"))
+                .expect("PLAN.md");
+            let mut engine = 0u64;
+            if *target == "swarm" {
+                let doc: serde_yaml::Value =
+                    serde_yaml::from_str(files.get("stack.yml").expect("stack")).expect("YAML");
+                for (_, s) in doc["services"].as_mapping().expect("services") {
+                    let d = &s["deploy"];
+                    if d["mode"].as_str() != Some("replicated")
+                        || d["restart_policy"]["condition"].as_str() != Some("any")
+                    {
+                        continue; // global services, and jobs that run and finish
+                    }
+                    let n = d["replicas"].as_u64().unwrap_or(1);
+                    if let Some(c) = d["resources"]["reservations"]["cpus"].as_str() {
+                        engine += n * millis(c);
+                    }
+                }
+            } else {
+                let mut hpa_max = std::collections::BTreeMap::new();
+                for (_, text) in files
+                    .iter()
+                    .filter(|(n, _)| n.ends_with("-horizontalpodautoscaler.yaml"))
+                {
+                    let h: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
+                    hpa_max.insert(
+                        h["spec"]["scaleTargetRef"]["name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        h["spec"]["maxReplicas"].as_u64().unwrap_or(1),
+                    );
+                }
+                for (name, text) in files.iter() {
+                    if !(name.ends_with("-deployment.yaml") || name.ends_with("-statefulset.yaml"))
+                    {
+                        continue;
+                    }
+                    let w: serde_yaml::Value = serde_yaml::from_str(text).expect("YAML");
+                    let id = w["metadata"]["name"].as_str().unwrap_or_default();
+                    let n = hpa_max
+                        .get(id)
+                        .copied()
+                        .unwrap_or_else(|| w["spec"]["replicas"].as_u64().unwrap_or(1));
+                    for c in w["spec"]["template"]["spec"]["containers"]
+                        .as_sequence()
+                        .expect("containers")
+                    {
+                        if let Some(cpu) = c["resources"]["requests"]["cpu"].as_str() {
+                            engine += n * millis(cpu);
+                        }
+                    }
+                }
+            }
+            assert_eq!(plan_cpu(plan), engine, "{fixture}/{phase}/{target}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 4, "{compared} phases compared");
+}

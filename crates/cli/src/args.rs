@@ -25,6 +25,17 @@ pub enum InfraCommand {
     Diff(Selection),
     /// Exit 1, listing the files, when the files on disk differ from what would be generated.
     Check(Selection),
+    /// Print the plan of a phase (`PLAN.md`): capacity, cost, the move from the previous
+    /// phase (or FROM) and its checklist.
+    Plan(PlanArgs),
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// The phase moved from (the one before TO unless given), then the phase moved to.
+    #[arg(value_name = "PHASE", num_args = 1..=2, required = true)]
+    pub phases: Vec<String>,
 }
 
 /// Options every subcommand accepts.

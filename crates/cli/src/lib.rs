@@ -183,5 +183,6 @@ pub fn run_with(
         InfraCommand::Build(a) => cmd::build::run(system, targets, a, &mut ctx),
         InfraCommand::Diff(sel) => cmd::diff::run(system, targets, sel, &mut ctx),
         InfraCommand::Check(sel) => cmd::check::run(system, targets, sel, &mut ctx),
+        InfraCommand::Plan(a) => cmd::plan::run(system, a, &mut ctx),
     }
 }

@@ -183,8 +183,8 @@ pub fn restore_script(system: &System, files: &[String]) -> Option<String> {
     let run =
         |fs: &[&String]| -> String { fs.iter().map(|f| format!("run {f}\n")).collect::<String>() };
     Some(format!(
-        r#"#!/bin/sh
-{header}# Restores a backup of the `{name}` database that the `{DATABASE_JOB}` job wrote, into an EMPTY
+        r#"{header}# Run with `sh restore.sh` (the first line is escala's, so `build --prune` knows the file).
+# Restores a backup of the `{name}` database that the `{DATABASE_JOB}` job wrote, into an EMPTY
 # database, in this phase's shape.
 #
 #   restore.sh [DUMP]

@@ -7,6 +7,7 @@ pub mod check;
 pub mod diff;
 pub mod import;
 pub mod init;
+pub mod plan;
 
 /// Writes `content` to `path` through a temporary file beside it, refusing to replace an
 /// existing file unless `force`.

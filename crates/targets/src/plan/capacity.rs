@@ -3,9 +3,9 @@
 //! Placement constraints are honoured; a service that may run on several nodes has its
 //! replicas spread over them (each to the least-requested candidate, in order); autoscaling
 //! counts at its maximum; one-per-node services count once per candidate; compose runs
-//! everything on the phase's first node; scheduled jobs are left out (they come and go).
+//! everything on the phase's first node; jobs that run and finish are left out.
 
-use escala_core::{ByteSize, Cpu, Engine, Node, PhasePlan, Service, Workload};
+use escala_core::{ByteSize, Cpu, Engine, Node, PhasePlan, Restart, Service, Workload};
 
 /// What one node holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,6 +35,14 @@ fn candidates<'a>(plan: &'a PhasePlan<'_>, s: &Service) -> Vec<usize> {
         .collect()
 }
 
+/// Jobs that run and finish (scheduled, or restarted only on failure): they hold no capacity
+/// for long, and are left out.
+pub(crate) fn one_shot(s: &Service) -> bool {
+    matches!(s.workload, Workload::Scheduled { .. })
+        || (s.workload == Workload::Stateless
+            && matches!(s.restart, Restart::Never | Restart::OnFailure { .. }))
+}
+
 /// The replicas a service runs at most in the phase.
 pub(crate) fn most(s: &Service) -> u32 {
     s.autoscale
@@ -46,7 +54,7 @@ pub(crate) fn most(s: &Service) -> u32 {
 pub(crate) fn loads(plan: &PhasePlan<'_>) -> Vec<Load> {
     let mut out = vec![Load::default(); plan.phase().nodes.len()];
     for s in plan.services() {
-        if matches!(s.workload, Workload::Scheduled { .. }) {
+        if one_shot(s) {
             continue;
         }
         let nodes = candidates(plan, s);

@@ -14,12 +14,20 @@ use escala_core::{header, Artifacts, Diagnostics, Phase, PhasePlan, Target, Targ
 
 /// The plan backend.
 #[derive(Clone, Debug, Default)]
-pub struct Plan {}
+pub struct Plan {
+    from: Option<String>,
+}
 
 impl Plan {
-    /// The plan target.
+    /// The plan target: each phase's move is from the phase before it.
     pub fn new() -> Self {
-        Plan {}
+        Plan { from: None }
+    }
+    /// Plans the move from the phase named `from` instead of the previous one.
+    pub fn from(from: impl Into<String>) -> Self {
+        Plan {
+            from: Some(from.into()),
+        }
     }
 }
 
@@ -123,7 +131,17 @@ impl Target for Plan {
 
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
         let phase = plan.phase();
-        let from = previous(&plan.system().phases, phase);
+        // A `from` that names no phase (the CLI refuses it first) falls back to the previous.
+        let from = self
+            .from
+            .as_ref()
+            .and_then(|name| {
+                plan.system()
+                    .phases
+                    .iter()
+                    .find(|p| p.name.as_str() == name)
+            })
+            .or_else(|| previous(&plan.system().phases, phase));
         let mut out = header("plan")
             .replacen("# ", "<!-- ", 1)
             .replacen('\n', " -->\n", 1);
