@@ -443,3 +443,57 @@ fn the_examples_prometheus_loads_its_config_and_the_alert_rules() {
         "prometheus.yml's rule_files {globs:?} do not load {rules_at}:\n{text}"
     );
 }
+
+/// Every architecture diagram of every plan parses with Mermaid's own parser (npm `mermaid`,
+/// with `jsdom` for the DOM it wants even to parse), and a broken one does not.
+#[test]
+fn mermaid_parses_every_plans_diagram() {
+    if !conformance("Mermaid's parser on the plans' diagrams") {
+        return;
+    }
+    let modules = std::env::var("ESCALA_MERMAID_DIR")
+        .expect("ESCALA_MERMAID_DIR names a directory whose node_modules holds mermaid and jsdom (.ci/run installs them)");
+    let script = std::path::Path::new(&modules).join("escala-parse.mjs");
+    std::fs::copy(root().join("tests/mermaid/parse.mjs"), &script).expect("copy the parser script");
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut files = Vec::new();
+    for (fixture, build) in systems::ALL {
+        let checked = build().check().expect("valid");
+        for (phase, target, artifacts) in render_all(&checked) {
+            if target != "plan" {
+                continue;
+            }
+            let file = dir.path().join(format!("{fixture}-{phase}.md"));
+            std::fs::write(&file, artifacts.get("PLAN.md").expect("PLAN.md")).expect("write");
+            files.push(file);
+        }
+    }
+    let run = |files: &[std::path::PathBuf]| {
+        Command::new("node")
+            .arg(&script)
+            .args(files)
+            .output()
+            .expect("node runs")
+    };
+    let out = run(&files);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "parsed {} mermaid block(s), 0 failed",
+            files.len()
+        )),
+        "{said}"
+    );
+    let broken = dir.path().join("broken.md");
+    std::fs::write(
+        &broken,
+        "```mermaid\nflowchart LR\n  a[[\"unclosed\"\n```\n",
+    )
+    .expect("write");
+    assert!(!run(&[broken]).status.success(), "a broken diagram fails");
+}
