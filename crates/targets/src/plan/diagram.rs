@@ -1,5 +1,7 @@
-//! The architecture as a Mermaid flowchart: the internet and its routes, the nodes with the
-//! services placed on them, the dependencies, and the database's topology.
+//! The architecture as a Mermaid flowchart: the internet and its routes (host → port, HTTPS),
+//! the nodes with the services placed on them (replicas, autoscaling range, networks), the
+//! volumes they write, the dependencies, and the database's topology (its workers, pooler,
+//! replica and jobs are services of the phase).
 
 use escala_core::{PhasePlan, Workload};
 
@@ -26,7 +28,19 @@ fn label(plan: &PhasePlan<'_>, name: &str) -> String {
         (None, _) if most(s) > 1 => format!(" ×{}", most(s)),
         _ => String::new(),
     };
-    format!("{name}{count}")
+    let nets = if s.networks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " · {}",
+            s.networks
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    format!("{name}{count}{nets}")
 }
 
 /// The ```` ```mermaid ```` block.
@@ -86,10 +100,28 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
     for r in plan.routes() {
         let tls = if r.tls.is_some() { "https " } else { "" };
         out.push_str(&format!(
-            "  internet -->|\"{tls}{}\"| {}\n",
+            "  internet -->|\"{tls}{} → :{}\"| {}\n",
             r.host,
+            r.port,
             id("svc", r.service.as_str())
         ));
+    }
+    // The volumes services write, as cylinders.
+    let mut volumes: Vec<String> = Vec::new();
+    for s in plan.services() {
+        for m in s.mounts.iter().filter(|m| !m.read_only) {
+            if let escala_core::MountSource::Volume(v) = &m.source {
+                if !volumes.contains(&v.to_string()) {
+                    out.push_str(&format!("  {}[(\"{v}\")]\n", id("vol", v.as_str())));
+                    volumes.push(v.to_string());
+                }
+                out.push_str(&format!(
+                    "  {} --- {}\n",
+                    id("svc", s.name.as_str()),
+                    id("vol", v.as_str())
+                ));
+            }
+        }
     }
     for s in plan.services() {
         for d in &s.depends_on {
