@@ -6,8 +6,11 @@
 //! of replicas that can only go to one node (pinned services and one-per-node workloads),
 //! per node; it checks that a single replica fits at least one node it may run on; and it
 //! checks the whole phase against the sum of its nodes. It does not try to bin-pack
-//! services that may run on several nodes.
+//! services that may run on several nodes. Which nodes a service may use, how many copies
+//! count (autoscaling at its maximum) and which jobs are left out come from
+//! [`crate::capacity`], the same source as the plan's capacity table.
 
+use crate::capacity;
 use crate::checked::phase_services;
 use crate::codes::{PLACEMENT_CAPACITY, PLACEMENT_UNKNOWN_LABEL, PLACEMENT_UNSATISFIABLE};
 use crate::{ByteSize, Cpu, Diagnostics, Engine, Node, Phase, Service, System, Workload};
@@ -88,22 +91,12 @@ fn satisfiable(system: &System, phase: &Phase, s: &Service, diags: &mut Diagnost
         .origin(origin.as_ref());
 }
 
-/// The nodes a service may run on in this phase.
-fn candidates<'a>(phase: &'a Phase, s: &Service) -> Vec<(usize, &'a Node)> {
-    phase
-        .nodes
-        .iter()
-        .enumerate()
-        // compose runs everything on one machine and ignores placement.
-        .filter(|(_, n)| phase.engine == Engine::Compose || n.satisfies(&s.placement))
-        .collect()
-}
-
 fn capacity(phase: &Phase, services: &[Service], diags: &mut Diagnostics) {
     let mut pinned: Vec<(u64, u64, Vec<String>)> = vec![(0, 0, Vec::new()); phase.nodes.len()];
     let (mut total_cpu, mut total_mem) = (0u64, 0u64);
     for s in services {
-        if matches!(s.workload, Workload::Scheduled { .. }) {
+        // The same placement and counts as the plan's capacity table.
+        if capacity::one_shot(s) {
             continue;
         }
         let cpu = s.resources.cpu_request.map_or(0, Cpu::as_millis);
@@ -111,7 +104,10 @@ fn capacity(phase: &Phase, services: &[Service], diags: &mut Diagnostics) {
         if cpu == 0 && mem == 0 {
             continue;
         }
-        let nodes = candidates(phase, s);
+        let nodes: Vec<(usize, &Node)> = capacity::candidates(phase, s)
+            .into_iter()
+            .map(|i| (i, &phase.nodes[i]))
+            .collect();
         if nodes.is_empty() {
             continue; // reported by `satisfiable`
         }
@@ -126,15 +122,11 @@ fn capacity(phase: &Phase, services: &[Service], diags: &mut Diagnostics) {
             continue;
         }
         let per_node = s.workload == Workload::PerNode;
-        let copies = if per_node {
-            nodes.len() as u64
-        } else {
-            u64::from(s.replicas)
-        };
+        let copies = capacity::copies(phase, s);
         total_cpu += cpu * copies;
         total_mem += mem * copies;
         if per_node || nodes.len() == 1 {
-            let each = if per_node { 1 } else { u64::from(s.replicas) };
+            let each = if per_node { 1 } else { copies };
             for (i, _) in &nodes {
                 pinned[*i].0 += cpu * each;
                 pinned[*i].1 += mem * each;
