@@ -13,8 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Dependency, Engine, MountSource, Name, Phase, Placement, Restart, Service, System, Volume,
-    Workload,
+    Dependency, Engine, Name, Phase, Placement, Restart, Service, System, Volume, Workload,
 };
 
 /// The name of the job that registers the nodes.
@@ -83,11 +82,7 @@ pub(crate) fn services(system: &System, phase: &Phase, coordinator: &Service) ->
         w.replicas = 1;
         w.autoscale = None;
         w.workload = Workload::Stateful;
-        for m in &mut w.mounts {
-            if let MountSource::Volume(v) = &m.source {
-                m.source = MountSource::Volume(worker_volume(v, n));
-            }
-        }
+        crate::database_node::remount(&mut w, |v| worker_volume(v, n));
         w.placement = match phase.engine {
             Engine::Swarm => Placement::anywhere().label("citus-worker", n.to_string()),
             _ => Placement::anywhere(),
@@ -105,9 +100,7 @@ pub(crate) fn services(system: &System, phase: &Phase, coordinator: &Service) ->
 export PGUSER="${{POSTGRES_USER:-postgres}}"
 export PGDATABASE="${{POSTGRES_DB:-$PGUSER}}"
 export PGPORT={port}
-if [ -n "${{POSTGRES_PASSWORD_FILE:-}}" ]; then PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; else PGPASSWORD="${{POSTGRES_PASSWORD:-}}"; fi
-export PGPASSWORD
-for h in {hosts}; do
+{password}for h in {hosts}; do
   until pg_isready -q -h "$h"; do echo "waiting for $h"; sleep 2; done
   psql -h "$h" -v ON_ERROR_STOP=1 -qc 'CREATE EXTENSION IF NOT EXISTS citus'
 done
@@ -122,6 +115,7 @@ echo "Citus nodes registered: {hosts}"
 "#,
         hosts = hosts.join(" "),
         coordinator = coordinator.name,
+        password = crate::database_node::PASSWORD,
     );
     let depends_on: Vec<Dependency> = match phase.engine {
         // Swarm starts services in no order; the script waits for every node itself.
@@ -148,17 +142,7 @@ echo "Citus nodes registered: {hosts}"
         })
         .build();
     job.image = Some(cluster.image.clone());
-    job.env = coordinator
-        .env
-        .iter()
-        .filter(|(k, _)| {
-            matches!(
-                k.as_str(),
-                "POSTGRES_USER" | "POSTGRES_DB" | "POSTGRES_PASSWORD" | "POSTGRES_PASSWORD_FILE"
-            )
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    job.env = crate::database_node::env(coordinator);
     job.resources = crate::checked::small_job_resources();
     out.push(job);
     out
@@ -172,20 +156,9 @@ pub(crate) fn volumes(system: &System, phase: &Phase) -> Vec<Volume> {
     let Some(coordinator) = system.find_service(&db.service) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for n in 1..=cluster.workers {
-        for m in &coordinator.mounts {
-            if let MountSource::Volume(v) = &m.source {
-                if let Some(vol) = system.volumes.iter().find(|x| &x.name == v) {
-                    let mut copy = vol.clone();
-                    copy.name = worker_volume(v, n);
-                    // The coordinator's dump holds the distributed rows; a live worker's
-                    // files are not a backup.
-                    copy.backup = false;
-                    out.push(copy);
-                }
-            }
-        }
-    }
-    out
+    (1..=cluster.workers)
+        .flat_map(|n| {
+            crate::database_node::volume_copies(system, coordinator, |v| worker_volume(v, n))
+        })
+        .collect()
 }

@@ -33,6 +33,7 @@ pub mod capacity;
 pub mod checked;
 pub mod cluster;
 pub mod codes;
+mod database_node;
 pub mod diag;
 pub mod name;
 pub mod network;

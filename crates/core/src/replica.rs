@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Dependency, Engine, MountSource, Name, Phase, Restart, Service, System, Volume};
+use crate::{Dependency, Engine, Name, Phase, Restart, Service, System, Volume};
 
 /// The job that prepares the primary.
 pub const SETUP_JOB: &str = "replication-setup";
@@ -35,12 +35,6 @@ pub fn volume(v: &Name) -> Name {
     Name::from(format!("{v}-replica"))
 }
 
-fn password_env() -> &'static str {
-    r#"if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; else PGPASSWORD="${POSTGRES_PASSWORD:-}"; fi
-export PGPASSWORD
-"#
-}
-
 /// The setup job's script (run with the database's superuser).
 pub fn setup_script(host: &str, port: u16, replica: &Replica) -> String {
     let user = &replica.user;
@@ -56,7 +50,7 @@ SELECT format('COPY (SELECT %L) TO PROGRAM %L', 'host replication {user} all scr
 SELECT pg_reload_conf();
 SQL
 echo "{user} may replicate from {host}""#,
-        pw = password_env(),
+        pw = crate::database_node::PASSWORD,
         secret = replica.password,
     )
 }
@@ -110,17 +104,7 @@ pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> V
         .resources(crate::checked::small_job_resources())
         .build();
     job.image = primary.image.clone();
-    job.env = primary
-        .env
-        .iter()
-        .filter(|(k, _)| {
-            matches!(
-                k.as_str(),
-                "POSTGRES_USER" | "POSTGRES_DB" | "POSTGRES_PASSWORD" | "POSTGRES_PASSWORD_FILE"
-            )
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    job.env = crate::database_node::env(primary);
     let mut r = primary.clone();
     r.name = name(&primary.name);
     r.origin = None;
@@ -138,11 +122,7 @@ pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> V
         Engine::Compose => vec![Dependency::completed(SETUP_JOB)],
         _ => Vec::new(),
     };
-    for m in &mut r.mounts {
-        if let MountSource::Volume(v) = &m.source {
-            m.source = MountSource::Volume(volume(v));
-        }
-    }
+    crate::database_node::remount(&mut r, volume);
     vec![job, r]
 }
 
@@ -157,19 +137,5 @@ pub(crate) fn volumes(system: &System) -> Vec<Volume> {
     let Some(primary) = system.find_service(&db.service) else {
         return Vec::new();
     };
-    primary
-        .mounts
-        .iter()
-        .filter_map(|m| match &m.source {
-            MountSource::Volume(v) => system.volumes.iter().find(|x| &x.name == v),
-            _ => None,
-        })
-        .map(|v| {
-            let mut copy = v.clone();
-            copy.name = volume(&v.name);
-            // The primary's dump is the backup; a live standby's files are not.
-            copy.backup = false;
-            copy
-        })
-        .collect()
+    crate::database_node::volume_copies(system, primary, volume)
 }
