@@ -37,26 +37,39 @@ impl S3 {
             .expect("ESCALA_S3FS names the s3s-fs binary (.ci/run installs it)");
         let root = tempfile::tempdir().expect("tmp");
         std::fs::create_dir(root.path().join(bucket)).expect("bucket");
-        let port = free_port();
-        let child = Command::new(binary)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", Self::KEY, "--secret-key", Self::SECRET])
-            .arg(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("s3s-fs starts");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+        // Another test may take the same free port first: then this server exits, and the port
+        // answers for the other one. Retry on a new port until our own server answers.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(&binary)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--access-key", Self::KEY, "--secret-key", Self::SECRET])
+                .arg(root.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("s3s-fs starts");
+            for _ in 0..400 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // it could not listen
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    if let Ok(None) = child.try_wait() {
+                        return S3 {
+                            child,
+                            endpoint: format!("http://127.0.0.1:{port}"),
+                            root,
+                        };
+                    }
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        S3 {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            root,
-        }
+        panic!("s3s-fs did not start on a free port");
     }
 
     /// The objects stored under `prefix`, by key.
@@ -351,51 +364,28 @@ fn pgbouncer_with_the_generated_configuration_serves_queries() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("pgbouncer starts");
+    // A client of the pooler: `events` with `password`.
+    let through = |password: &str, sql: &str| {
+        Command::new("psql")
+            .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-U", "events", "-d", "events", "-c", sql])
+            .env("PGPASSWORD", password)
+            .output()
+            .expect("psql")
+    };
     let mut answered = None;
     for _ in 0..100 {
-        let out = Command::new("psql")
-            .args([
-                "-X",
-                "-A",
-                "-t",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "events",
-                "-d",
-                "events",
-            ])
-            .args(["-c", "BEGIN; SELECT count(*), sum(n) FROM t; COMMIT;"])
-            .env("PGPASSWORD", "pooled-secret")
-            .output()
-            .expect("psql");
+        let out = through(
+            "pooled-secret",
+            "BEGIN; SELECT count(*), sum(n) FROM t; COMMIT;",
+        );
         if out.status.success() {
             answered = Some(String::from_utf8_lossy(&out.stdout).into_owned());
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let wrong = Command::new("psql")
-        .args([
-            "-X",
-            "-A",
-            "-t",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-U",
-            "events",
-            "-d",
-            "events",
-            "-c",
-            "SELECT 1",
-        ])
-        .env("PGPASSWORD", "not-the-password")
-        .output()
-        .expect("psql");
+    let wrong = through("not-the-password", "SELECT 1");
     let _ = child.kill();
     let stderr = child
         .wait_with_output()
