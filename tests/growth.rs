@@ -6,7 +6,7 @@
 use escala::prelude::*;
 use escala::Artifacts;
 
-use crate::sql::{fresh_db, psql, render};
+use crate::sql::{fresh_db, psql, render, with_database, CITUS_STAND_IN};
 use crate::support::conformance;
 use crate::systems;
 
@@ -236,14 +236,7 @@ fn rows_no_partition_would_take_stop_the_migration() {
             .partition_by(p)
     };
     let system = |with_default: bool| {
-        System::new("x")
-            .service(
-                Service::builder()
-                    .name("postgres")
-                    .image("postgres:15")
-                    .build(),
-            )
-            .database(Database::new("postgres", "app").table(table(with_default)))
+        with_database(Database::new("postgres", "app").table(table(with_default)))
             .phase(Phase::new("one", Engine::Compose))
             .phase(Phase::new("two", Engine::Compose).partitioning())
     };
@@ -362,35 +355,28 @@ fn retention_system(detach: bool) -> System {
     } else {
         p.drop_after(3)
     };
-    System::new("x")
-        .service(
-            Service::builder()
-                .name("postgres")
-                .image("postgres:15")
-                .build(),
-        )
-        .database(
-            Database::new("postgres", "app")
-                .table(
-                    Table::new("lecturas")
-                        .column(Column::new("id", SqlType::BigInt).identity())
-                        .column(Column::new("dia", SqlType::Date))
-                        .primary_key(["id", "dia"])
-                        .partition_by(p),
-                )
-                .table(
-                    Table::new("notas")
-                        .column(Column::new("id", SqlType::BigInt).identity())
-                        .column(Column::new("lectura_id", SqlType::BigInt))
-                        .column(Column::new("dia", SqlType::Date))
-                        .primary_key(["id"])
-                        .foreign_key(
-                            ForeignKey::new(["lectura_id", "dia"], "lecturas", ["id", "dia"])
-                                .on_delete(Action::Cascade),
-                        ),
-                ),
-        )
-        .phase(Phase::new("p", Engine::Compose).partitioning())
+    with_database(
+        Database::new("postgres", "app")
+            .table(
+                Table::new("lecturas")
+                    .column(Column::new("id", SqlType::BigInt).identity())
+                    .column(Column::new("dia", SqlType::Date))
+                    .primary_key(["id", "dia"])
+                    .partition_by(p),
+            )
+            .table(
+                Table::new("notas")
+                    .column(Column::new("id", SqlType::BigInt).identity())
+                    .column(Column::new("lectura_id", SqlType::BigInt))
+                    .column(Column::new("dia", SqlType::Date))
+                    .primary_key(["id"])
+                    .foreign_key(
+                        ForeignKey::new(["lectura_id", "dia"], "lecturas", ["id", "dia"])
+                            .on_delete(Action::Cascade),
+                    ),
+            ),
+    )
+    .phase(Phase::new("p", Engine::Compose).partitioning())
 }
 
 #[test]
@@ -443,50 +429,6 @@ fn retention_drops_or_detaches_old_partitions() {
 
 // ------------------------------------------------ Citus on a grown database (stand-in)
 
-/// A stand-in for the part of Citus the distribution file touches, that also does what a real
-/// Citus 13.2 did to a grown database (`../shared/reference/citus-sql.md` §11): a reference
-/// table pulls every table connected to it by a foreign key into Citus as a *local* table
-/// (`partmethod 'n'`, colocation 0), and a table that foreign keys connect to reference or
-/// local tables cannot be distributed. It runs the file's PL/pgSQL and guards on real
-/// PostgreSQL; it is not Citus.
-const GROWN_CITUS_STAND_IN: &str = r#"
-CREATE TABLE public.pg_dist_node (nodeid serial, groupid integer, nodename text, nodeport integer, isactive boolean);
-INSERT INTO public.pg_dist_node (groupid, nodename, nodeport, isactive) VALUES (1, 'postgres-worker-1', 5432, true);
-CREATE TABLE public.pg_dist_partition (
-  logicalrelid regclass PRIMARY KEY, partmethod "char", partkey text, colocationid integer, repmodel "char");
-CREATE FUNCTION public.column_to_column_name(table_name regclass, column_var_text text)
-  RETURNS text LANGUAGE sql AS $$ SELECT column_var_text $$;
-CREATE FUNCTION public.truncate_local_data_after_distributing_table(function_name regclass)
-  RETURNS void LANGUAGE sql AS $$ SELECT $$;
-CREATE FUNCTION public.create_reference_table(table_name regclass) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO pg_dist_partition VALUES (table_name, 'n', NULL, 1, 't')
-    ON CONFLICT (logicalrelid) DO UPDATE SET partmethod = 'n', partkey = NULL, colocationid = 1, repmodel = 't';
-  -- Tables connected by a foreign key become Citus local tables.
-  INSERT INTO pg_dist_partition
-    SELECT DISTINCT other, 'n', NULL, 0, 's' FROM (
-      SELECT conrelid AS other FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid = table_name
-      UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND conrelid = table_name) o
-    WHERE other <> table_name
-    ON CONFLICT DO NOTHING;
-END $$;
-CREATE FUNCTION public.create_distributed_table(table_name regclass, distribution_column text,
-    distribution_type text DEFAULT 'hash', colocate_with text DEFAULT 'default', shard_count integer DEFAULT NULL)
-  RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  IF EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid = table_name) THEN
-    RAISE EXCEPTION 'cannot create foreign key constraint since foreign keys from reference tables and local tables to distributed tables are not supported';
-  END IF;
-  INSERT INTO pg_dist_partition VALUES (table_name, 'h', distribution_column,
-      CASE WHEN colocate_with IN ('none', 'default')
-           THEN (SELECT coalesce(max(colocationid), 1) + 1 FROM pg_dist_partition)
-           ELSE (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = colocate_with::regclass) END,
-      's')
-    ON CONFLICT (logicalrelid) DO UPDATE SET partmethod = 'h', partkey = EXCLUDED.partkey,
-      colocationid = EXCLUDED.colocationid, repmodel = 's';
-END $$;
-"#;
-
 #[test]
 fn the_citus_file_places_every_table_of_a_grown_database() {
     if !conformance("the Citus file on a grown database (real PostgreSQL, Citus catalog stand-in)")
@@ -497,7 +439,7 @@ fn the_citus_file_places_every_table_of_a_grown_database() {
     let db = fresh_db("escala_grown_citus");
     apply(&db, &render(&s, "swarm"), false, false).expect("swarm files");
     psql(&db, &["-c", FINANZAS_ROWS], None).expect("rows");
-    psql(&db, &["-c", GROWN_CITUS_STAND_IN], None).expect("stand-in");
+    psql(&db, &["-c", CITUS_STAND_IN], None).expect("stand-in");
     let k3s = render(&s, "k3s");
     let q = |sql: &str| psql(&db, &["-c", sql], None).expect("query");
     let state = "SELECT string_agg(logicalrelid::text || ' ' || partmethod::text || ' ' || coalesce(partkey, '-') || ' ' || colocationid, ', ' ORDER BY logicalrelid::text) FROM pg_dist_partition";
@@ -578,28 +520,21 @@ mod props {
         }
         let id = Column::new("id", SqlType::BigInt);
         let id = if c.identity { id.identity() } else { id };
-        System::new("x")
-            .service(
-                Service::builder()
-                    .name("postgres")
-                    .image("postgres:15")
-                    .build(),
-            )
-            .database(
-                Database::new("postgres", "app").table(
-                    Table::new("t")
-                        .column(Column::new("tenant_id", SqlType::Uuid))
-                        .column(id)
-                        .column(Column::new("at", c.key.clone()))
-                        .column(Column::new("note", SqlType::Text).nullable())
-                        .primary_key(["tenant_id", "id", "at"])
-                        .unique(["tenant_id", "at", "id", "note"])
-                        .index(["at"])
-                        .partition_by(p),
-                ),
-            )
-            .phase(Phase::new("a", Engine::Compose))
-            .phase(Phase::new("b", Engine::Swarm).partitioning())
+        with_database(
+            Database::new("postgres", "app").table(
+                Table::new("t")
+                    .column(Column::new("tenant_id", SqlType::Uuid))
+                    .column(id)
+                    .column(Column::new("at", c.key.clone()))
+                    .column(Column::new("note", SqlType::Text).nullable())
+                    .primary_key(["tenant_id", "id", "at"])
+                    .unique(["tenant_id", "at", "id", "note"])
+                    .index(["at"])
+                    .partition_by(p),
+            ),
+        )
+        .phase(Phase::new("a", Engine::Compose))
+        .phase(Phase::new("b", Engine::Swarm).partitioning())
     }
 
     /// `rows` rows spread over the declared range, and, with a DEFAULT partition, some before
@@ -627,23 +562,16 @@ mod props {
             Every::Year => Partitioning::range("at").yearly("2024-01-01", "2025-01-01"),
             _ => Partitioning::range("at").monthly("2024-01-01", "2024-02-01"),
         };
-        System::new("x")
-            .service(
-                Service::builder()
-                    .name("postgres")
-                    .image("postgres:15")
-                    .build(),
-            )
-            .database(
-                Database::new("postgres", "app").table(
-                    Table::new("t")
-                        .column(Column::new("id", SqlType::BigInt).identity())
-                        .column(Column::new("at", SqlType::Timestamptz))
-                        .primary_key(["id", "at"])
-                        .partition_by(p.with_default().premake(premake)),
-                ),
-            )
-            .phase(Phase::new("p", Engine::Compose).partitioning())
+        with_database(
+            Database::new("postgres", "app").table(
+                Table::new("t")
+                    .column(Column::new("id", SqlType::BigInt).identity())
+                    .column(Column::new("at", SqlType::Timestamptz))
+                    .primary_key(["id", "at"])
+                    .partition_by(p.with_default().premake(premake)),
+            ),
+        )
+        .phase(Phase::new("p", Engine::Compose).partitioning())
     }
 
     proptest! {

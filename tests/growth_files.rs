@@ -5,7 +5,7 @@
 use escala::prelude::*;
 use escala::{codes, Severity};
 
-use crate::sql::render;
+use crate::sql::{render, with_database};
 use crate::systems;
 
 fn forum(first_to_reference: bool) -> System {
@@ -147,14 +147,7 @@ fn identity_and_growth_rules() {
     }
     // Becoming partitioned needs a primary key to copy by; retention keeps at least a period.
     let grows = |t: Table| {
-        System::new("x")
-            .service(
-                Service::builder()
-                    .name("postgres")
-                    .image("postgres:15")
-                    .build(),
-            )
-            .database(Database::new("postgres", "app").table(t))
+        with_database(Database::new("postgres", "app").table(t))
             .phase(Phase::new("a", Engine::Compose))
             .phase(Phase::new("b", Engine::Swarm).partitioning())
     };

@@ -9,7 +9,8 @@ use escala::{Diagnostics, Severity, Target};
 use crate::support::conformance;
 use crate::systems;
 
-fn db_system(db: Database, phase: Phase) -> System {
+/// A system whose database plan `db` is run by a `postgres:15` service.
+pub fn with_database(db: Database) -> System {
     System::new("x")
         .service(
             Service::builder()
@@ -18,7 +19,10 @@ fn db_system(db: Database, phase: Phase) -> System {
                 .build(),
         )
         .database(db)
-        .phase(phase)
+}
+
+fn db_system(db: Database, phase: Phase) -> System {
+    with_database(db).phase(phase)
 }
 
 fn errors(s: &System) -> Diagnostics {
@@ -589,29 +593,48 @@ fn changed_partition_bounds_are_reported_not_skipped() {
 }
 
 /// A stand-in for the part of Citus the distribution file touches, with Citus 12–14's
-/// signatures (`../shared/reference/citus-sql.md` §2, §7): the `pg_dist_partition` catalog,
-/// `column_to_column_name`, `create_reference_table` and `create_distributed_table`. Citus
-/// cannot be installed here; this lets real PostgreSQL run the file's PL/pgSQL and guards.
-/// It does not replace Citus: the calls are checked against PostgreSQL's parser above.
-const CITUS_STAND_IN: &str = r#"
+/// signatures (`../shared/reference/citus-sql.md` §2, §7), that also does what a real
+/// Citus 13.2 did to a grown database (`../shared/reference/citus-sql.md` §11): a reference
+/// table pulls every table connected to it by a foreign key into Citus as a *local* table
+/// (`partmethod 'n'`, colocation 0), and a table that foreign keys connect to reference or
+/// local tables cannot be distributed. It runs the file's PL/pgSQL and guards on real
+/// PostgreSQL; it is not Citus.
+pub const CITUS_STAND_IN: &str = r#"
 CREATE TABLE public.pg_dist_node (nodeid serial, groupid integer, nodename text, nodeport integer, isactive boolean);
 INSERT INTO public.pg_dist_node (groupid, nodename, nodeport, isactive) VALUES (1, 'postgres-worker-1', 5432, true);
 CREATE TABLE public.pg_dist_partition (
   logicalrelid regclass PRIMARY KEY, partmethod "char", partkey text, colocationid integer, repmodel "char");
 CREATE FUNCTION public.column_to_column_name(table_name regclass, column_var_text text)
   RETURNS text LANGUAGE sql AS $$ SELECT column_var_text $$;
-CREATE FUNCTION public.create_reference_table(table_name regclass)
-  RETURNS void LANGUAGE sql AS $$ INSERT INTO pg_dist_partition VALUES (table_name, 'n', NULL, 1, 't') $$;
 CREATE FUNCTION public.truncate_local_data_after_distributing_table(function_name regclass)
   RETURNS void LANGUAGE sql AS $$ SELECT $$;
+CREATE FUNCTION public.create_reference_table(table_name regclass) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO pg_dist_partition VALUES (table_name, 'n', NULL, 1, 't')
+    ON CONFLICT (logicalrelid) DO UPDATE SET partmethod = 'n', partkey = NULL, colocationid = 1, repmodel = 't';
+  -- Tables connected by a foreign key become Citus local tables.
+  INSERT INTO pg_dist_partition
+    SELECT DISTINCT other, 'n', NULL, 0, 's' FROM (
+      SELECT conrelid AS other FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid = table_name
+      UNION SELECT confrelid FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND conrelid = table_name) o
+    WHERE other <> table_name
+    ON CONFLICT DO NOTHING;
+END $$;
 CREATE FUNCTION public.create_distributed_table(table_name regclass, distribution_column text,
     distribution_type text DEFAULT 'hash', colocate_with text DEFAULT 'default', shard_count integer DEFAULT NULL)
-  RETURNS void LANGUAGE sql AS $$
-    INSERT INTO pg_dist_partition VALUES (table_name, 'h', distribution_column,
+  RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 AND confrelid = table_name) THEN
+    RAISE EXCEPTION 'cannot create foreign key constraint since foreign keys from reference tables and local tables to distributed tables are not supported';
+  END IF;
+  INSERT INTO pg_dist_partition VALUES (table_name, 'h', distribution_column,
       CASE WHEN colocate_with IN ('none', 'default')
            THEN (SELECT coalesce(max(colocationid), 1) + 1 FROM pg_dist_partition)
            ELSE (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = colocate_with::regclass) END,
-      's') $$;
+      's')
+    ON CONFLICT (logicalrelid) DO UPDATE SET partmethod = 'h', partkey = EXCLUDED.partkey,
+      colocationid = EXCLUDED.colocationid, repmodel = 's';
+END $$;
 "#;
 
 #[test]
