@@ -22,6 +22,7 @@ mod systems;
 
 mod cli;
 mod conformance;
+mod deploy;
 mod docs;
 mod growth;
 mod growth_files;
