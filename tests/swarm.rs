@@ -2,7 +2,7 @@
 
 use escala::prelude::*;
 use escala::targets::swarm::{codes, Swarm};
-use escala::{Diagnostics, Target};
+use escala::{Artifacts, Diagnostics, Target};
 
 use crate::systems;
 
@@ -362,4 +362,227 @@ fn dokploy_stack_mode_and_inline_configs() {
         doc["services"]["web"]["deploy"]["placement"]["preferences"][0]["spread"].as_str(),
         Some("node.labels.zone")
     );
+}
+
+/// A routed `web` on `nets`, with (when `proxy_nets` is given) a Traefik on those networks.
+fn routed(nets: &[&str], proxy_nets: Option<&[&str]>, engine: Engine) -> System {
+    let mut s = System::new("x")
+        .service(
+            Service::builder()
+                .name("web")
+                .image("nginx:1.27")
+                .ports([Port::tcp(80)])
+                .networks(nets.iter().copied())
+                .build(),
+        )
+        .network(Network::builder().name("back").internal(true).build())
+        .network(Network::builder().name("edge").build())
+        .route(
+            Route::builder()
+                .host("x.example.com")
+                .service("web")
+                .port(80)
+                .build(),
+        )
+        .phase(Phase::new("p", engine));
+    if let Some(p) = proxy_nets {
+        s = s.service(
+            Service::builder()
+                .name("traefik")
+                .image("traefik:v3.6")
+                .ports([Port::tcp(80).publish(80)])
+                .networks(p.iter().copied())
+                .build(),
+        );
+    }
+    s
+}
+
+/// The network Traefik's label names in the rendered file of `system`'s phase `p`.
+fn traefik_network(system: &System) -> String {
+    let checked = system.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("p").expect("phase");
+    let (file, key, labels) = match plan.phase().engine {
+        Engine::Swarm => ("stack.yml", "traefik.swarm.network", "deploy"),
+        _ => ("docker-compose.yml", "traefik.docker.network", ""),
+    };
+    let files = escala::targets::all()
+        .into_iter()
+        .find(|t| t.accepts(plan.phase()) && t.name() != "plan" && t.name() != "sql")
+        .expect("a target")
+        .render(&plan)
+        .expect("renders");
+    let text = files.iter().find(|(p, _)| *p == file).expect("file").1;
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
+    let web = &doc["services"]["web"];
+    let labels = if labels.is_empty() {
+        &web["labels"]
+    } else {
+        &web[labels]["labels"]
+    };
+    labels[key].as_str().expect("the label").to_owned()
+}
+
+#[test]
+fn traefik_reaches_a_routed_service_on_the_network_they_share_whatever_the_order() {
+    for engine in [Engine::Swarm, Engine::Compose] {
+        // The bug: the first network, internal and not the proxy's, was named (a 502).
+        let s = routed(&["back", "edge"], Some(&["edge"]), engine);
+        assert_eq!(traefik_network(&s), "x_edge", "{engine:?}");
+        // The proxy on both: the shared network that is not internal.
+        let s = routed(&["back", "edge"], Some(&["back", "edge"]), engine);
+        assert_eq!(traefik_network(&s), "x_edge", "{engine:?}");
+        // Shared only on an internal network: that one (the proxy is on it).
+        let s = routed(&["edge", "back"], Some(&["back"]), engine);
+        assert_eq!(traefik_network(&s), "x_back", "{engine:?}");
+        // No proxy in the phase (run elsewhere): the service's first non-internal network.
+        let s = routed(&["back", "edge"], None, engine);
+        assert_eq!(traefik_network(&s), "x_edge", "{engine:?}");
+        // Both on the project's default network.
+        let s = routed(&[], Some(&[]), engine);
+        assert_eq!(traefik_network(&s), "x_default", "{engine:?}");
+    }
+}
+
+#[test]
+fn a_routed_service_the_proxy_cannot_reach_is_an_error_with_a_fix() {
+    for (engine, code) in [
+        (Engine::Swarm, codes::PROXY_UNREACHABLE),
+        (
+            Engine::Compose,
+            escala::targets::compose::codes::PROXY_UNREACHABLE,
+        ),
+    ] {
+        let s = routed(&["back"], Some(&["edge"]), engine);
+        let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+        let plan = checked.plan("p").expect("phase");
+        let mut d = Diagnostics::new();
+        escala::targets::all()
+            .iter()
+            .filter(|t| t.accepts(plan.phase()))
+            .for_each(|t| t.check(&plan, &mut d));
+        let found: Vec<_> = d.iter().filter(|x| x.code == code).collect();
+        assert_eq!(found.len(), 1, "{engine:?}: {d}");
+        assert_eq!(found[0].path, "services.web.networks");
+        assert!(found[0].message.contains("502"), "{}", found[0].message);
+        assert!(
+            found[0]
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("add `\"edge\"`")),
+            "{:?}",
+            found[0].help
+        );
+        assert!(d.has_errors());
+    }
+}
+
+#[test]
+fn the_proxy_can_be_named_when_its_image_is_not_traefik() {
+    let s = routed(&["back", "edge"], None, Engine::Swarm)
+        .service(
+            Service::builder()
+                .name("gate")
+                .image("registry.example.com/gate:1")
+                .networks(["back"])
+                .build(),
+        )
+        .proxy("gate");
+    assert_eq!(traefik_network(&s), "x_back");
+    let d = routed(&["edge"], None, Engine::Swarm)
+        .proxy("gat")
+        .check()
+        .expect_err("an unknown proxy");
+    let e = d.iter().find(|x| x.path == "proxy").expect("at `proxy`");
+    assert_eq!(e.code, "escala::ref::unknown");
+}
+
+/// One PostgreSQL with a 512 MiB `/dev/shm`, in a phase on `engine`.
+fn with_shm(engine: Engine) -> (System, Artifacts) {
+    let s = System::new("x")
+        .service(
+            Service::builder()
+                .name("db")
+                .image("postgres:17")
+                .shm_size(ByteSize::mib(512))
+                .build(),
+        )
+        .phase(Phase::new("p", engine));
+    let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("p").expect("phase");
+    let files = escala::targets::all()
+        .into_iter()
+        .find(|t| t.accepts(plan.phase()) && !["plan", "sql"].contains(&t.name()))
+        .expect("a target")
+        .render(&plan)
+        .expect("renders");
+    (s, files)
+}
+
+fn yaml(files: &Artifacts, path: &str) -> serde_yaml::Value {
+    let text = files.iter().find(|(p, _)| *p == path).expect(path).1;
+    serde_yaml::from_str(text).expect("yaml")
+}
+
+#[test]
+fn shared_memory_is_rendered_the_way_each_engine_takes_it() {
+    // compose: `shm_size`.
+    let (_, files) = with_shm(Engine::Compose);
+    let db = &yaml(&files, "docker-compose.yml")["services"]["db"];
+    assert_eq!(db["shm_size"].as_str(), Some("512M"));
+    // Swarm ignores `shm_size`: a tmpfs over /dev/shm, in bytes.
+    let (_, files) = with_shm(Engine::Swarm);
+    let db = &yaml(&files, "stack.yml")["services"]["db"];
+    assert!(db.get("shm_size").is_none());
+    let shm = db["volumes"]
+        .as_sequence()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["target"] == "/dev/shm")
+        .expect("a /dev/shm mount");
+    assert_eq!(shm["type"], "tmpfs");
+    assert_eq!(shm["tmpfs"]["size"].as_u64(), Some(512 * 1024 * 1024));
+    // Kubernetes: a memory-backed emptyDir with the size limit, mounted at /dev/shm.
+    let (_, files) = with_shm(Engine::Kubernetes);
+    let (_, text) = files
+        .iter()
+        .find(|(_, t)| t.contains("/dev/shm"))
+        .expect("a manifest mounting /dev/shm");
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
+    let pod = &doc["spec"]["template"]["spec"];
+    let mount = pod["containers"][0]["volumeMounts"]
+        .as_sequence()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["mountPath"] == "/dev/shm")
+        .expect("mounted");
+    let volume = pod["volumes"]
+        .as_sequence()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .expect("its volume");
+    assert_eq!(volume["emptyDir"]["medium"], "Memory");
+    assert_eq!(volume["emptyDir"]["sizeLimit"], "512Mi");
+}
+
+#[test]
+fn shared_memory_and_a_mount_at_dev_shm_are_one_too_many() {
+    let d = System::new("x")
+        .service(
+            Service::builder()
+                .name("db")
+                .image("postgres:17")
+                .shm_size(ByteSize::mib(512))
+                .mounts([Mount::tmpfs("/dev/shm")])
+                .build(),
+        )
+        .phase(Phase::new("p", Engine::Compose))
+        .check()
+        .expect_err("two /dev/shm");
+    let e = d
+        .iter()
+        .find(|x| x.path == "services.db.mounts[0].target")
+        .expect("at the mount");
+    assert!(e.message.contains("shm_size"), "{}", e.message);
 }

@@ -158,6 +158,8 @@ fn postgres() -> Service {
                 .cpu(Cpu::millis(500), Cpu::cores(2))
                 .memory(ByteSize::gib(1), ByteSize::gib(4)),
         )
+        // Docker's and Kubernetes' 64 MB `/dev/shm` is too small for parallel queries.
+        .shm_size(ByteSize::mib(512))
         // The image's entrypoint starts as root, fixes ownership, then drops to `postgres`.
         .capabilities(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"])
         .workload(Workload::Stateful)

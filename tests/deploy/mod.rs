@@ -34,8 +34,10 @@ fn quick(h: HealthCheck) -> HealthCheck {
 }
 
 /// The test system: a routed web service (two replicas, a health check, a config file and a
-/// file secret, running as uid 1000 on a read-only root), a worker, PostgreSQL with its
-/// password from a secret and its data in a volume, pinned to the manager, Redis, an edge
+/// file secret, running as uid 1000 on a read-only root, on an internal network of its own
+/// before the edge network), a worker, PostgreSQL with its
+/// password from a secret, its data in a volume and a 256 MiB `/dev/shm`, pinned to the
+/// manager, Redis, an edge
 /// network the proxy shares with the web service, and an internal, encrypted network for the
 /// data.
 fn system(name: &str, page: &str) -> System {
@@ -57,7 +59,9 @@ fn system(name: &str, page: &str) -> System {
                 .mounts([Mount::tmpfs("/tmp")])
                 .configs([ConfigMount::new("page", "/etc/web/index.html")])
                 .secrets(["web-token"])
-                .networks(["edge"])
+                // An internal network first: the proxy is not on it, so Traefik's label must
+                // name `edge`, the network they share, not the first one.
+                .networks(["private", "edge"])
                 .build(),
         )
         .service(
@@ -90,6 +94,7 @@ fn system(name: &str, page: &str) -> System {
                 )])
                 .secrets(["db-password"])
                 .mounts([Mount::volume("pgdata", "/var/lib/postgresql/data")])
+                .shm_size(ByteSize::mib(256))
                 .health(quick(HealthCheck::command(["pg_isready", "-h", "127.0.0.1"])))
                 .placement(Placement::anywhere().role(NodeRole::Manager))
                 .workload(Workload::Stateful)
@@ -107,6 +112,7 @@ fn system(name: &str, page: &str) -> System {
         )
         .volume(Volume::builder().name("pgdata").build())
         .network(Network::builder().name("edge").build())
+        .network(Network::builder().name("private").internal(true).build())
         .network(
             Network::builder()
                 .name("back")
@@ -117,6 +123,7 @@ fn system(name: &str, page: &str) -> System {
         .secret(Secret::from_env("db-password", "E2E_DB_PASSWORD"))
         .secret(Secret::from_file("web-token", "./web-token.txt"))
         .config(Config::inline("page", page))
+        .proxy("proxy")
         .route(
             Route::builder()
                 .host("web.e2e.test")
@@ -254,6 +261,10 @@ fn the_stack_runs_as_written() {
         let page = stack.exec_ok("proxy", &format!("timeout 5 wget -q -O - {url}"));
         assert_eq!(page, "<h1>first</h1>\n", "{url}");
     }
+
+    // The shared memory the model asks for (Docker's default is 64 MB).
+    let shm = stack.exec_ok("db", "df -k /dev/shm | tail -n 1");
+    assert_eq!(shm.split_whitespace().nth(1), Some("262144"), "{shm}");
 
     // The database's data survives a forced update (a new task, the same volume).
     stack.exec_ok(

@@ -151,6 +151,20 @@ impl<'a> PhasePlan<'a> {
     pub fn service(&self, name: &Name) -> Option<&Service> {
         self.index.get(name).map(|&i| &self.services[i])
     }
+
+    /// The reverse proxy that serves the routes in this phase: the service named by
+    /// [`System::proxy`](crate::System::proxy) if the phase runs it, otherwise the first of
+    /// the phase's services whose image is Traefik's. `None` when the phase runs none (a
+    /// platform's proxy, such as Dokploy's or K3s's, or one deployed elsewhere).
+    pub fn proxy(&self) -> Option<&Service> {
+        match &self.system().proxy {
+            Some(name) => self.service(name),
+            None => self
+                .services()
+                .iter()
+                .find(|s| s.image.as_deref().is_some_and(is_traefik_image)),
+        }
+    }
 }
 
 /// The services `phase` runs, with its overrides applied, in declaration order; then the jobs
@@ -270,4 +284,38 @@ pub fn effective(service: &Service, phase: &Phase) -> Service {
         }
     }
     s
+}
+
+/// Whether `image` is Traefik's: its repository's last segment is `traefik`
+/// (`traefik:v3.6`, `docker.io/library/traefik:v3`, `traefik@sha256:…`).
+fn is_traefik_image(image: &str) -> bool {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split(':').next() == Some("traefik")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_traefik_image;
+
+    #[test]
+    fn traefik_images_are_recognised_by_their_repository() {
+        for yes in [
+            "traefik",
+            "traefik:v3.6",
+            "docker.io/library/traefik:v3",
+            "traefik@sha256:ab",
+            "registry.example.com:5000/ops/traefik:3",
+        ] {
+            assert!(is_traefik_image(yes), "{yes}");
+        }
+        for no in [
+            "nginx:1.27",
+            "traefik-forward-auth:2",
+            "ghcr.io/traefik/whoami:1",
+            "my-traefik",
+        ] {
+            assert!(!is_traefik_image(no), "{no}");
+        }
+    }
 }

@@ -127,6 +127,14 @@ pub struct Service {
     #[builder(default)]
     #[serde(default, skip_serializing_if = "is_false")]
     pub privilege_escalation: bool,
+    /// The size of the container's shared memory, `/dev/shm` (Docker's default is 64 MB;
+    /// PostgreSQL's parallel queries and large sorts need more). Rendered as `shm_size` on
+    /// compose, a `tmpfs` mount at `/dev/shm` on Swarm (whose stack files have no
+    /// `shm_size`), and a memory-backed `emptyDir` with this size limit on Kubernetes (which
+    /// counts it against the container's memory).
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<ByteSize>,
     /// Where in `infra.rs` the service was added (filled by [`System::service`](crate::System::service)).
     #[builder(default, setter(skip))]
     #[serde(skip)]

@@ -54,6 +54,11 @@ pub struct System {
     /// Backups of the database and of the volumes marked for backup, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backups: Option<Backups>,
+    /// The service that serves the routes (the reverse proxy), when its image does not say
+    /// so (builder method: `.proxy("edge-proxy")`). Unset, it is the phase's service whose
+    /// image is Traefik's. See [`PhasePlan::proxy`](crate::PhasePlan::proxy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<Name>,
 }
 
 impl System {
@@ -71,7 +76,16 @@ impl System {
             alerts: Alerts::default(),
             database: None,
             backups: None,
+            proxy: None,
         }
+    }
+
+    /// Names the service that serves the routes (the reverse proxy). Needed only when its
+    /// image is not Traefik's (`traefik`, `traefik:v3.6`, `docker.io/library/traefik:…`),
+    /// which is recognised. Routed services are reached on a network they share with it.
+    pub fn proxy(mut self, service: impl Into<Name>) -> Self {
+        self.proxy = Some(service.into());
+        self
     }
 
     /// Backs up the database and the volumes marked for backup to S3-compatible storage.

@@ -20,6 +20,18 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     let network_set: HashSet<&Name> = networks.iter().copied().collect();
     let secret_set: HashSet<&Name> = secrets.iter().copied().collect();
 
+    if let Some(proxy) = &system.proxy {
+        if !service_set.contains(proxy) {
+            unknown(
+                diags,
+                "proxy".into(),
+                "service",
+                proxy,
+                services.iter().copied(),
+                "System::service",
+            );
+        }
+    }
     for s in &system.services {
         let at = format!("services.{}", s.name);
         let origin = s.origin.as_ref();
@@ -69,6 +81,19 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 diags,
                 origin,
             );
+            if s.shm_size.is_some() && m.target.trim_end_matches('/') == "/dev/shm" {
+                diags
+                    .error(
+                        SERVICE_BAD_MOUNT,
+                        format!("{path}.target"),
+                        format!(
+                            "`{}` sets `shm_size`, which mounts `/dev/shm` itself",
+                            s.name
+                        ),
+                    )
+                    .help("keep one: `.shm_size(..)` (rendered per engine) or this mount")
+                    .origin(origin);
+            }
         }
         for (i, n) in s.networks.iter().enumerate() {
             if !network_set.contains(n) {

@@ -29,12 +29,15 @@ pub mod codes {
     pub const SECRET: &str = "escala::compose::secret_unsupported";
     /// A published host port with several replicas.
     pub const PORT_CONFLICT: &str = "escala::compose::published_port_replicas";
+    /// A routed service on no network its proxy is on.
+    pub const PROXY_UNREACHABLE: &str = "escala::compose::proxy_unreachable";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
         (DROPPED, "compose ignores a feature of the model (placement, autoscaling, schedules, volume sizes, encryption, published ports of routed services on Dokploy)"),
         (HEALTH_TOOL, "an HTTP or TCP health check runs `wget` or `nc` inside the container, which the image must provide"),
         (SECRET, "compose cannot provide an external secret, or a file secret as an environment variable"),
         (PORT_CONFLICT, "several replicas cannot publish the same host port"),
+        (PROXY_UNREACHABLE, "a routed service shares no network with the proxy (Traefik), which could not reach it"),
     ];
 }
 
@@ -43,6 +46,7 @@ const CODES: docker::Codes = docker::Codes {
     dropped: codes::DROPPED,
     health_tool: codes::HEALTH_TOOL,
     secret: codes::SECRET,
+    proxy_unreachable: codes::PROXY_UNREACHABLE,
 };
 
 /// The docker compose backend. Options come from each phase's platform.

@@ -42,6 +42,8 @@ pub(crate) struct ServiceSpec {
     pub user: Option<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub read_only: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shm_size: Option<String>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub environment: IndexMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

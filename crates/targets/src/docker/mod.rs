@@ -189,6 +189,22 @@ pub(crate) fn service(
             },
         });
     }
+    if let Some(shm) = s.shm_size {
+        match dialect {
+            Dialect::Compose => spec.shm_size = Some(shm.to_docker()),
+            // Stack files have no `shm_size` (`docker stack deploy` ignores it): a sized tmpfs
+            // over `/dev/shm` is what Swarm runs.
+            Dialect::Swarm => spec.volumes.push(MountSpec {
+                kind: "tmpfs",
+                source: None,
+                target: SHM.into(),
+                read_only: false,
+                tmpfs: Some(TmpfsSpec {
+                    size: shm.as_bytes(),
+                }),
+            }),
+        }
+    }
     spec.secrets = s
         .secrets
         .iter()
@@ -291,7 +307,10 @@ pub(crate) fn traefik_labels(
             }
         }
         None => {
-            let net = s.networks.first().map_or("default", |n| n.as_str());
+            let net = routed_network(plan, s).unwrap_or_else(|_| {
+                // Reported by `check` (`proxy_unreachable`); a file is rendered anyway.
+                s.networks.first().map_or("default", |n| n.as_str())
+            });
             let m = format!("{}-https-redirect", system.name);
             traefik::Conventions {
                 provider,
@@ -302,6 +321,52 @@ pub(crate) fn traefik_labels(
         }
     };
     (traefik::labels(system, s, routes, &conv), joined)
+}
+
+/// Where a container's shared memory is mounted.
+const SHM: &str = "/dev/shm";
+
+/// The networks a service is on: its own, or the project's `default` when it names none.
+fn networks_of(s: &Service) -> Vec<&str> {
+    if s.networks.is_empty() {
+        vec!["default"]
+    } else {
+        s.networks.iter().map(Name::as_str).collect()
+    }
+}
+
+/// The network on which the proxy reaches the routed service `s` (the one Traefik's
+/// `network` label names): among the networks they share, the first of `s`'s that is not
+/// internal, else the first shared. Without a proxy in the phase (one run elsewhere), the
+/// first of `s`'s networks that is not internal, else its first. `Err` holds the proxy's
+/// name and networks when the two share none: the proxy could not reach `s` (a 502).
+pub(crate) fn routed_network<'p>(
+    plan: &'p PhasePlan<'_>,
+    s: &'p Service,
+) -> Result<&'p str, (&'p Name, Vec<&'p str>)> {
+    let internal = |n: &str| {
+        plan.system()
+            .networks
+            .iter()
+            .any(|x| x.name.as_str() == n && x.internal)
+    };
+    let own = networks_of(s);
+    let candidates: Vec<&str> = match plan.proxy().filter(|p| p.name != s.name) {
+        Some(proxy) => {
+            let theirs = networks_of(proxy);
+            let shared: Vec<&str> = own.iter().copied().filter(|n| theirs.contains(n)).collect();
+            if shared.is_empty() {
+                return Err((&proxy.name, theirs));
+            }
+            shared
+        }
+        None => own,
+    };
+    Ok(candidates
+        .iter()
+        .copied()
+        .find(|n| !internal(n))
+        .unwrap_or(candidates[0]))
 }
 
 /// What compose and stack files declare alike: `dokploy-network` as external when a routed
@@ -356,6 +421,16 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
         let at = format!("services.{}", s.name);
         let o = s.origin.as_ref();
         let routed = routes.contains_key(&s.name);
+        if routed && dokploy.is_none() {
+            if let Err((proxy, theirs)) = routed_network(plan, s) {
+                let ours = networks_of(s).join("`, `");
+                let add = theirs.first().copied().unwrap_or("default");
+                diags
+                    .error(codes.proxy_unreachable, format!("{at}.networks"), format!("`{}` is routed, but in phase `{p}` it shares no network with the proxy `{proxy}` (`{}` is on `{ours}`, `{proxy}` on `{}`): the proxy could not reach it and would answer 502", s.name, s.name, theirs.join("`, `")))
+                    .help(format!("put `{}` on a network `{proxy}` is on, e.g. add `\"{add}\"` to its `.networks([..])`", s.name))
+                    .origin(o);
+            }
+        }
         if s.autoscale.is_some() {
             diags
                 .warning(
@@ -448,4 +523,5 @@ pub(crate) struct Codes {
     pub dropped: &'static str,
     pub health_tool: &'static str,
     pub secret: &'static str,
+    pub proxy_unreachable: &'static str,
 }

@@ -243,6 +243,23 @@ fn pod_spec(
             ..VolumeMount::default()
         });
     }
+    if let Some(shm) = s.shm_size {
+        // Kubernetes gives containers a 64 MB `/dev/shm`; a memory-backed emptyDir replaces it.
+        let n = format!("{name}-shm");
+        volumes.push(Volume {
+            name: n.clone(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                medium: Some("Memory".into()),
+                size_limit: Some(Quantity(shm.to_kubernetes())),
+            }),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name: n,
+            mount_path: "/dev/shm".into(),
+            ..VolumeMount::default()
+        });
+    }
     for secret in &s.secrets {
         let (secret_name, key) = secret_ref(plan, secret);
         volumes.push(Volume {

@@ -42,6 +42,8 @@ pub mod codes {
     pub const UNPINNED: &str = "escala::swarm::unpinned_volume";
     /// A config file that could not be read while building.
     pub const MISSING_FILE: &str = "escala::swarm::missing_file";
+    /// A routed service on no network its proxy is on.
+    pub const PROXY_UNREACHABLE: &str = "escala::swarm::proxy_unreachable";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
         (DROPPED, "Swarm ignores a feature of the model (build, depends_on, autoscaling, schedules, volume sizes, published ports of routed services on Dokploy)"),
@@ -51,6 +53,7 @@ pub mod codes {
         (NO_IMAGE, "a service has a build but no image; Swarm cannot build"),
         (UNPINNED, "a service writes to a local volume but may be scheduled on more than one node"),
         (MISSING_FILE, "a config file could not be read while building, so the config cannot be named after its content"),
+        (PROXY_UNREACHABLE, "a routed service shares no network with the proxy (Traefik), which could not reach it"),
     ];
 }
 
@@ -59,6 +62,7 @@ const CODES: docker::Codes = docker::Codes {
     dropped: codes::DROPPED,
     health_tool: codes::HEALTH_TOOL,
     secret: codes::SECRET,
+    proxy_unreachable: codes::PROXY_UNREACHABLE,
 };
 
 /// The Docker Swarm backend. Options come from each phase's platform.
