@@ -266,17 +266,35 @@ fn a_volume_archive_round_trips_through_the_bucket() {
     )
     .expect("file");
     std::fs::write(volume.path().join("sub/dump.rdb"), [0u8, 1, 2, 255]).expect("file");
-    // The Swarm service's script, without its daily loop.
+    // The Swarm service's script, without its daily loop. On Swarm its credentials are
+    // mounted secret files (`*_FILE`), which its first lines read back: the variables
+    // themselves hold wrong values here, so only the files can make it work.
     let script = job_script(&s, "swarm", "backup-redisdata");
-    let once = script
-        .strip_prefix("while :; do until ( ")
-        .and_then(|rest| rest.split("\n); do echo").next())
+    let (prelude, looped) = script
+        .split_once("while :; do until ( ")
         .expect("the loop wraps the script");
+    assert!(prelude.contains("S3_SECRET_ACCESS_KEY_FILE"), "{prelude}");
+    let body = looped
+        .split("\n); do echo")
+        .next()
+        .expect("the loop wraps the script");
+    let secrets = tempfile::tempdir().expect("tmp");
+    let file = |name: &str, value: &str| {
+        let path = secrets.path().join(name);
+        std::fs::write(&path, value).expect("secret file");
+        path.display().to_string()
+    };
     let (ok, out) = run(
-        once,
+        &format!("{prelude}{body}"),
         &s3,
         bucket,
-        &[("BACKUP_PATH", volume.path().display().to_string())],
+        &[
+            ("BACKUP_PATH", volume.path().display().to_string()),
+            ("S3_ACCESS_KEY_ID", "not-the-key".into()),
+            ("S3_SECRET_ACCESS_KEY", "not-the-secret".into()),
+            ("S3_ACCESS_KEY_ID_FILE", file("key-id", S3::KEY)),
+            ("S3_SECRET_ACCESS_KEY_FILE", file("secret", S3::SECRET)),
+        ],
     );
     assert!(ok, "{out}");
     let archives = s3.objects(bucket, "finanzas/volumes/redisdata");

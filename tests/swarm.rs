@@ -586,3 +586,113 @@ fn shared_memory_and_a_mount_at_dev_shm_are_one_too_many() {
         .expect("at the mount");
     assert!(e.message.contains("shm_size"), "{}", e.message);
 }
+
+/// An edge proxy publishing 80 and 443 in host mode, `replicas` of it, in a Swarm of three.
+fn edge_proxy(replicas: u32, placement: Placement) -> System {
+    System::new("x")
+        .service(
+            Service::builder()
+                .name("traefik")
+                .image("traefik:v3.6")
+                .ports([
+                    Port::tcp(80).publish(80).host_mode(),
+                    Port::tcp(443).publish(443).host_mode(),
+                ])
+                .replicas(replicas)
+                .placement(placement)
+                .build(),
+        )
+        .phase(three_nodes(Phase::new("s", Engine::Swarm)))
+}
+
+#[test]
+fn a_port_in_host_mode_keeps_client_addresses_one_task_per_node() {
+    let s = edge_proxy(2, Placement::anywhere());
+    let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("s").expect("phase");
+    let files = Swarm::new().render(&plan).expect("renders");
+    let doc = yaml(&files, "stack.yml");
+    let proxy = &doc["services"]["traefik"];
+    for port in proxy["ports"].as_sequence().expect("ports") {
+        assert_eq!(port["mode"], "host", "{port:?}");
+    }
+    // Two tasks cannot bind one node's port 80, and a replacement needs the old one gone.
+    assert_eq!(
+        proxy["deploy"]["placement"]["max_replicas_per_node"].as_u64(),
+        Some(1)
+    );
+    assert_eq!(proxy["deploy"]["update_config"]["order"], "stop-first");
+    assert_eq!(
+        findings(&s)
+            .iter()
+            .filter(|d| d.code == codes::HOST_MODE_REPLICAS)
+            .count(),
+        0
+    );
+    // The mesh stays the default.
+    let checked = stack_like().check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("s").expect("phase");
+    let doc = yaml(&Swarm::new().render(&plan).expect("renders"), "stack.yml");
+    assert_eq!(doc["services"]["cache"]["ports"][0]["mode"], "ingress");
+    assert!(doc["services"]["cache"]["deploy"]
+        .get("placement")
+        .is_none());
+}
+
+fn stack_like() -> System {
+    System::new("x")
+        .service(
+            Service::builder()
+                .name("cache")
+                .image("nginx:1.27")
+                .ports([Port::tcp(80).publish(8081)])
+                .build(),
+        )
+        .phase(Phase::new("s", Engine::Swarm))
+}
+
+#[test]
+fn more_host_mode_replicas_than_nodes_that_may_run_them_is_an_error() {
+    // Three nodes, one of them a manager: three replicas fit anywhere, two do not fit on
+    // the one manager.
+    assert!(paths(
+        &findings(&edge_proxy(3, Placement::anywhere())),
+        codes::HOST_MODE_REPLICAS
+    )
+    .is_empty());
+    let d = findings(&edge_proxy(
+        2,
+        Placement::anywhere().role(NodeRole::Manager),
+    ));
+    assert_eq!(
+        paths(&d, codes::HOST_MODE_REPLICAS),
+        ["services.traefik.replicas"]
+    );
+    let e = d
+        .iter()
+        .find(|x| x.code == codes::HOST_MODE_REPLICAS)
+        .expect("error");
+    assert!(
+        e.message.contains("2 replicas and 1 node(s)"),
+        "{}",
+        e.message
+    );
+    assert!(d.has_errors());
+    // Host mode on a port that is not published is refused by the model's check.
+    let bad = System::new("x")
+        .service(
+            Service::builder()
+                .name("p")
+                .image("traefik:v3.6")
+                .ports([Port::tcp(80).host_mode()])
+                .build(),
+        )
+        .phase(Phase::new("s", Engine::Swarm))
+        .check()
+        .expect_err("host mode without publish");
+    assert!(
+        bad.iter()
+            .any(|d| d.path == "services.p.ports[0].host_mode"),
+        "{bad}"
+    );
+}

@@ -202,9 +202,10 @@ fn traefik() -> Service {
             "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
             "--certificatesresolvers.letsencrypt.acme.email=ops@finanzas.example",
         ])
+        // Host mode: Traefik sees its clients' addresses (the mesh would hide them).
         .ports([
-            Port::tcp(80).named("web").publish(80),
-            Port::tcp(443).named("websecure").publish(443),
+            Port::tcp(80).named("web").publish(80).host_mode(),
+            Port::tcp(443).named("websecure").publish(443).host_mode(),
         ])
         .mounts([
             Mount::bind("/var/run/docker.sock", "/var/run/docker.sock").read_only(),
@@ -553,6 +554,17 @@ pub fn system() -> System {
                     "escala::swarm::secret_must_exist",
                     "secrets",
                     "PLAN.md lists the `docker secret create` lines",
+                )
+                // The API and the worker read DATABASE_URL from their environment only.
+                .accept(
+                    "escala::swarm::secret_in_spec",
+                    "services.backend.env.DATABASE_URL",
+                    "only the ops team can `docker service inspect` on the managers",
+                )
+                .accept(
+                    "escala::swarm::secret_in_spec",
+                    "services.bullmq-worker.env.DATABASE_URL",
+                    "only the ops team can `docker service inspect` on the managers",
                 )
                 // facturas partitioned by year.
                 .partitioning()

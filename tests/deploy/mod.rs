@@ -40,7 +40,7 @@ fn quick(h: HealthCheck) -> HealthCheck {
 /// manager, Redis, an edge
 /// network the proxy shares with the web service, and an internal, encrypted network for the
 /// data.
-fn system(name: &str, page: &str) -> System {
+fn system(name: &str, page: &str, proxy_port: u16) -> System {
     System::new(name)
         .service(
             Service::builder()
@@ -66,11 +66,17 @@ fn system(name: &str, page: &str) -> System {
         )
         .service(
             // A stand-in for Traefik (no Traefik image can be made here): on the edge network
-            // only, it fetches from the web tasks what Traefik would, where its labels say.
+            // only, it fetches from the web tasks what Traefik would, where its labels say,
+            // and answers on a port published in host mode, as an edge proxy does.
             Service::builder()
                 .name("proxy")
                 .image(BUSYBOX)
-                .command(["sh", "-c", "while true; do sleep 5; done"])
+                .command([
+                    "sh",
+                    "-c",
+                    "mkdir -p /tmp/p && echo proxy > /tmp/p/index.html && exec httpd -f -p 8000 -h /tmp/p",
+                ])
+                .ports([Port::tcp(8000).publish(proxy_port).host_mode()])
                 .networks(["edge"])
                 .build(),
         )
@@ -79,8 +85,11 @@ fn system(name: &str, page: &str) -> System {
                 .name("worker")
                 .image(DATA)
                 .command(["sh", "-c", "while true; do sleep 5; done"])
-                .secrets(["db-password"])
-                .env([("PGHOST", Env::literal("db")), ("REDIS_HOST", Env::literal("redis"))])
+                .env([
+                    ("PGHOST", Env::literal("db")),
+                    ("PGPASSWORD_FILE", Env::secret_file("db-password")),
+                    ("REDIS_HOST", Env::literal("redis")),
+                ])
                 .networks(["back"])
                 .build(),
         )
@@ -196,7 +205,11 @@ fn the_stack_runs_as_written() {
     engine::ready();
     let project = tempfile::tempdir().expect("tmp");
     let name = unique("run");
-    let dir = render(&system(&name, "<h1>first</h1>\n"), project.path());
+    let proxy_port = free_port();
+    let dir = render(
+        &system(&name, "<h1>first</h1>\n", proxy_port),
+        project.path(),
+    );
     let mut stack = Stack::new(&name, &dir);
     stack.create_secrets(&[("E2E_DB_PASSWORD", PASSWORD)]);
     stack.deploy("stack.yml");
@@ -215,6 +228,24 @@ fn the_stack_runs_as_written() {
     assert_eq!(
         stack.exec_ok("db", "cat /run/secrets/db-password"),
         PASSWORD
+    );
+
+    // The proxy's port, published in host mode, answers on the node's own address (the
+    // routing mesh, which ingress mode uses, does not route in this sandbox).
+    assert_eq!(http_get(proxy_port, "/index.html"), "proxy\n");
+
+    // No service's spec holds a secret's value (what `docker service inspect` shows).
+    for service in ["web", "proxy", "worker", "db", "redis"] {
+        let spec = docker_ok(&["service", "inspect", &stack.service(service)]);
+        assert!(
+            !spec.contains(PASSWORD) && !spec.contains(TOKEN),
+            "{service}'s spec holds a secret's value"
+        );
+    }
+    assert_eq!(
+        stack.exec_ok("worker", "cat \"$PGPASSWORD_FILE\""),
+        PASSWORD,
+        "Env::secret_file mounts the secret where its variable says"
     );
 
     // PostgreSQL took its password from the secret, and refuses another one.
@@ -310,7 +341,10 @@ fn the_stack_runs_as_written() {
         ])
     };
     let old = config(&stack);
-    render(&system(&name, "<h1>second</h1>\n"), project.path());
+    render(
+        &system(&name, "<h1>second</h1>\n", proxy_port),
+        project.path(),
+    );
     stack.deploy("stack.yml");
     let start = std::time::Instant::now();
     while start.elapsed() < CONVERGE {
@@ -384,7 +418,10 @@ fn services_reach_each_other_on_their_networks_only() {
     engine::ready();
     let project = tempfile::tempdir().expect("tmp");
     let name = unique("net");
-    let dir = render(&system(&name, "<h1>page</h1>\n"), project.path());
+    let dir = render(
+        &system(&name, "<h1>page</h1>\n", free_port()),
+        project.path(),
+    );
     with_dnsrr(&dir);
     let mut stack = Stack::new(&name, &dir);
     stack.create_secrets(&[("E2E_DB_PASSWORD", PASSWORD)]);
@@ -392,7 +429,7 @@ fn services_reach_each_other_on_their_networks_only() {
     stack.wait_converged(CONVERGE);
 
     // The worker, by service name, with the password from its secret.
-    let sql = "PGPASSWORD=$(cat /run/secrets/db-password) psql -h \"$PGHOST\" -U postgres -X -t -A -c 'select 40 + 2'";
+    let sql = "PGPASSWORD=$(cat \"$PGPASSWORD_FILE\") psql -h \"$PGHOST\" -U postgres -X -t -A -c 'select 40 + 2'";
     assert_eq!(stack.exec_ok("worker", sql).trim(), "42");
     assert_eq!(
         stack
@@ -424,4 +461,42 @@ fn services_reach_each_other_on_their_networks_only() {
         .exec("proxy", "nc -w 3 web 8080 </dev/null")
         .status
         .success());
+}
+
+/// A TCP port free on this machine now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The body of `GET path` on 127.0.0.1:`port` (HTTP/1.0, so the server closes), retried
+/// for up to 20 s while nothing listens yet.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let start = std::time::Instant::now();
+    let mut stream = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(e) if start.elapsed() > Wait::from_secs(20) => {
+                panic!("nothing answers on 127.0.0.1:{port}: {e}")
+            }
+            Err(_) => std::thread::sleep(Wait::from_millis(500)),
+        }
+    };
+    stream
+        .set_read_timeout(Some(Wait::from_secs(10)))
+        .expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    assert!(
+        response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"),
+        "{response}"
+    );
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
 }

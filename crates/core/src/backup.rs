@@ -265,6 +265,8 @@ fn job(
             env.push(("DATABASE_URL".into(), url.clone()));
         }
     }
+    let (env, prelude) = crate::database_node::secrets_as_files(phase.engine == Engine::Swarm, env);
+    let command = format!("{prelude}{command}");
     let database = name.as_str() == DATABASE_JOB;
     // The database job talks to the database; a volume job only reads files.
     let depends_on = match phase.engine {

@@ -196,6 +196,16 @@ pub fn phase_services(system: &System, phase: &Phase) -> Vec<Service> {
     }
     let backups = crate::backup::services(system, phase, &out);
     out.extend(backups);
+    // A secret passed as a file path is mounted, on every engine.
+    for s in &mut out {
+        for value in s.env.values() {
+            if let crate::Env::SecretFile(name) = value {
+                if !s.secrets.contains(name) {
+                    s.secrets.push(name.clone());
+                }
+            }
+        }
+    }
     out
 }
 
@@ -251,10 +261,15 @@ fn upkeep_job(system: &System, phase: &Phase, services: &[Service]) -> Option<Se
         (_, true) => vec![Dependency::healthy(db.service.clone())],
         (_, false) => vec![Dependency::started(db.service.clone())],
     };
+    let (env, prelude) = crate::database_node::secrets_as_files(
+        phase.engine == Engine::Swarm,
+        vec![("DATABASE_URL".into(), upkeep.url.clone())],
+    );
+    let command = format!("{prelude}{command}");
     let mut job = Service::builder()
         .name(UPKEEP_SERVICE)
         .command(["sh", "-c", command.as_str()])
-        .env([("DATABASE_URL", upkeep.url.clone())])
+        .env(env)
         .depends_on(depends_on)
         .networks(database.networks.clone())
         .resources(small_job_resources())

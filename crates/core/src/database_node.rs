@@ -60,3 +60,28 @@ pub(crate) fn env(database: &Service) -> IndexMap<String, Env> {
 pub(crate) const PASSWORD: &str = r#"if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; else PGPASSWORD="${POSTGRES_PASSWORD:-}"; fi
 export PGPASSWORD
 "#;
+
+/// On Swarm, where a stack file's interpolated variables are stored in the service's spec, a
+/// job's secrets travel as files: each `KEY` read from a secret becomes `KEY_FILE`, the path
+/// of the mounted secret, and the returned shell prelude reads it back into `KEY` before the
+/// job's script runs. Elsewhere (`swarm` false), `env` is returned as is with no prelude.
+pub(crate) fn secrets_as_files(
+    swarm: bool,
+    env: Vec<(String, Env)>,
+) -> (Vec<(String, Env)>, String) {
+    if !swarm {
+        return (env, String::new());
+    }
+    let mut prelude = String::new();
+    let env = env
+        .into_iter()
+        .map(|(key, value)| match value {
+            Env::Secret(name) => {
+                prelude.push_str(&format!("export {key}=\"$(cat \"${key}_FILE\")\"; "));
+                (format!("{key}_FILE"), Env::SecretFile(name))
+            }
+            other => (key, other),
+        })
+        .collect();
+    (env, prelude)
+}

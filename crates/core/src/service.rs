@@ -217,7 +217,14 @@ pub enum Env {
         key: String,
     },
     /// The value of a [`Secret`](crate::Secret): injected by reference, never written out.
+    /// On Swarm the stack file interpolates it, so the value is stored in the service's spec
+    /// (`escala::swarm::secret_in_spec`); [`Env::secret_file`] keeps it in a file instead.
     Secret(Name),
+    /// The *path* of a [`Secret`](crate::Secret) mounted as a file (`/run/secrets/<name>`),
+    /// for programs that read `*_FILE` variables (`POSTGRES_PASSWORD_FILE`,
+    /// `DATABASE_URL_FILE`). The secret is mounted on every engine; its value is never in an
+    /// environment variable, nor in a Swarm service's spec.
+    SecretFile(Name),
     /// A literal value under a name that looks like a secret's (a placeholder, a public key,
     /// a path), declared not secret: written as is, like [`Env::Literal`]. `check` refuses a
     /// plain literal under such a name (`escala::service::secret_literal`).
@@ -240,6 +247,28 @@ impl Env {
     pub fn secret(name: impl Into<Name>) -> Self {
         Env::Secret(name.into())
     }
+    /// The path of the secret `name`, mounted as a file: the `*_FILE` convention.
+    ///
+    /// ```
+    /// use escala_core::prelude::*;
+    /// let api = Service::builder()
+    ///     .name("api")
+    ///     .image("ghcr.io/acme/api:1")
+    ///     .env([("DATABASE_URL_FILE", Env::secret_file("database-url"))])
+    ///     .build();
+    /// assert_eq!(Env::secret_file("database-url").path().as_deref(), Some("/run/secrets/database-url"));
+    /// # let _ = api;
+    /// ```
+    pub fn secret_file(name: impl Into<Name>) -> Self {
+        Env::SecretFile(name.into())
+    }
+    /// Where a [`Env::SecretFile`] is mounted in the container.
+    pub fn path(&self) -> Option<String> {
+        match self {
+            Env::SecretFile(name) => Some(format!("/run/secrets/{name}")),
+            _ => None,
+        }
+    }
     /// A literal value that is not secret although its variable's name looks like a
     /// secret's (see [`looks_secret`](crate::looks_secret)).
     ///
@@ -255,7 +284,7 @@ impl Env {
     pub fn literal_value(&self) -> Option<&str> {
         match self {
             Env::Literal(v) | Env::NotSecret(v) => Some(v),
-            Env::Config { .. } | Env::Secret(_) => None,
+            Env::Config { .. } | Env::Secret(_) | Env::SecretFile(_) => None,
         }
     }
 }
@@ -298,6 +327,11 @@ pub struct Port {
     /// traffic reaches them through the router.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<u16>,
+    /// Publish on each node's own address instead of through Swarm's routing mesh (builder
+    /// method: `.host_mode()`), so the program sees its clients' real addresses — what an
+    /// edge proxy needs. Only the nodes that run a task answer, and a node runs at most one.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub host_mode: bool,
 }
 
 impl Port {
@@ -308,6 +342,7 @@ impl Port {
             protocol: Protocol::Tcp,
             name: None,
             publish: None,
+            host_mode: false,
         }
     }
     /// A UDP port.
@@ -325,6 +360,15 @@ impl Port {
     /// Publishes the port on the host.
     pub fn publish(mut self, host_port: u16) -> Self {
         self.publish = Some(host_port);
+        self
+    }
+    /// Publishes the port on each node's own address, bypassing Swarm's routing mesh, so the
+    /// program sees its clients' addresses (see [`Port::host_mode`](Port#structfield.host_mode)).
+    /// On Swarm, a replicated service then runs at most one task per node and stops the old
+    /// task before starting its replacement (both need the port). compose always publishes
+    /// this way; Kubernetes publishes no host ports.
+    pub fn host_mode(mut self) -> Self {
+        self.host_mode = true;
         self
     }
 }

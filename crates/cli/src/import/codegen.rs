@@ -200,6 +200,7 @@ fn service(s: &Service) -> String {
                         format!("Env::config({}, {})", lit(config.as_str()), lit(key))
                     }
                     Env::Secret(n) => format!("Env::secret({})", lit(n.as_str())),
+                    Env::SecretFile(n) => format!("Env::secret_file({})", lit(n.as_str())),
                 };
                 format!("({}, {value})", lit(k))
             })

@@ -155,7 +155,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             let path = format!("{at}.env.{key}");
             match value {
                 Env::Literal(_) | Env::NotSecret(_) => {}
-                Env::Secret(n) => {
+                Env::Secret(n) | Env::SecretFile(n) => {
                     if !secret_set.contains(n) {
                         unknown(
                             diags,
@@ -220,6 +220,21 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 diags
                     .error(SERVICE_BAD_PORT, format!("{path}.name"), format!("port name `{}` {why}", p.name.as_deref().unwrap_or_default()))
                     .help("port names are IANA service names: at most 15 lowercase letters, digits and single `-`, with at least one letter (`http`, `metrics`)")
+                    .origin(origin);
+            } else if p.host_mode && p.publish.is_none() {
+                diags
+                    .error(
+                        SERVICE_BAD_PORT,
+                        format!("{path}.host_mode"),
+                        format!(
+                            "port {} of `{}` is in host mode but not published",
+                            p.container, s.name
+                        ),
+                    )
+                    .help(format!(
+                        "publish it: `Port::tcp({0}).publish({0}).host_mode()`",
+                        p.container
+                    ))
                     .origin(origin);
             } else if !ports.insert((p.container, p.protocol)) {
                 diags

@@ -108,6 +108,15 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 .error(DB_UPKEEP, "database.upkeep.url", "the upkeep job's connection URL is a literal, which would write its password into every generated file")
                 .help("declare the URL as a secret and pass `Env::secret(\"database-url\")`");
         }
+        Env::SecretFile(name) => {
+            diags
+                .error(
+                    DB_UPKEEP,
+                    "database.upkeep.url",
+                    "the upkeep job reads its connection URL from the environment, not from a file",
+                )
+                .help(format!("pass `Env::secret(\"{name}\")`"));
+        }
         Env::Secret(name) if !system.secrets.iter().any(|s| &s.name == name) => {
             unknown(
                 diags,

@@ -172,6 +172,8 @@ pub(crate) struct PlacementSpec {
     pub constraints: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preferences: Vec<SpreadSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_replicas_per_node: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]

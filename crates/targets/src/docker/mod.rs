@@ -121,6 +121,7 @@ pub(crate) fn service(
     for (key, value) in &s.env {
         let rendered = match value {
             Env::Literal(v) | Env::NotSecret(v) => dollar(v),
+            Env::SecretFile(_) => value.path().unwrap_or_default(),
             Env::Config { config, key: k } => system
                 .configs
                 .iter()
@@ -154,7 +155,11 @@ pub(crate) fn service(
                 target: p.container,
                 published: host,
                 protocol: p.protocol.as_str(),
-                mode: (dialect == Dialect::Swarm).then_some("ingress"),
+                mode: (dialect == Dialect::Swarm).then_some(if p.host_mode {
+                    "host"
+                } else {
+                    "ingress"
+                }),
             }),
             // Swarm deprecates `expose`: services on a network reach every port anyway.
             _ if dialect == Dialect::Swarm => {}

@@ -147,6 +147,11 @@ fn pod_spec(
         .env
         .iter()
         .map(|(key, value)| match value {
+            Env::SecretFile(_) => EnvVar {
+                name: key.clone(),
+                value: value.path(),
+                ..EnvVar::default()
+            },
             Env::Literal(v) | Env::NotSecret(v) => EnvVar {
                 name: key.clone(),
                 value: Some(literal(v)),

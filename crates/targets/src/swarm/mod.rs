@@ -16,8 +16,9 @@
 //! [`Target::check`], never dropped in silence.
 
 use escala_core::{
-    header, Artifacts, ConfigSource, Diagnostics, Duration, Engine, MountSource, Name, NodeRole,
-    Phase, PhasePlan, Restart, SecretSource, Service, Spread, Target, TargetError, Workload,
+    header, Artifacts, ConfigSource, Diagnostics, Duration, Engine, Env, MountSource, Name,
+    NodeRole, Phase, PhasePlan, Restart, SecretSource, Service, Spread, Target, TargetError,
+    Workload,
 };
 
 use crate::docker::file::{
@@ -36,6 +37,10 @@ pub mod codes {
     pub const SECRET: &str = "escala::swarm::secret_unsupported";
     /// A secret from the environment that must be created in the Swarm before deploying.
     pub const SECRET_CREATE: &str = "escala::swarm::secret_must_exist";
+    /// A secret passed as an environment variable, whose value the service's spec then holds.
+    pub const SECRET_IN_SPEC: &str = "escala::swarm::secret_in_spec";
+    /// More replicas of a service publishing in host mode than nodes that may run it.
+    pub const HOST_MODE_REPLICAS: &str = "escala::swarm::host_mode_replicas";
     /// A service with only a build: Swarm needs an image.
     pub const NO_IMAGE: &str = "escala::swarm::no_image";
     /// A local volume on a service that may move between nodes.
@@ -50,6 +55,8 @@ pub mod codes {
         (HEALTH_TOOL, "an HTTP or TCP health check runs `wget` or `nc` inside the container, which the image must provide"),
         (SECRET, "Swarm cannot put a file or external secret into an environment variable"),
         (SECRET_CREATE, "a secret read from the environment becomes an external Swarm secret that must be created before deploying"),
+        (SECRET_IN_SPEC, "a secret passed as an environment variable is stored in the Swarm service's spec, readable by `docker service inspect`"),
+        (HOST_MODE_REPLICAS, "a service publishing a port in host mode has more replicas than nodes that may run it (one task per node)"),
         (NO_IMAGE, "a service has a build but no image; Swarm cannot build"),
         (UNPINNED, "a service writes to a local volume but may be scheduled on more than one node"),
         (MISSING_FILE, "a config file could not be read while building, so the config cannot be named after its content"),
@@ -146,6 +153,34 @@ impl Target for Swarm {
             }
             if s.workload != Workload::PerNode {
                 unpinned_volumes(plan, s, diags);
+            }
+            let host_port = s.ports.iter().find(|p| p.host_mode && p.publish.is_some());
+            if let (Some(port), false) = (host_port, phase.nodes.is_empty()) {
+                let eligible = phase
+                    .nodes
+                    .iter()
+                    .filter(|n| n.satisfies(&s.placement))
+                    .count();
+                let replicated = matches!(s.workload, Workload::Stateless | Workload::Stateful);
+                if replicated && s.replicas as usize > eligible {
+                    diags
+                        .error(codes::HOST_MODE_REPLICAS, format!("{at}.replicas"), format!("`{}` publishes port {} in host mode, so each node runs at most one of its tasks, but phase `{p}` asks for {} replicas and {eligible} node(s) may run it", s.name, port.publish.unwrap_or(port.container), s.replicas))
+                        .help(format!("run at most {eligible} replica(s) in phase `{p}`, widen its placement, or make it `Workload::PerNode` (one task on every node)"))
+                        .origin(o);
+                }
+            }
+            for (key, value) in &s.env {
+                let Env::Secret(name) = value else { continue };
+                let from_env = system
+                    .secrets
+                    .iter()
+                    .any(|x| &x.name == name && matches!(x.source, SecretSource::Env(_)));
+                if from_env {
+                    diags
+                        .warning(codes::SECRET_IN_SPEC, format!("{at}.env.{key}"), format!("in phase `{p}`, `docker stack deploy` writes the value of secret `{name}` into `{key}` of `{}`'s service spec, where anyone who can `docker service inspect` it reads it", s.name))
+                        .help(format!("if the program reads a file, pass `(\"{key}_FILE\", Env::secret_file(\"{name}\"))` (the secret is mounted at /run/secrets/{name}); otherwise acknowledge it with `Phase::accept(\"{}\", \"{at}.env.{key}\", \"why\")`", codes::SECRET_IN_SPEC))
+                        .origin(o);
+                }
             }
         }
         for (i, secret) in system.secrets.iter().enumerate() {
@@ -402,9 +437,15 @@ fn deploy(s: &Service) -> DeploySpec {
             spread: format!("node.labels.{label}"),
         });
     }
+    // A port published in host mode is bound on the node itself: two tasks of the service
+    // cannot share a node, and a replacement cannot start before the old task frees the port.
+    let host_ports = s.ports.iter().any(|p| p.host_mode && p.publish.is_some());
+    if host_ports && mode == "replicated" {
+        placement.max_replicas_per_node = Some(1);
+    }
     // A stateful service must stop before its replacement starts (one writer at a time);
     // a stateless one starts the new task first, so there is no gap.
-    let order = if s.workload == Workload::Stateful {
+    let order = if s.workload == Workload::Stateful || host_ports {
         "stop-first"
     } else {
         "start-first"
@@ -426,8 +467,10 @@ fn deploy(s: &Service) -> DeploySpec {
         mode: Some(mode),
         replicas,
         resources: docker::resources(s),
-        placement: (!placement.constraints.is_empty() || !placement.preferences.is_empty())
-            .then_some(placement),
+        placement: (!placement.constraints.is_empty()
+            || !placement.preferences.is_empty()
+            || placement.max_replicas_per_node.is_some())
+        .then_some(placement),
         update_config: (!job).then(|| update("rollback")),
         rollback_config: (!job).then(|| update("pause")),
         restart_policy: Some(RestartPolicySpec {
