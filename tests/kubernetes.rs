@@ -578,3 +578,155 @@ fn bind_mounts_of_project_paths_are_errors_and_node_paths_warnings() {
         ]
     );
 }
+
+/// A routed web service in a Kubernetes phase whose ingress controller is `ingress`.
+fn routed_web(ingress: Option<IngressController>) -> System {
+    let mut phase = Phase::new("k3s", Engine::Kubernetes);
+    if let Some(i) = ingress {
+        phase = phase.ingress(i);
+    }
+    System::new("shop")
+        .service(
+            Service::builder()
+                .name("web")
+                .image("nginx:1.27")
+                .ports([Port::tcp(80)])
+                .build(),
+        )
+        .route(
+            Route::builder()
+                .host("shop.example.com")
+                .service("web")
+                .port(80)
+                .build(),
+        )
+        .phase(phase)
+}
+
+/// Who `allow-web` lets in on the routed port: (namespace, pod labels).
+fn admitted(files: &Artifacts) -> (String, Value) {
+    let allow = doc(files, "allow-web-networkpolicy.yaml");
+    let peer = &allow["spec"]["ingress"][0]["from"][0];
+    (
+        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            .as_str()
+            .expect("a namespace")
+            .to_owned(),
+        peer["podSelector"]["matchLabels"].clone(),
+    )
+}
+
+#[test]
+fn network_policies_let_in_the_phases_ingress_controller() {
+    // K3s's Traefik, the default.
+    let files = render(&routed_web(None), &Kubernetes::new());
+    let (ns, pods) = admitted(&files);
+    assert_eq!(ns, "kube-system");
+    assert_eq!(
+        pods,
+        serde_json::json!({"app.kubernetes.io/name": "traefik"})
+    );
+    // ingress-nginx: its namespace and labels, its class, and no Traefik middleware.
+    let files = render(
+        &routed_web(Some(IngressController::nginx())),
+        &Kubernetes::new(),
+    );
+    let (ns, pods) = admitted(&files);
+    assert_eq!(ns, "ingress-nginx");
+    assert_eq!(
+        pods,
+        serde_json::json!({"app.kubernetes.io/name": "ingress-nginx"})
+    );
+    let ingress = files
+        .iter()
+        .find(|(p, _)| p.ends_with("-ingress.yaml"))
+        .map(|(_, t)| serde_yaml::from_str::<Value>(t).expect("yaml"))
+        .expect("an Ingress");
+    assert_eq!(ingress["spec"]["ingressClassName"], "nginx");
+    assert!(files
+        .iter()
+        .all(|(_, t)| !t.contains("traefik.io/v1alpha1")));
+    // Traefik from its Helm chart, in its own namespace.
+    let files = render(
+        &routed_web(Some(IngressController::traefik("traefik"))),
+        &Kubernetes::new(),
+    );
+    assert_eq!(admitted(&files).0, "traefik");
+    // The target's class alone still picks the usual installation.
+    let files = render(&routed_web(None), &Kubernetes::new().ingress_class("nginx"));
+    assert_eq!(admitted(&files).0, "ingress-nginx");
+}
+
+#[test]
+fn an_ingress_class_escala_cannot_place_is_an_error_with_a_fix() {
+    let system = routed_web(None);
+    let checked = system.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("k3s").expect("phase");
+    let mut diags = escala::Diagnostics::new();
+    Kubernetes::new()
+        .ingress_class("haproxy")
+        .check(&plan, &mut diags);
+    let e = diags
+        .iter()
+        .find(|d| d.code == escala::targets::kubernetes::codes::INGRESS_CONTROLLER)
+        .expect("the error");
+    assert_eq!(e.path, "routes");
+    assert!(e
+        .help
+        .as_deref()
+        .is_some_and(|h| h.contains("IngressController::new(\"haproxy\"")));
+    // Named on the phase, it is fine.
+    let system = routed_web(Some(IngressController::new(
+        "haproxy",
+        "haproxy-controller",
+        [("app.kubernetes.io/name", "kubernetes-ingress")],
+    )));
+    let files = render(&system, &Kubernetes::new().ingress_class("haproxy"));
+    assert_eq!(admitted(&files).0, "haproxy-controller");
+}
+
+/// The `fsGroup` of the pod of a service running as `user` (with `fs_group`), mounting a
+/// volume or not, rendered by `k`.
+fn fs_group(
+    user: Option<&str>,
+    fs_group: Option<u32>,
+    volume: bool,
+    k: &Kubernetes,
+) -> Option<i64> {
+    let mut svc = Service::builder()
+        .name("search")
+        .image("docker.elastic.co/elasticsearch/elasticsearch:8.15.0")
+        .workload(Workload::Stateful)
+        .build();
+    svc.user = user.map(str::to_owned);
+    svc.fs_group = fs_group;
+    if volume {
+        svc.mounts = vec![Mount::volume("esdata", "/usr/share/elasticsearch/data")];
+    }
+    let system = k3s(vec![svc]).volume(Volume::builder().name("esdata").build());
+    let files = render(&system, k);
+    let sts = doc(&files, "search-statefulset.yaml");
+    sts["spec"]["template"]["spec"]["securityContext"]["fsGroup"].as_i64()
+}
+
+#[test]
+fn a_non_root_service_can_write_its_volumes() {
+    let k = Kubernetes::new();
+    assert_eq!(fs_group(Some("1000"), None, true, &k), Some(1000));
+    assert_eq!(fs_group(Some("1000:2000"), None, true, &k), Some(2000));
+    // An image that runs as non-root on its own (Elasticsearch) says so.
+    assert_eq!(fs_group(None, Some(1000), true, &k), Some(1000));
+    assert_eq!(
+        fs_group(Some("elasticsearch"), Some(1000), true, &k),
+        Some(1000)
+    );
+    // Nothing to own: no volume, root, or a name escala cannot resolve to a group.
+    assert_eq!(fs_group(Some("1000"), None, false, &k), None);
+    assert_eq!(fs_group(Some("0"), None, true, &k), None);
+    assert_eq!(fs_group(Some("elasticsearch"), None, true, &k), None);
+    assert_eq!(fs_group(None, None, true, &k), None);
+    // Compat mode keeps Kompose's output, except what the model asks for explicitly.
+    let compat = Kubernetes::new().compat(true);
+    assert_eq!(fs_group(Some("1000"), None, true, &compat), None);
+    assert_eq!(fs_group(None, Some(1000), true, &compat), Some(1000));
+}

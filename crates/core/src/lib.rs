@@ -60,7 +60,7 @@ pub use diag::{Diagnostic, Diagnostics, Origin, Severity};
 pub use name::{Name, NameError};
 pub use network::Network;
 pub use partition::{Date, Every, Partitioning, Retention, Span};
-pub use phase::{Accepted, Engine, Node, Override, Phase, Platform};
+pub use phase::{Accepted, Engine, IngressController, Node, Override, Phase, Platform};
 pub use pooler::{PoolMode, Pooler};
 pub use replica::Replica;
 pub use route::{Route, Tls};
@@ -83,8 +83,9 @@ pub mod prelude {
     pub use crate::{
         Access, Action, Alerts, Autoscale, Backups, Build, ByteSize, CitusCluster, Column,
         Condition, Config, ConfigMount, Cpu, Database, Dependency, Distribution, Duration, Engine,
-        Env, ForeignKey, HealthCheck, Mount, MountSource, Network, Node, NodeRole, Partitioning,
-        Phase, Placement, Platform, PoolMode, Pooler, Port, Protocol, Resources, Restart, Route,
-        Secret, Service, Spread, SqlType, System, Table, Threshold, Tls, Volume, Workload,
+        Env, ForeignKey, HealthCheck, IngressController, Mount, MountSource, Network, Node,
+        NodeRole, Partitioning, Phase, Placement, Platform, PoolMode, Pooler, Port, Protocol,
+        Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table, Threshold, Tls,
+        Volume, Workload,
     };
 }

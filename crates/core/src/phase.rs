@@ -139,6 +139,79 @@ pub struct Phase {
     /// longer printed (nor fatal with `--deny-warnings`), and `PLAN.md` still lists them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accepted: Vec<Accepted>,
+    /// The ingress controller of a Kubernetes phase (builder method: `.ingress(..)`): the
+    /// class its Ingresses name, and the pods its NetworkPolicies let in. Unset, K3s's
+    /// built-in Traefik ([`IngressController::k3s_traefik`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressController>,
+}
+
+/// The ingress controller that serves a Kubernetes phase's routes: the `ingressClassName` of
+/// its Ingresses, and where its pods run, so the NetworkPolicies (which deny all other
+/// ingress) let them reach the routed services.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct IngressController {
+    /// The ingress class (`traefik`, `nginx`).
+    pub class: String,
+    /// The namespace the controller's pods run in.
+    pub namespace: String,
+    /// Labels that select the controller's pods in that namespace.
+    pub pod_labels: IndexMap<String, String>,
+}
+
+impl IngressController {
+    /// K3s's built-in Traefik: class `traefik`, pods labelled
+    /// `app.kubernetes.io/name=traefik` in `kube-system`. The default.
+    pub fn k3s_traefik() -> Self {
+        IngressController::new(
+            "traefik",
+            "kube-system",
+            [("app.kubernetes.io/name", "traefik")],
+        )
+    }
+    /// Traefik installed by its Helm chart into `namespace` (the chart's pods carry
+    /// `app.kubernetes.io/name=traefik`).
+    pub fn traefik(namespace: impl Into<String>) -> Self {
+        IngressController::new(
+            "traefik",
+            namespace,
+            [("app.kubernetes.io/name", "traefik")],
+        )
+    }
+    /// ingress-nginx as its manifests and Helm chart install it: class `nginx`, pods labelled
+    /// `app.kubernetes.io/name=ingress-nginx` in `ingress-nginx`.
+    pub fn nginx() -> Self {
+        IngressController::new(
+            "nginx",
+            "ingress-nginx",
+            [("app.kubernetes.io/name", "ingress-nginx")],
+        )
+    }
+    /// Any controller: its class, its pods' namespace and the labels that select them.
+    pub fn new(
+        class: impl Into<String>,
+        namespace: impl Into<String>,
+        pod_labels: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        IngressController {
+            class: class.into(),
+            namespace: namespace.into(),
+            pod_labels: pod_labels
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+    /// The controller the common classes are installed as: `traefik` (K3s's), `nginx`;
+    /// `None` for any other class, whose pods escala cannot guess.
+    pub fn for_class(class: &str) -> Option<Self> {
+        match class {
+            "traefik" => Some(IngressController::k3s_traefik()),
+            "nginx" => Some(IngressController::nginx()),
+            _ => None,
+        }
+    }
 }
 
 /// An acknowledged loss: a diagnostic code, and the model path it is reported at (or any path
@@ -176,7 +249,19 @@ impl Phase {
             without: Vec::new(),
             database: DatabaseStage::default(),
             accepted: Vec::new(),
+            ingress: None,
         }
+    }
+    /// The ingress controller of a Kubernetes phase (default: K3s's Traefik).
+    ///
+    /// ```
+    /// use escala_core::prelude::*;
+    /// let k8s = Phase::new("k8s", Engine::Kubernetes).ingress(IngressController::nginx());
+    /// assert_eq!(k8s.ingress.map(|i| i.class).as_deref(), Some("nginx"));
+    /// ```
+    pub fn ingress(mut self, controller: IngressController) -> Self {
+        self.ingress = Some(controller);
+        self
     }
     /// Acknowledges a loss a target reports in this phase (as `#[allow]` does in Rust): the
     /// code, the model path (or a prefix of it) and why it is acceptable.

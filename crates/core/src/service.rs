@@ -135,6 +135,14 @@ pub struct Service {
     #[builder(default, setter(strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<ByteSize>,
+    /// The group that owns the service's volumes on Kubernetes (`fsGroup`), so a non-root
+    /// process can write them. Unset, the group of a numeric non-root [`user`](Self::user)
+    /// (`1000`, `1000:1000`) when the service mounts a volume; set it for an image that runs
+    /// as non-root on its own (Elasticsearch: `.fs_group(1000)`). compose and Swarm need no
+    /// equivalent: Docker gives a new named volume the ownership of the image's directory.
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_group: Option<u32>,
     /// Where in `infra.rs` the service was added (filled by [`System::service`](crate::System::service)).
     #[builder(default, setter(skip))]
     #[serde(skip)]

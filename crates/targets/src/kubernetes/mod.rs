@@ -24,6 +24,7 @@
 
 mod monitoring;
 mod network;
+mod pod;
 mod workload;
 
 use std::collections::BTreeMap;
@@ -37,8 +38,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use escala_core::{
-    header, Access, Artifacts, ConfigSource, Diagnostics, Engine, MountSource, Name, Phase,
-    PhasePlan, SecretSource, Target, TargetError, Volume, Workload,
+    header, Access, Artifacts, ConfigSource, Diagnostics, Engine, IngressController, MountSource,
+    Name, Phase, PhasePlan, SecretSource, Target, TargetError, Volume, Workload,
 };
 
 /// What the ConfigMap of `config` holds, as text: the file or inline content, the alert rules
@@ -72,8 +73,11 @@ pub mod codes {
     pub const BIND_MOUNT: &str = "escala::kubernetes::bind_mount";
     /// A bind mount of a project path (relative), which no node has.
     pub const PROJECT_BIND: &str = "escala::kubernetes::project_bind_mount";
+    /// Routes through an ingress controller whose pods escala cannot know.
+    pub const INGRESS_CONTROLLER: &str = "escala::kubernetes::unknown_ingress_controller";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
+        (INGRESS_CONTROLLER, "the phase's ingress class is not one escala knows, so its NetworkPolicies cannot let the controller's pods in"),
         (DROPPED, "Kubernetes output does not express a feature of the model (placement by node role, a dependency that is not waited for, a published host port)"),
         (MISSING_FILE, "a config file could not be read while building, so its ConfigMap cannot be written"),
         (BIND_MOUNT, "a bind mount becomes a hostPath volume, tied to whatever node the pod lands on"),
@@ -115,10 +119,28 @@ impl Kubernetes {
         self.compat = on;
         self
     }
-    /// The ingress class of every Ingress (default `traefik`, K3s's built-in controller).
+    /// The ingress class of every Ingress when the phase names no ingress controller
+    /// (default `traefik`, K3s's built-in controller). Prefer
+    /// [`Phase::ingress`](escala_core::Phase::ingress), which also says where the
+    /// controller's pods run.
     pub fn ingress_class(mut self, class: impl Into<String>) -> Self {
         self.ingress_class = class.into();
         self
+    }
+    /// The ingress controller of `plan`'s phase: the phase's own, else the one the target's
+    /// class is usually installed as (`None` for a class escala does not know).
+    pub(crate) fn controller(&self, plan: &PhasePlan<'_>) -> Option<IngressController> {
+        plan.phase()
+            .ingress
+            .clone()
+            .or_else(|| IngressController::for_class(&self.ingress_class))
+    }
+    /// The ingress class of `plan`'s Ingresses.
+    pub(crate) fn class(&self, plan: &PhasePlan<'_>) -> String {
+        plan.phase()
+            .ingress
+            .as_ref()
+            .map_or_else(|| self.ingress_class.clone(), |i| i.class.clone())
     }
     /// The cert-manager `ClusterIssuer` used when a route names none (default `letsencrypt`).
     pub fn default_issuer(mut self, issuer: impl Into<String>) -> Self {
@@ -252,6 +274,12 @@ impl Target for Kubernetes {
 
     fn check(&self, plan: &PhasePlan<'_>, diags: &mut Diagnostics) {
         let p = &plan.phase().name;
+        if !self.compat && !plan.routes().is_empty() && self.controller(plan).is_none() {
+            let class = self.class(plan);
+            diags
+                .error(codes::INGRESS_CONTROLLER, "routes", format!("phase `{p}` routes through the ingress class `{class}`, whose controller escala does not know, so its NetworkPolicies (which deny all other ingress) cannot let the controller reach the routed services"))
+                .help(format!("name its pods on the phase: `.ingress(IngressController::new(\"{class}\", \"<its namespace>\", [(\"app.kubernetes.io/name\", \"<its pods' label>\")]))`"));
+        }
         for s in plan.services() {
             let at = format!("services.{}", s.name);
             let o = s.origin.as_ref();
@@ -387,7 +415,7 @@ impl Target for Kubernetes {
         }
         manifests.extend(network::ingresses(self, plan)?);
         if !self.compat {
-            manifests.extend(network::policies(plan)?);
+            manifests.extend(network::policies(self, plan)?);
         }
         manifests.push(monitoring::prometheus_rule(plan)?);
 

@@ -54,7 +54,7 @@ pub(super) fn ingresses(
             let issuer = t.issuer.clone().unwrap_or_else(|| k.default_issuer.clone());
             let mut annotations =
                 BTreeMap::from([("cert-manager.io/cluster-issuer".to_owned(), issuer)]);
-            if redirects(k) {
+            if redirects(k, plan) {
                 annotations.insert(
                     "traefik.ingress.kubernetes.io/router.middlewares".to_owned(),
                     format!("{}-{REDIRECT}@kubernetescrd", plan.system().name),
@@ -66,7 +66,7 @@ pub(super) fn ingresses(
         let ingress = Ingress {
             metadata,
             spec: Some(IngressSpec {
-                ingress_class_name: Some(k.ingress_class.clone()),
+                ingress_class_name: Some(k.class(plan)),
                 rules: Some(vec![IngressRule {
                     host: Some(host.to_owned()),
                     http: Some(HTTPIngressRuleValue { paths }),
@@ -95,8 +95,8 @@ const REDIRECT: &str = "https-redirect";
 /// Whether TLS Ingresses get the HTTP → HTTPS redirect: Traefik serves an Ingress on every
 /// entrypoint, plain HTTP included, unless a middleware redirects it. Only for the Traefik
 /// class (K3s's own), whose CRDs K3s installs; compat mode leaves it out, like Kompose.
-fn redirects(k: &Kubernetes) -> bool {
-    k.ingress_class == "traefik" && !k.compat
+fn redirects(k: &Kubernetes, plan: &PhasePlan<'_>) -> bool {
+    k.class(plan) == "traefik" && !k.compat
 }
 
 /// Traefik's `Middleware` CRD (traefik.io/v1alpha1) has no k8s-openapi type; this is the
@@ -151,7 +151,8 @@ fn pods(name: &str) -> LabelSelector {
 /// each other (the coordinator reaches the workers, and workers reach the coordinator and each
 /// other), and routed services accept the ingress controller (K3s's Traefik in `kube-system`)
 /// on their routed ports.
-pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetError> {
+pub(super) fn policies(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetError> {
+    let controller = k.controller(plan);
     let mut out = Vec::new();
     let deny = NetworkPolicy {
         metadata: meta(plan, "default-deny-ingress", None),
@@ -244,7 +245,8 @@ pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetErro
             .get(s.name.as_str())
             .cloned()
             .unwrap_or_default();
-        if !routed.is_empty() {
+        // An unknown controller is an error of `check`: no rule can name its pods.
+        if let (false, Some(controller)) = (routed.is_empty(), &controller) {
             let mut route_ports: Vec<u16> = routed;
             route_ports.sort_unstable();
             route_ports.dedup();
@@ -253,15 +255,18 @@ pub(super) fn policies(plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetErro
                     namespace_selector: Some(LabelSelector {
                         match_labels: Some(BTreeMap::from([(
                             "kubernetes.io/metadata.name".to_owned(),
-                            "kube-system".to_owned(),
+                            controller.namespace.clone(),
                         )])),
                         ..LabelSelector::default()
                     }),
                     pod_selector: Some(LabelSelector {
-                        match_labels: Some(BTreeMap::from([(
-                            "app.kubernetes.io/name".to_owned(),
-                            "traefik".to_owned(),
-                        )])),
+                        match_labels: Some(
+                            controller
+                                .pod_labels
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect(),
+                        ),
                         ..LabelSelector::default()
                     }),
                     ..NetworkPolicyPeer::default()

@@ -1,0 +1,546 @@
+//! A service's pod template, by concern: the container's environment, volumes and mounts,
+//! resources, probes and security; the init containers that wait for dependencies; placement.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, HostPathVolumeSource,
+    KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm, PodSecurityContext, PodSpec,
+    Probe, ResourceRequirements, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use escala_core::{
+    Condition, Env, HealthCheck, MountSource, Name, PhasePlan, Probe as ModelProbe, Protocol,
+    Restart, Service as ModelService, Spread,
+};
+
+use super::workload::{controller, int, literal, Controller};
+use super::{config_key, secret_ref, service_labels, Kubernetes};
+
+fn probe(h: &HealthCheck, failure_threshold: u32, initial: bool) -> Probe {
+    let (http_get, tcp_socket, exec) = match &h.probe {
+        ModelProbe::Http { path, port } => (
+            Some(HTTPGetAction {
+                path: Some(path.clone()),
+                port: IntOrString::Int(i32::from(*port)),
+                ..HTTPGetAction::default()
+            }),
+            None,
+            None,
+        ),
+        ModelProbe::Tcp { port } => (
+            None,
+            Some(TCPSocketAction {
+                port: IntOrString::Int(i32::from(*port)),
+                ..TCPSocketAction::default()
+            }),
+            None,
+        ),
+        ModelProbe::Command(args) => (
+            None,
+            None,
+            Some(ExecAction {
+                command: Some(args.clone()),
+            }),
+        ),
+    };
+    Probe {
+        http_get,
+        tcp_socket,
+        exec,
+        period_seconds: Some(int(h.interval.as_secs_ceil().max(1))),
+        timeout_seconds: Some(int(h.timeout.as_secs_ceil().max(1))),
+        failure_threshold: Some(int(u64::from(failure_threshold.max(1)))),
+        initial_delay_seconds: initial
+            .then(|| int(h.start_period.as_secs_ceil()))
+            .filter(|s| *s > 0),
+        ..Probe::default()
+    }
+}
+
+fn security(k: &Kubernetes, s: &ModelService) -> Option<SecurityContext> {
+    let (uid, gid) = s
+        .user
+        .as_deref()
+        .map(|u| {
+            let (a, b) = u.split_once(':').unwrap_or((u, ""));
+            (a.parse::<i64>().ok(), b.parse::<i64>().ok())
+        })
+        .unwrap_or((None, None));
+    let mut ctx = SecurityContext {
+        run_as_user: uid,
+        run_as_group: gid,
+        read_only_root_filesystem: s.read_only_root.then_some(true),
+        ..SecurityContext::default()
+    };
+    if !k.compat {
+        ctx.allow_privilege_escalation = Some(s.privilege_escalation);
+        ctx.capabilities = Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: (!s.capabilities.is_empty()).then(|| s.capabilities.clone()),
+        });
+        if s.user
+            .as_deref()
+            .is_some_and(|u| u != "0" && !u.starts_with("0:") && u != "root")
+        {
+            ctx.run_as_non_root = Some(true);
+        }
+    }
+    (ctx != SecurityContext::default()).then_some(ctx)
+}
+
+/// The pod template of a service: its container, volumes, init containers and placement.
+pub(super) fn pod_spec(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+    s: &ModelService,
+    templates: &BTreeMap<&Name, &Name>,
+) -> PodSpec {
+    let name = s.name.as_str();
+    let env = env(plan, s);
+    let (volumes, mounts) = volumes(plan, s, templates);
+    let resources = resources(s);
+    let (liveness, readiness, startup) = probes(s);
+    let container = Container {
+        name: name.to_owned(),
+        image: Some(s.image.clone().unwrap_or_else(|| name.to_owned())),
+        command: (!s.entrypoint.is_empty())
+            .then(|| s.entrypoint.iter().map(|a| literal(a)).collect()),
+        args: (!s.command.is_empty()).then(|| s.command.iter().map(|a| literal(a)).collect()),
+        env: (!env.is_empty()).then_some(env),
+        ports: (!s.ports.is_empty()).then(|| {
+            s.ports
+                .iter()
+                .map(|p| ContainerPort {
+                    container_port: i32::from(p.container),
+                    protocol: Some(match p.protocol {
+                        Protocol::Tcp => "TCP".into(),
+                        Protocol::Udp => "UDP".into(),
+                    }),
+                    name: p.name.clone().filter(|_| !k.compat),
+                    ..ContainerPort::default()
+                })
+                .collect()
+        }),
+        volume_mounts: (!mounts.is_empty()).then_some(mounts),
+        liveness_probe: liveness,
+        readiness_probe: readiness,
+        startup_probe: startup,
+        resources,
+        security_context: security(k, s),
+        ..Container::default()
+    };
+    let init = wait_for_dependencies(k, plan, s);
+    PodSpec {
+        containers: vec![container],
+        init_containers: (!init.is_empty()).then_some(init),
+        security_context: pod_security(k, s),
+        volumes: (!volumes.is_empty()).then_some(volumes),
+        restart_policy: restart_policy(s).map(Into::into),
+        affinity: affinity(s, templates),
+        topology_spread_constraints: spread(s),
+        ..PodSpec::default()
+    }
+}
+
+/// The container's environment, sorted by name as Kompose does.
+fn env(plan: &PhasePlan<'_>, s: &ModelService) -> Vec<EnvVar> {
+    let mut env: Vec<EnvVar> = s
+        .env
+        .iter()
+        .map(|(key, value)| match value {
+            Env::SecretFile(_) => EnvVar {
+                name: key.clone(),
+                value: value.path(),
+                ..EnvVar::default()
+            },
+            Env::Literal(v) | Env::NotSecret(v) => EnvVar {
+                name: key.clone(),
+                value: Some(literal(v)),
+                ..EnvVar::default()
+            },
+            Env::Config { config, key: k } => EnvVar {
+                name: key.clone(),
+                value_from: Some(EnvVarSource {
+                    config_map_key_ref: Some(ConfigMapKeySelector {
+                        name: config.to_string(),
+                        key: k.clone(),
+                        ..ConfigMapKeySelector::default()
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            },
+            Env::Secret(secret) => {
+                let (secret_name, secret_key) = secret_ref(plan, secret);
+                EnvVar {
+                    name: key.clone(),
+                    value_from: Some(EnvVarSource {
+                        secret_key_ref: Some(SecretKeySelector {
+                            name: secret_name,
+                            key: secret_key,
+                            ..SecretKeySelector::default()
+                        }),
+                        ..EnvVarSource::default()
+                    }),
+                    ..EnvVar::default()
+                }
+            }
+        })
+        .collect();
+    // Kompose sorts the environment by name.
+    env.sort_by(|a, b| a.name.cmp(&b.name));
+    env
+}
+
+/// The pod's volumes and the container's mounts: the model's mounts, `/dev/shm`, secrets
+/// (each file at `/run/secrets/<name>`) and configs.
+fn volumes(
+    plan: &PhasePlan<'_>,
+    s: &ModelService,
+    templates: &BTreeMap<&Name, &Name>,
+) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let name = s.name.as_str();
+    let mut volumes: Vec<Volume> = Vec::new();
+    let mut mounts: Vec<VolumeMount> = Vec::new();
+    for (i, m) in s.mounts.iter().enumerate() {
+        let (volume_name, volume) = match &m.source {
+            MountSource::Volume(v) => {
+                let claim = match templates.get(v) {
+                    // Its own claim template: the StatefulSet mounts it.
+                    Some(owner) if *owner == &s.name => None,
+                    // Another StatefulSet's: its one replica's claim, `<volume>-<owner>-0`.
+                    Some(owner) => Some(format!("{v}-{owner}-0")),
+                    None => Some(v.to_string()),
+                };
+                let vol = claim.map(|claim_name| Volume {
+                    name: v.to_string(),
+                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                        claim_name,
+                        read_only: m.read_only.then_some(true),
+                    }),
+                    ..Volume::default()
+                });
+                (v.to_string(), vol)
+            }
+            MountSource::Bind(path) => {
+                let n = format!("{name}-hostpath{i}");
+                let vol = Volume {
+                    name: n.clone(),
+                    host_path: Some(HostPathVolumeSource {
+                        path: path.clone(),
+                        ..HostPathVolumeSource::default()
+                    }),
+                    ..Volume::default()
+                };
+                (n, Some(vol))
+            }
+            MountSource::Tmpfs { size } => {
+                let n = format!("{name}-tmpfs{i}");
+                let vol = Volume {
+                    name: n.clone(),
+                    empty_dir: Some(EmptyDirVolumeSource {
+                        medium: Some("Memory".into()),
+                        size_limit: size.map(|b| Quantity(b.to_kubernetes())),
+                    }),
+                    ..Volume::default()
+                };
+                (n, Some(vol))
+            }
+        };
+        if let Some(v) = volume {
+            if !volumes.iter().any(|x| x.name == v.name) {
+                volumes.push(v);
+            }
+        }
+        mounts.push(VolumeMount {
+            name: volume_name,
+            mount_path: m.target.clone(),
+            read_only: m.read_only.then_some(true),
+            ..VolumeMount::default()
+        });
+    }
+    if let Some(shm) = s.shm_size {
+        // Kubernetes gives containers a 64 MB `/dev/shm`; a memory-backed emptyDir replaces it.
+        let n = format!("{name}-shm");
+        volumes.push(Volume {
+            name: n.clone(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                medium: Some("Memory".into()),
+                size_limit: Some(Quantity(shm.to_kubernetes())),
+            }),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name: n,
+            mount_path: "/dev/shm".into(),
+            ..VolumeMount::default()
+        });
+    }
+    for secret in &s.secrets {
+        let (secret_name, key) = secret_ref(plan, secret);
+        volumes.push(Volume {
+            name: secret.to_string(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(secret_name),
+                items: Some(vec![KeyToPath {
+                    key: key.clone(),
+                    path: key.clone(),
+                    ..KeyToPath::default()
+                }]),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        // The file itself at /run/secrets/<name>, not a directory over /run/secrets.
+        mounts.push(VolumeMount {
+            name: secret.to_string(),
+            mount_path: format!("/run/secrets/{secret}"),
+            sub_path: Some(key),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    for c in &s.configs {
+        let key = config_key(&c.target);
+        volumes.push(Volume {
+            name: c.config.to_string(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: c.config.to_string(),
+                items: Some(vec![KeyToPath {
+                    key: key.clone(),
+                    path: key.clone(),
+                    ..KeyToPath::default()
+                }]),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name: c.config.to_string(),
+            mount_path: c.target.clone(),
+            sub_path: Some(key),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    (volumes, mounts)
+}
+
+/// Requests and limits.
+fn resources(s: &ModelService) -> Option<ResourceRequirements> {
+    let r = &s.resources;
+    let mut limits = BTreeMap::new();
+    let mut requests = BTreeMap::new();
+    if let Some(c) = r.cpu_limit {
+        limits.insert("cpu".to_owned(), Quantity(c.to_kubernetes()));
+    }
+    if let Some(m) = r.memory_limit {
+        limits.insert("memory".to_owned(), Quantity(m.to_kubernetes()));
+    }
+    if let Some(c) = r.cpu_request {
+        requests.insert("cpu".to_owned(), Quantity(c.to_kubernetes()));
+    }
+    if let Some(m) = r.memory_request {
+        requests.insert("memory".to_owned(), Quantity(m.to_kubernetes()));
+    }
+    (!limits.is_empty() || !requests.is_empty()).then(|| ResourceRequirements {
+        limits: (!limits.is_empty()).then_some(limits),
+        requests: (!requests.is_empty()).then_some(requests),
+        ..ResourceRequirements::default()
+    })
+}
+
+/// Liveness, readiness and startup probes from the health and readiness checks.
+fn probes(s: &ModelService) -> (Option<Probe>, Option<Probe>, Option<Probe>) {
+    let (liveness, mut readiness, startup) = match &s.health {
+        None => (None, None, None),
+        Some(h) if h.start_period.as_millis() > 0 => {
+            // A start period becomes a startup probe: liveness only begins once it passes.
+            let budget = h
+                .start_period
+                .as_millis()
+                .div_ceil(h.interval.as_millis().max(1));
+            let startup = probe(
+                h,
+                u32::try_from(budget)
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(h.retries),
+                false,
+            );
+            (
+                Some(probe(h, h.retries, false)),
+                Some(probe(h, h.retries, false)),
+                Some(startup),
+            )
+        }
+        Some(h) => (
+            Some(probe(h, h.retries, false)),
+            Some(probe(h, h.retries, false)),
+            None,
+        ),
+    };
+
+    if let Some(r) = &s.readiness {
+        readiness = Some(probe(r, r.retries, false));
+    }
+    (liveness, readiness, startup)
+}
+
+/// An init container per dependency, waiting until its Service accepts connections.
+fn wait_for_dependencies(k: &Kubernetes, plan: &PhasePlan<'_>, s: &ModelService) -> Vec<Container> {
+    let mut init = Vec::new();
+    if !k.compat {
+        for d in &s.depends_on {
+            if d.condition == Condition::Completed {
+                continue;
+            }
+            let Some(port) = plan.service(&d.service).and_then(|t| t.ports.first()) else {
+                continue;
+            };
+            // A Service only routes to ready pods, so a TCP connect through it succeeds
+            // once the dependency passes its readiness probe: `depends_on … healthy`.
+            init.push(Container {
+                name: format!("wait-for-{}", d.service),
+                image: Some("busybox:1.37".into()),
+                command: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    format!(
+                        "until nc -z -w 2 {svc} {port}; do echo waiting for {svc}; sleep 2; done",
+                        svc = d.service,
+                        port = port.container
+                    ),
+                ]),
+                security_context: Some(SecurityContext {
+                    allow_privilege_escalation: Some(false),
+                    capabilities: Some(Capabilities {
+                        drop: Some(vec!["ALL".into()]),
+                        add: None,
+                    }),
+                    run_as_non_root: Some(true),
+                    run_as_user: Some(65534),
+                    read_only_root_filesystem: Some(true),
+                    ..SecurityContext::default()
+                }),
+                ..Container::default()
+            });
+        }
+    }
+    init
+}
+
+/// Node affinity from the placement's labels, and pod affinity beside the StatefulSet whose
+/// single-writer claim the pod reads.
+fn affinity(s: &ModelService, templates: &BTreeMap<&Name, &Name>) -> Option<Affinity> {
+    // A pod that reads another StatefulSet's single-writer claim runs beside it.
+    let beside: Vec<&Name> = s
+        .mounts
+        .iter()
+        .filter_map(|m| match &m.source {
+            MountSource::Volume(v) => templates.get(v).copied().filter(|o| *o != &s.name),
+            _ => None,
+        })
+        .collect();
+    let pod_affinity = beside.first().map(|owner| PodAffinity {
+        required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
+            label_selector: Some(LabelSelector {
+                match_labels: Some(service_labels(owner.as_str())),
+                ..LabelSelector::default()
+            }),
+            topology_key: "kubernetes.io/hostname".into(),
+            ..PodAffinityTerm::default()
+        }]),
+        ..PodAffinity::default()
+    });
+    let node_affinity = (!s.placement.labels.is_empty()).then(|| Affinity {
+        node_affinity: Some(NodeAffinity {
+            required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+                node_selector_terms: vec![NodeSelectorTerm {
+                    match_expressions: Some(
+                        s.placement
+                            .labels
+                            .iter()
+                            .map(|(key, value)| NodeSelectorRequirement {
+                                key: key.clone(),
+                                operator: "In".into(),
+                                values: Some(vec![value.clone()]),
+                            })
+                            .collect(),
+                    ),
+                    ..NodeSelectorTerm::default()
+                }],
+            }),
+            ..NodeAffinity::default()
+        }),
+        ..Affinity::default()
+    });
+    match (node_affinity, pod_affinity) {
+        (None, None) => None,
+        (node, pod) => Some(Affinity {
+            pod_affinity: pod,
+            ..node.unwrap_or_default()
+        }),
+    }
+}
+
+/// Spreading over nodes or a label's values.
+fn spread(s: &ModelService) -> Option<Vec<TopologySpreadConstraint>> {
+    let name = s.name.as_str();
+    s.placement.spread.as_ref().map(|sp| {
+        vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: match sp {
+                Spread::Nodes => "kubernetes.io/hostname".into(),
+                Spread::Label(l) => l.clone(),
+            },
+            when_unsatisfiable: "ScheduleAnyway".into(),
+            label_selector: Some(LabelSelector {
+                match_labels: Some(service_labels(name)),
+                ..LabelSelector::default()
+            }),
+            ..TopologySpreadConstraint::default()
+        }]
+    })
+}
+
+/// The restart policy of a bare Pod or a CronJob's pods (the other controllers' default).
+fn restart_policy(s: &ModelService) -> Option<&'static str> {
+    match controller(s) {
+        Controller::Pod => Some(match s.restart {
+            Restart::OnFailure { .. } => "OnFailure",
+            _ => "Never",
+        }),
+        Controller::CronJob => Some("OnFailure"),
+        _ => None,
+    }
+}
+
+/// Pod-level security: the group that owns the pod's volumes (`fsGroup`). Most volume
+/// plugins mount a fresh volume owned by root, which a non-root process cannot write; with
+/// `fsGroup` the kubelet makes it group-writable. The model's `fs_group`, else (outside
+/// compat mode) the group of a numeric non-root `user` when the service mounts a volume.
+fn pod_security(k: &Kubernetes, s: &ModelService) -> Option<PodSecurityContext> {
+    let mounts_volume = s
+        .mounts
+        .iter()
+        .any(|m| matches!(m.source, MountSource::Volume(_)));
+    let derived = || {
+        let user = s.user.as_deref()?;
+        let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+        let gid: i64 = gid.parse().ok()?;
+        let uid: i64 = uid.parse().ok()?;
+        (uid != 0 && mounts_volume && !k.compat).then_some(gid)
+    };
+    let fs_group = s.fs_group.map(i64::from).or_else(derived)?;
+    Some(PodSecurityContext {
+        fs_group: Some(fs_group),
+        ..PodSecurityContext::default()
+    })
+}
