@@ -730,3 +730,37 @@ fn a_non_root_service_can_write_its_volumes() {
     assert_eq!(fs_group(Some("1000"), None, true, &compat), None);
     assert_eq!(fs_group(None, Some(1000), true, &compat), Some(1000));
 }
+
+/// `secrets.example` runs as written, before `kubectl apply -k .`: its first command creates
+/// the namespace from the very manifest the kustomization applies, then the Secrets in it.
+#[test]
+fn secrets_example_creates_the_namespace_first_from_its_manifest() {
+    let system = crate::systems::ALL[0].1();
+    let files = render(&system, &Kubernetes::new());
+    let example = files.get("secrets.example").expect("secrets.example");
+    let commands: Vec<&str> = example
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    let ns = system.name.as_str();
+    assert_eq!(
+        commands[0],
+        format!("kubectl apply -f ./{ns}-namespace.yaml")
+    );
+    let manifest = doc(&files, &format!("{ns}-namespace.yaml"));
+    assert_eq!(manifest["kind"], "Namespace");
+    assert_eq!(manifest["metadata"]["name"], ns);
+    let kustomization = doc(&files, "kustomization.yaml");
+    assert!(kustomization["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .any(|r| r.as_str() == Some(&format!("{ns}-namespace.yaml"))));
+    assert!(commands.len() > 1);
+    for c in &commands[1..] {
+        assert!(
+            c.starts_with(&format!("kubectl -n {ns} create secret")),
+            "{c}"
+        );
+    }
+}

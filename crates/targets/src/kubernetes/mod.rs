@@ -469,13 +469,20 @@ fn secrets_example(plan: &PhasePlan<'_>) -> String {
     let ns = plan.system().name.as_str();
     let mut out = header("kubernetes");
     out.push_str(&format!(
-        "# The manifests reference these Secrets and never hold their values. Create them once,\n# before `kubectl apply -k .`, from the same variables the other phases use (or with\n# sealed-secrets / an external secret store):\n#\n#   kubectl create namespace {ns}\n"
+        "# The manifests reference these Secrets and never hold their values. Create them once,\n# before `kubectl apply -k .`, from the same variables the other phases use (or with\n# sealed-secrets / an external secret store). Run from this folder: the namespace first,\n# from the manifest `kubectl apply -k .` applies too.\n{}\n",
+        namespace_command(ns, ".")
     ));
     for line in secret_commands(plan) {
         out.push_str(&line);
         out.push('\n');
     }
     out
+}
+
+/// The command that creates the namespace `ns` from its manifest in `dir`, before the
+/// Secrets that live in it (`kubectl apply -k` applies the same object again, unchanged).
+pub(crate) fn namespace_command(ns: &str, dir: &str) -> String {
+    format!("kubectl apply -f {dir}/{ns}-namespace.yaml")
 }
 
 /// The `kubectl create secret` line of every Secret the manifests reference (values never

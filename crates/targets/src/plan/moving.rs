@@ -236,7 +236,11 @@ pub(crate) fn checklist(plan: &PhasePlan<'_>, from: Option<&Phase>) -> String {
     }
     let mut secrets = secret_commands(plan);
     if to.engine == Engine::Kubernetes && !secrets.is_empty() {
-        secrets.insert(0, format!("kubectl create namespace {}", system.name));
+        let dir = format!("deploy/{}/kubernetes", to.name);
+        secrets.insert(
+            0,
+            crate::kubernetes::namespace_command(system.name.as_str(), &dir),
+        );
     }
     if !secrets.is_empty() {
         steps.push(format!(
