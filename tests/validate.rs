@@ -172,10 +172,22 @@ fn bad_env_names() {
         Service::builder()
             .name("x")
             .image("nginx")
-            .env([("MY-VAR", Env::literal("1"))])
+            .env([("MY VAR", Env::literal("1"))])
             .build(),
     );
-    fails_with(s, codes::SERVICE_BAD_ENV, "services.x.env.MY-VAR");
+    fails_with(s, codes::SERVICE_BAD_ENV, "services.x.env.MY VAR");
+    // Dotted names, as Elasticsearch documents them, are every engine's.
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .env([
+                ("discovery.type", Env::literal("single-node")),
+                ("xpack.security.enabled", Env::literal("false")),
+            ])
+            .build(),
+    );
+    assert!(s.check().is_ok());
 }
 
 #[test]

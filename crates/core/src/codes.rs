@@ -23,7 +23,7 @@ codes! {
     /// A port is 0 or declared twice.
     SERVICE_BAD_PORT = "escala::service::bad_port", "a port is 0 or declared twice";
     /// An environment variable name is not portable.
-    SERVICE_BAD_ENV = "escala::service::bad_env_name", "an environment variable name is not `[A-Za-z_][A-Za-z0-9_]*`";
+    SERVICE_BAD_ENV = "escala::service::bad_env_name", "an environment variable name is not `[-._A-Za-z][-._A-Za-z0-9]*` (Kubernetes' rule; dotted names are fine)";
     /// A value holds a control character.
     SERVICE_CONTROL_CHAR = "escala::service::control_character", "a command, environment value or label holds a control character that YAML tools mangle";
     /// A secret-looking environment variable holds a literal value.

@@ -112,7 +112,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                         format!("{at}.env.{key}"),
                         format!("`{key}` is not a portable environment variable name"),
                     )
-                    .help("use letters, digits and `_`, not starting with a digit")
+                    .help("use letters, digits, `_`, `.` and `-`, not starting with a digit (Kubernetes' rule, which every engine accepts)")
                     .origin(s.origin.as_ref());
             }
         }
@@ -179,10 +179,14 @@ fn unique<'a>(
 }
 
 /// A portable environment variable name.
+/// Whether every engine takes `s` as an environment variable's name: Kubernetes' rule
+/// (`[-._a-zA-Z][-._a-zA-Z0-9]*`), which Docker's (anything without `=`) includes. Dotted
+/// names (`discovery.type`, as Elasticsearch and OpenSearch document) are among them.
 fn env_name(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-');
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || matches!(c, '_' | '.' | '-'))
+        && chars.all(ok)
 }
 
 /// Checks the shape of an image reference: `[host[:port]/]path[:tag][@digest]`.
@@ -276,8 +280,13 @@ mod tests {
     fn env_names() {
         assert!(env_name("DATABASE_URL"));
         assert!(env_name("_x1"));
+        assert!(env_name("discovery.type"));
+        assert!(env_name("xpack.security.enabled"));
+        assert!(env_name("A-B"));
         assert!(!env_name("1X"));
-        assert!(!env_name("A-B"));
+        assert!(!env_name("A=B"));
+        assert!(!env_name("A B"));
+        assert!(!env_name("ÄPFEL"));
         assert!(!env_name(""));
     }
 }
