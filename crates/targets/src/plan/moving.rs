@@ -28,13 +28,22 @@ pub(crate) fn label_commands(phase: &Phase) -> Vec<String> {
     out
 }
 
-/// The secrets to create before the first deploy on the phase's engine.
+/// The secrets to create before the first deploy on the phase's engine (on Kubernetes, after
+/// the namespace they live in).
 pub(crate) fn secret_commands(plan: &PhasePlan<'_>) -> Vec<String> {
     match plan.phase().engine {
         #[cfg(feature = "swarm")]
         Engine::Swarm => crate::swarm::secret_commands(plan),
         #[cfg(feature = "kubernetes")]
-        Engine::Kubernetes => crate::kubernetes::secret_commands(plan),
+        Engine::Kubernetes => {
+            let mut commands = crate::kubernetes::secret_commands(plan);
+            if !commands.is_empty() {
+                let dir = format!("deploy/{}/kubernetes", plan.phase().name);
+                let ns = plan.system().name.as_str();
+                commands.insert(0, crate::kubernetes::namespace_command(ns, &dir));
+            }
+            commands
+        }
         _ => Vec::new(),
     }
 }
@@ -234,14 +243,7 @@ pub(crate) fn checklist(plan: &PhasePlan<'_>, from: Option<&Phase>) -> String {
                 .join("\n")
         ));
     }
-    let mut secrets = secret_commands(plan);
-    if to.engine == Engine::Kubernetes && !secrets.is_empty() {
-        let dir = format!("deploy/{}/kubernetes", to.name);
-        secrets.insert(
-            0,
-            crate::kubernetes::namespace_command(system.name.as_str(), &dir),
-        );
-    }
+    let secrets = secret_commands(plan);
     if !secrets.is_empty() {
         steps.push(format!(
             "Create the secrets (from the same variables as before; the values are never written down):\n\n   ```sh\n{}\n   ```",
