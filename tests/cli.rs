@@ -418,3 +418,55 @@ fn plan_prints_the_move_to_a_phase() {
         r.err
     );
 }
+
+/// A grown volume, a network made encrypted: `check` and `diff` say which changes the
+/// engines cannot apply to what runs, and what to do instead.
+#[test]
+fn changes_the_engines_cannot_apply_in_place_are_flagged_with_what_to_do() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    assert_eq!(run(&finanzas(), &["build", "--out", out]).exit, Exit::Ok);
+    let mut grown = finanzas();
+    for v in &mut grown.volumes {
+        if v.name.as_str() == "pgdata" {
+            v.size = Some(ByteSize::gib(100));
+        }
+    }
+    for n in &mut grown.networks {
+        n.encrypted = !n.encrypted;
+    }
+    let r = run(&grown, &["check", "--out", out]);
+    assert_eq!(r.exit, Exit::Findings);
+    assert!(
+        r.err.contains("k3s/kubernetes/postgres-statefulset.yaml: StatefulSet `postgres`: `spec.volumeClaimTemplates` changes"),
+        "{}",
+        r.err
+    );
+    assert!(
+        r.err.contains("kubectl -n finanzas patch pvc pgdata-postgres-0 -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"100Gi\"}}}}'"),
+        "{}",
+        r.err
+    );
+    assert!(r.err.contains("--cascade=orphan"), "{}", r.err);
+    assert!(
+        r.err.contains("swarm/swarm/stack.yml: network `finanzas_"),
+        "{}",
+        r.err
+    );
+    let d = run(&grown, &["diff", "--out", out, "--color", "never"]);
+    assert!(
+        d.out.contains("warning: ") && d.out.contains("cannot be applied in place"),
+        "{}",
+        d.out
+    );
+    // Changes that apply in place say nothing of the kind.
+    let mut more = finanzas();
+    more.phases.iter_mut().for_each(|p| {
+        if p.name.as_str() == "k3s" {
+            *p = p.clone().replicas("frontend", 5);
+        }
+    });
+    let r = run(&more, &["check", "--out", out]);
+    assert_eq!(r.exit, Exit::Findings);
+    assert!(!r.err.contains("cannot be applied in place"), "{}", r.err);
+}

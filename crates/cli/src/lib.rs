@@ -19,6 +19,7 @@ pub mod report;
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -87,6 +88,31 @@ pub(crate) fn compared(
 ) -> Result<output::Comparison, Exit> {
     let generated = prepare(system, targets, sel, ctx)?;
     output::compare(&sel.out, &generated, sel).map_err(|e| ctx.internal(&e))
+}
+
+/// The changes in `cmp` that the engines cannot apply to what is running, each with the file
+/// (relative to the output folder) it is in: asked of the target that wrote the file
+/// (`<phase>/<target>/<path>`).
+pub(crate) fn unappliable(
+    cmp: &output::Comparison,
+    targets: &[Box<dyn Target>],
+) -> Vec<(PathBuf, escala_core::Unappliable)> {
+    let mut out = Vec::new();
+    for (path, old, new) in &cmp.changed {
+        let Some(old) = old else { continue };
+        let mut parts = path.iter().filter_map(|p| p.to_str());
+        let (Some(_phase), Some(target)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let rest: Vec<&str> = parts.collect();
+        let Some(t) = targets.iter().find(|t| t.name() == target) else {
+            continue;
+        };
+        for change in t.unappliable(&rest.join("/"), old, new) {
+            out.push((path.clone(), change));
+        }
+    }
+    out
 }
 
 fn prepare(

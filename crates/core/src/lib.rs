@@ -74,7 +74,7 @@ pub use table::{
     Action, Column, Database, DatabaseStage, Distribution, ForeignKey, Ident, Identity, Index,
     SqlType, Table, Upkeep, UPKEEP_SERVICE,
 };
-pub use target::{header, Artifacts, Target, TargetError, GENERATED_MARKER};
+pub use target::{header, Artifacts, Target, TargetError, Unappliable, GENERATED_MARKER};
 pub use units::{ByteSize, Cpu, Duration, UnitError};
 pub use volume::{Access, Volume};
 

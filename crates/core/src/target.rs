@@ -29,6 +29,22 @@ pub trait Target {
     fn check(&self, _plan: &PhasePlan<'_>, _diags: &mut Diagnostics) {}
     /// Pure and deterministic: no filesystem, no clock, no randomness; sorted output.
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError>;
+    /// The changes from `old` (what this target wrote at `path` before) to `new` (what it
+    /// writes now) that the engine cannot apply to what is running — a field it refuses to
+    /// update, or one it accepts and silently ignores — each with what to do instead. `diff`
+    /// and `check` print them. Default: none.
+    fn unappliable(&self, _path: &str, _old: &str, _new: &str) -> Vec<Unappliable> {
+        Vec::new()
+    }
+}
+
+/// A change an engine cannot apply in place (see [`Target::unappliable`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unappliable {
+    /// What changes and what the engine does with it.
+    pub what: String,
+    /// What to do instead, as commands where possible.
+    pub instead: String,
 }
 
 /// Files produced by a target: relative path → content, sorted by path.

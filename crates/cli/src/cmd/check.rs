@@ -3,7 +3,7 @@
 use escala_core::{System, Target};
 
 use crate::args::Selection;
-use crate::{compared, Ctx, Exit};
+use crate::{compared, unappliable, Ctx, Exit};
 
 /// Lists every file that differs; exit 1 if any does, 0 if all match.
 pub fn run(
@@ -22,6 +22,14 @@ pub fn run(
     }
     for path in &cmp.stale {
         ctx.say(&format!("stale: {}", sel.out.join(path).display()));
+    }
+    for (path, change) in unappliable(&cmp, targets) {
+        ctx.say(&format!(
+            "cannot be applied in place: {}: {}\n  = do instead: {}",
+            sel.out.join(path).display(),
+            change.what,
+            change.instead
+        ));
     }
     if cmp.is_clean() {
         ctx.say(&format!(

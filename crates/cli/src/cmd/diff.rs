@@ -3,7 +3,7 @@
 use escala_core::{System, Target};
 
 use crate::args::Selection;
-use crate::{compared, report, Ctx, Exit};
+use crate::{compared, report, unappliable, Ctx, Exit};
 
 /// Prints a unified diff per changed file; exit 1 when anything differs.
 pub fn run(
@@ -27,6 +27,16 @@ pub fn run(
             ctx.out,
             "stale {} (no longer generated)",
             sel.out.join(path).display()
+        );
+    }
+    for (path, change) in unappliable(&cmp, targets) {
+        let warning = ctx.style.paint("1;33", "warning");
+        let _ = writeln!(
+            ctx.out,
+            "{warning}: {}: cannot be applied in place: {}\n  = do instead: {}",
+            sel.out.join(path).display(),
+            change.what,
+            change.instead
         );
     }
     if cmp.is_clean() {

@@ -22,6 +22,7 @@
 //! security defaults, dependency init containers, the HTTP → HTTPS redirect) for a
 //! side-by-side comparison.
 
+mod in_place;
 mod monitoring;
 mod network;
 mod pod;
@@ -39,7 +40,7 @@ use serde::Serialize;
 
 use escala_core::{
     header, Access, Artifacts, ConfigSource, Diagnostics, Engine, IngressController, MountSource,
-    Name, Phase, PhasePlan, SecretSource, Target, TargetError, Volume, Workload,
+    Name, Phase, PhasePlan, SecretSource, Target, TargetError, Unappliable, Volume, Workload,
 };
 
 /// What the ConfigMap of `config` holds, as text: the file or inline content, the alert rules
@@ -328,6 +329,14 @@ impl Target for Kubernetes {
             diags
                 .error(codes::MISSING_FILE, format!("configs.{name}"), format!("config file `{path}` could not be read, so the ConfigMap `{name}` of phase `{p}` cannot hold it"))
                 .help(crate::usage::MISSING_FILE_HELP);
+        }
+    }
+
+    fn unappliable(&self, path: &str, old: &str, new: &str) -> Vec<Unappliable> {
+        if path.ends_with(".yaml") {
+            in_place::unappliable(old, new)
+        } else {
+            Vec::new()
         }
     }
 

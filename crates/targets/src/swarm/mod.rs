@@ -18,7 +18,7 @@
 use escala_core::{
     header, Artifacts, ConfigSource, Diagnostics, Duration, Engine, Env, MountSource, Name,
     NodeRole, Phase, PhasePlan, Restart, SecretSource, Service, Spread, Target, TargetError,
-    Workload,
+    Unappliable, Workload,
 };
 
 use crate::docker::file::{
@@ -26,6 +26,8 @@ use crate::docker::file::{
     UpdateSpec,
 };
 use crate::docker::{self, Dialect, Vars};
+
+mod in_place;
 
 /// Diagnostic codes of the swarm target.
 pub mod codes {
@@ -197,6 +199,14 @@ impl Target for Swarm {
             diags
                 .error(codes::MISSING_FILE, format!("configs.{name}"), format!("config file `{path}` could not be read, so phase `{p}` cannot name the Swarm config `{name}` after its content (Swarm configs cannot change in place)"))
                 .help(crate::usage::MISSING_FILE_HELP);
+        }
+    }
+
+    fn unappliable(&self, path: &str, old: &str, new: &str) -> Vec<Unappliable> {
+        if path == FILE {
+            in_place::unappliable(old, new)
+        } else {
+            Vec::new()
         }
     }
 
