@@ -341,11 +341,36 @@ fn the_stack_runs_as_written() {
         ])
     };
     let old = config(&stack);
-    render(
-        &system(&name, "<h1>second</h1>\n", proxy_port),
-        project.path(),
+    // The same deploy also turns off the data network's encryption, which Swarm cannot
+    // change in place: `check` says so, and the engine indeed keeps the network as it was.
+    let before = std::fs::read_to_string(dir.join("stack.yml")).expect("stack.yml");
+    let mut second = system(&name, "<h1>second</h1>\n", proxy_port);
+    second
+        .networks
+        .iter_mut()
+        .filter(|n| n.name.as_str() == "back")
+        .for_each(|n| n.encrypted = false);
+    render(&second, project.path());
+    let after = std::fs::read_to_string(dir.join("stack.yml")).expect("stack.yml");
+    let flagged = Swarm::new().unappliable("stack.yml", &before, &after);
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
+    assert!(
+        flagged[0].what.contains(&format!("network `{name}_back`")),
+        "{:?}",
+        flagged
     );
     stack.deploy("stack.yml");
+    let options = docker_ok(&[
+        "network",
+        "inspect",
+        &format!("{name}_back"),
+        "--format",
+        "{{json .Options}}",
+    ]);
+    assert!(
+        options.contains("encrypted"),
+        "the network changed in place: {options}"
+    );
     let start = std::time::Instant::now();
     while start.elapsed() < CONVERGE {
         let webs = stack.containers("web");

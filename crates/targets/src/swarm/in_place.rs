@@ -1,7 +1,8 @@
 //! Changes between two builds of a stack file that `docker stack deploy` cannot apply to a
-//! running stack: a network's options (the deploy stops: the network exists with others), and
-//! a volume's driver or options (accepted, and ignored: the volume keeps what it was made
-//! with). Each comes with what to do instead.
+//! running stack: a network's options and a volume's driver or options. Both are accepted and
+//! ignored — the deploy exits 0 and the network or volume keeps what it was created with
+//! (seen on Docker Engine 20.10: an overlay made `encrypted`, a volume given `driver_opts`).
+//! Each comes with what to do instead.
 
 use serde_yaml::Value;
 
@@ -36,7 +37,7 @@ pub(super) fn unappliable(old: &str, new: &str) -> Vec<Unappliable> {
             let name = spec["name"].as_str().unwrap_or(key);
             out.push(Unappliable {
                 what: format!(
-                    "network `{name}`: `{}` changes; Swarm cannot change a network in place, and `docker stack deploy` stops because it exists with other options",
+                    "network `{name}`: `{}` changes; Swarm cannot change a network in place, and `docker stack deploy` keeps the existing one as it is, silently",
                     fields.join("`, `")
                 ),
                 instead: format!(
