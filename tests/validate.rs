@@ -2,7 +2,7 @@
 
 use escala::codes;
 use escala::prelude::*;
-use escala::{Diagnostics, Severity};
+use escala::{Diagnostics, Severity, Target};
 
 fn web() -> Service {
     Service::builder()
@@ -794,13 +794,10 @@ fn bad_cron_schedule() {
 
 #[test]
 fn phase_problems() {
-    let o = escala::Override {
-        service: "web".into(),
-        replicas: Some(2),
-        autoscale: None,
-        placement: None,
-        resources: None,
-    };
+    let o = Phase::new("p", Engine::Compose)
+        .replicas("web", 2)
+        .overrides[0]
+        .clone();
     let mut s = base();
     s.phases[0].overrides = vec![o.clone(), o];
     fails_with(s, codes::PHASE_INVALID, "phases.prod.overrides[1]");
@@ -883,4 +880,69 @@ fn every_code_is_documented_in_the_book() {
             "book/src/diagnostics.md does not document `{code}`"
         );
     }
+}
+
+#[test]
+fn a_phase_overrides_image_command_and_environment_checked_like_the_service() {
+    let mut s = base();
+    s.phases[0] = s.phases[0]
+        .clone()
+        .image("web", "Not A Ref")
+        .command("web", ["serve", "--bad\u{7}"])
+        .env("web", "API_TOKEN", Env::literal("hunter2"))
+        .env("web", "FROM_SECRET", Env::secret("nope"))
+        .env("web", "1BAD", Env::literal("x"));
+    let d = s.check().expect_err("every override problem");
+    let at = |path: &str, code: &str| {
+        assert!(
+            d.iter().any(|x| x.path == path && x.code == code),
+            "{path} {code}: {d}"
+        );
+    };
+    at("phases.prod.overrides[0].image", codes::SERVICE_BAD_IMAGE);
+    at(
+        "phases.prod.overrides[0].command[1]",
+        codes::SERVICE_CONTROL_CHAR,
+    );
+    at(
+        "phases.prod.overrides[0].env.API_TOKEN",
+        codes::SERVICE_SECRET_LITERAL,
+    );
+    at(
+        "phases.prod.overrides[0].env.FROM_SECRET",
+        codes::REF_UNKNOWN,
+    );
+    at("phases.prod.overrides[0].env.1BAD", codes::SERVICE_BAD_ENV);
+}
+
+#[test]
+fn a_phase_override_reaches_every_target() {
+    let s = base().phase(
+        Phase::new("swarm", Engine::Swarm)
+            .image("web", "ghcr.io/acme/web-swarm:2")
+            .command("web", ["serve", "--swarm"])
+            .entrypoint("web", ["/init"])
+            .env("web", "MODE", Env::literal("swarm")),
+    );
+    let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("swarm").expect("phase");
+    let web = plan.service(&"web".into()).expect("web");
+    assert_eq!(web.image.as_deref(), Some("ghcr.io/acme/web-swarm:2"));
+    assert_eq!(web.command, ["serve", "--swarm"]);
+    assert_eq!(web.entrypoint, ["/init"]);
+    assert_eq!(web.env.get("MODE"), Some(&Env::literal("swarm")));
+    // Other phases keep the service as declared.
+    let prod = checked.plan("prod").expect("phase");
+    assert_ne!(
+        prod.service(&"web".into()).expect("web").image.as_deref(),
+        Some("ghcr.io/acme/web-swarm:2")
+    );
+    let files = escala::targets::swarm::Swarm::new()
+        .render(&plan)
+        .expect("renders");
+    let stack = files.get("stack.yml").expect("stack.yml");
+    assert!(
+        stack.contains("ghcr.io/acme/web-swarm:2") && stack.contains("--swarm"),
+        "{stack}"
+    );
 }

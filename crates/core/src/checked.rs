@@ -297,6 +297,18 @@ pub fn effective(service: &Service, phase: &Phase) -> Service {
         if let Some(r) = &o.resources {
             s.resources = r.clone();
         }
+        if let Some(image) = &o.image {
+            s.image = Some(image.clone());
+        }
+        if let Some(command) = &o.command {
+            s.command = command.clone();
+        }
+        if let Some(entrypoint) = &o.entrypoint {
+            s.entrypoint = entrypoint.clone();
+        }
+        for (key, value) in &o.env {
+            s.env.insert(key.clone(), value.clone());
+        }
     }
     s
 }

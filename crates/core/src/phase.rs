@@ -5,7 +5,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use typed_builder::TypedBuilder;
 
-use crate::{Autoscale, ByteSize, Cpu, DatabaseStage, Name, NodeRole, Placement, Resources};
+use crate::{Autoscale, ByteSize, Cpu, DatabaseStage, Env, Name, NodeRole, Placement, Resources};
 
 /// The engine that runs a phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,6 +101,18 @@ pub struct Override {
     /// Resources in this phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Resources>,
+    /// The image in this phase (a Citus image where the database is distributed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The command (the image's `CMD`, Kubernetes' `args`) in this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// The entrypoint (Kubernetes' `command`) in this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// Environment variables added or replaced in this phase, in order.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub env: IndexMap<String, Env>,
 }
 
 /// A deployment stage: one engine, its nodes, and per-service overrides.
@@ -328,6 +340,10 @@ impl Phase {
                     autoscale: None,
                     placement: None,
                     resources: None,
+                    image: None,
+                    command: None,
+                    entrypoint: None,
+                    env: IndexMap::new(),
                 });
                 self.overrides.len() - 1
             }
@@ -352,6 +368,45 @@ impl Phase {
     /// Gives `service` these resources in this phase.
     pub fn resources(mut self, service: impl Into<Name>, resources: Resources) -> Self {
         self.entry(service.into()).resources = Some(resources);
+        self
+    }
+    /// Runs `service` from `image` in this phase, instead of two copies of the service and
+    /// `without` (Traefik's swarm build, a Citus image where the database is distributed).
+    pub fn image(mut self, service: impl Into<Name>, image: impl Into<String>) -> Self {
+        self.entry(service.into()).image = Some(image.into());
+        self
+    }
+    /// Runs `service` with this command (`CMD`) in this phase (Traefik's provider flags, say).
+    pub fn command(
+        mut self,
+        service: impl Into<Name>,
+        args: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.entry(service.into()).command = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Runs `service` with this entrypoint in this phase.
+    pub fn entrypoint(
+        mut self,
+        service: impl Into<Name>,
+        args: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.entry(service.into()).entrypoint = Some(args.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Sets (adds or replaces) the environment variable `key` of `service` in this phase;
+    /// checked like the service's own.
+    ///
+    /// ```
+    /// use escala_core::prelude::*;
+    /// let swarm = Phase::new("swarm", Engine::Swarm)
+    ///     .image("postgres", "citusdata/citus:13.2")
+    ///     .env("backend", "DB_POOL_SIZE", Env::literal("20"));
+    /// let o = swarm.override_of(&"postgres".into()).expect("override");
+    /// assert_eq!(o.image.as_deref(), Some("citusdata/citus:13.2"));
+    /// ```
+    pub fn env(mut self, service: impl Into<Name>, key: impl Into<String>, value: Env) -> Self {
+        self.entry(service.into()).env.insert(key.into(), value);
         self
     }
     /// The override of `service`, if any.

@@ -52,6 +52,30 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             diags,
         );
     }
+    for phase in &system.phases {
+        for (i, o) in phase.overrides.iter().enumerate() {
+            let at = format!("phases.{}.overrides[{i}]", phase.name);
+            if let Some(image) = &o.image {
+                image_at(image, format!("{at}.image"), None, diags);
+            }
+            let args = o
+                .command
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(j, v)| (format!("{at}.command[{j}]"), v));
+            let entry = o
+                .entrypoint
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(j, v)| (format!("{at}.entrypoint[{j}]"), v));
+            for (path, text) in args.chain(entry) {
+                control_chars(text, path, None, diags);
+            }
+            env(&o.service, &o.env, &at, None, diags);
+        }
+    }
     for s in &system.services {
         let at = format!("services.{}", s.name);
         match (&s.image, &s.build) {
@@ -61,14 +85,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .help("set `.image(\"registry/name:tag\")`, or `.build_from(Build::new(\"./dir\"))` for engines that build")
                     .origin(s.origin.as_ref());
             }
-            (Some(image), _) => {
-                if let Err(why) = image_ref(image) {
-                    diags
-                        .error(SERVICE_BAD_IMAGE, format!("{at}.image"), format!("image `{image}` is not a valid reference: {why}"))
-                        .help("write it as `[registry/]repository[:tag][@digest]`, repository in lowercase")
-                        .origin(s.origin.as_ref());
-                }
-            }
+            (Some(image), _) => image_at(image, format!("{at}.image"), s.origin.as_ref(), diags),
             _ => {}
         }
         let texts = s
@@ -82,56 +99,93 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .enumerate()
                     .map(|(i, v)| (format!("{at}.entrypoint[{i}]"), v)),
             )
-            .chain(s.env.iter().filter_map(|(k, v)| match v {
-                crate::Env::Literal(v) | crate::Env::NotSecret(v) => {
-                    Some((format!("{at}.env.{k}"), v))
-                }
-                _ => None,
-            }))
             .chain(
                 s.labels
                     .iter()
                     .map(|(k, v)| (format!("{at}.labels.{k}"), v)),
             );
         for (path, text) in texts {
-            if let Some(c) = text
-                .chars()
-                .find(|c| c.is_control() && *c != '\n' && *c != '\t')
-            {
-                diags
-                    .error(SERVICE_CONTROL_CHAR, path, format!("the value holds the control character U+{:04X}", c as u32))
-                    .help("remove it; YAML parsers (kustomize, docker) reject or rewrite control characters")
-                    .origin(s.origin.as_ref());
-            }
+            control_chars(text, path, s.origin.as_ref(), diags);
         }
-        for key in s.env.keys() {
-            if !env_name(key) {
-                diags
-                    .error(
-                        SERVICE_BAD_ENV,
-                        format!("{at}.env.{key}"),
-                        format!("`{key}` is not a portable environment variable name"),
-                    )
-                    .help("use letters, digits, `_`, `.` and `-`, not starting with a digit (Kubernetes' rule, which every engine accepts)")
-                    .origin(s.origin.as_ref());
-            }
+        env(&s.name, &s.env, &at, s.origin.as_ref(), diags);
+    }
+}
+
+/// The names and literal values of an environment (a service's, or a phase's override of
+/// it) at `at`: portable names, no control characters, no literal under a secret's name.
+pub(super) fn env(
+    service: &Name,
+    env: &indexmap::IndexMap<String, crate::Env>,
+    at: &str,
+    origin: Option<&Origin>,
+    diags: &mut Diagnostics,
+) {
+    for (key, value) in env {
+        let (crate::Env::Literal(v) | crate::Env::NotSecret(v)) = value else {
+            continue;
+        };
+        control_chars(v, format!("{at}.env.{key}"), origin, diags);
+    }
+    for key in env.keys() {
+        if !env_name(key) {
+            diags
+                .error(
+                    SERVICE_BAD_ENV,
+                    format!("{at}.env.{key}"),
+                    format!("`{key}` is not a portable environment variable name"),
+                )
+                .help("use letters, digits, `_`, `.` and `-`, not starting with a digit (Kubernetes' rule, which every engine accepts)")
+                .origin(origin);
         }
-        for (key, value) in &s.env {
-            let crate::Env::Literal(v) = value else {
-                continue;
-            };
-            if crate::looks_secret(key) && !v.is_empty() {
-                let secret = Name::from(Name::from(key.as_str()).suggestion());
-                diags
-                    .error(
-                        SERVICE_SECRET_LITERAL,
-                        format!("{at}.env.{key}"),
-                        format!("`{key}` of `{}` looks like a secret but holds a literal value, which every generated file would carry", s.name),
-                    )
-                    .help(format!("read it from the deploy environment: `.secret(Secret::from_env(\"{secret}\", \"{key}\"))` on the system and `Env::secret(\"{secret}\")` here; if the value is not secret, write `Env::not_secret(…)`"))
-                    .origin(s.origin.as_ref());
-            }
+    }
+    for (key, value) in env {
+        let crate::Env::Literal(v) = value else {
+            continue;
+        };
+        if crate::looks_secret(key) && !v.is_empty() {
+            let secret = Name::from(Name::from(key.as_str()).suggestion());
+            diags
+                .error(
+                    SERVICE_SECRET_LITERAL,
+                    format!("{at}.env.{key}"),
+                    format!("`{key}` of `{service}` looks like a secret but holds a literal value, which every generated file would carry"),
+                )
+                .help(format!("read it from the deploy environment: `.secret(Secret::from_env(\"{secret}\", \"{key}\"))` on the system and `Env::secret(\"{secret}\")` here; if the value is not secret, write `Env::not_secret(…)`"))
+                .origin(origin);
         }
+    }
+}
+
+/// An image reference that is not one is an error at `path`.
+fn image_at(image: &str, path: String, origin: Option<&Origin>, diags: &mut Diagnostics) {
+    if let Err(why) = image_ref(image) {
+        diags
+            .error(
+                SERVICE_BAD_IMAGE,
+                path,
+                format!("image `{image}` is not a valid reference: {why}"),
+            )
+            .help("write it as `[registry/]repository[:tag][@digest]`, repository in lowercase")
+            .origin(origin);
+    }
+}
+
+/// A value with a control character (other than newline and tab) is an error at `path`.
+fn control_chars(text: &str, path: String, origin: Option<&Origin>, diags: &mut Diagnostics) {
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        diags
+            .error(
+                SERVICE_CONTROL_CHAR,
+                path,
+                format!("the value holds the control character U+{:04X}", c as u32),
+            )
+            .help(
+                "remove it; YAML parsers (kustomize, docker) reject or rewrite control characters",
+            )
+            .origin(origin);
     }
 }
 

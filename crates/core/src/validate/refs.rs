@@ -151,63 +151,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 origin,
             );
         }
-        for (key, value) in &s.env {
-            let path = format!("{at}.env.{key}");
-            match value {
-                Env::Literal(_) | Env::NotSecret(_) => {}
-                Env::Secret(n) | Env::SecretFile(n) => {
-                    if !secret_set.contains(n) {
-                        unknown(
-                            diags,
-                            path,
-                            "secret",
-                            n,
-                            secrets.iter().copied(),
-                            "System::secret",
-                        )
-                        .origin(origin);
-                    }
-                }
-                Env::Config { config, key: k } => {
-                    match system.configs.iter().find(|x| &x.name == config) {
-                        None => {
-                            unknown(
-                                diags,
-                                path,
-                                "config",
-                                config,
-                                configs.iter().copied(),
-                                "System::config",
-                            )
-                            .origin(origin);
-                        }
-                        Some(cfg) => match &cfg.source {
-                            ConfigSource::Values(values) if values.contains_key(k) => {}
-                            ConfigSource::Values(values) => {
-                                let hint =
-                                    crate::suggest::closest(k, values.keys().map(String::as_str));
-                                let d = diags.error(
-                                    crate::codes::REF_UNKNOWN,
-                                    path,
-                                    format!("config `{config}` has no key `{k}`"),
-                                );
-                                match hint {
-                                    Some(h) => d.help(format!("did you mean `{h}`?")),
-                                    None => d.help(format!("add `{k}` to config `{config}`")),
-                                };
-                                d.origin(origin);
-                            }
-                            _ => {
-                                diags
-                                .error(REF_CONFIG_KIND, path, format!("config `{config}` is a file, not key/value pairs"))
-                                .help("declare it with `Config::values`, or mount the file instead")
-                                .origin(origin);
-                            }
-                        },
-                    }
-                }
-            }
-        }
+        env_refs(system, &s.env, &at, origin, diags);
         let mut ports = HashSet::new();
         for (i, p) in s.ports.iter().enumerate() {
             let path = format!("{at}.ports[{i}]");
@@ -340,6 +284,8 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             }
         }
         for (i, o) in phase.overrides.iter().enumerate() {
+            let at = format!("phases.{}.overrides[{i}]", phase.name);
+            env_refs(system, &o.env, &at, None, diags);
             if !service_set.contains(&o.service) {
                 unknown(
                     diags,
@@ -400,5 +346,75 @@ fn port_name_problem(name: &str) -> Option<&'static str> {
         Some("must not start or end with `-` or hold `--`")
     } else {
         None
+    }
+}
+
+/// The references of an environment (a service's, or a phase's override of it) at `at`:
+/// every secret and config it reads exists, and is of the right kind.
+pub(super) fn env_refs(
+    system: &System,
+    env: &indexmap::IndexMap<String, Env>,
+    at: &str,
+    origin: Option<&crate::Origin>,
+    diags: &mut Diagnostics,
+) {
+    for (key, value) in env {
+        let path = format!("{at}.env.{key}");
+        match value {
+            Env::Literal(_) | Env::NotSecret(_) => {}
+            Env::Secret(n) | Env::SecretFile(n) => {
+                if !system.secrets.iter().any(|x| &x.name == n) {
+                    unknown(
+                        diags,
+                        path,
+                        "secret",
+                        n,
+                        system.secrets.iter().map(|x| &x.name),
+                        "System::secret",
+                    )
+                    .origin(origin);
+                }
+            }
+            Env::Config { config, key: k } => {
+                match system.configs.iter().find(|x| &x.name == config) {
+                    None => {
+                        unknown(
+                            diags,
+                            path,
+                            "config",
+                            config,
+                            system.configs.iter().map(|x| &x.name),
+                            "System::config",
+                        )
+                        .origin(origin);
+                    }
+                    Some(cfg) => {
+                        match &cfg.source {
+                            ConfigSource::Values(values) if values.contains_key(k) => {}
+                            ConfigSource::Values(values) => {
+                                let hint =
+                                    crate::suggest::closest(k, values.keys().map(String::as_str));
+                                let d = diags.error(
+                                    crate::codes::REF_UNKNOWN,
+                                    path,
+                                    format!("config `{config}` has no key `{k}`"),
+                                );
+                                match hint {
+                                    Some(h) => d.help(format!("did you mean `{h}`?")),
+                                    None => d.help(format!("add `{k}` to config `{config}`")),
+                                };
+                                d.origin(origin);
+                            }
+                            _ => {
+                                diags
+                            .error(REF_CONFIG_KIND, path, format!("config `{config}` is a file, not key/value pairs"))
+                            .help("declare it with `Config::values`, or mount the file instead")
+                            .origin(origin);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
