@@ -297,9 +297,18 @@ fn deny_warnings_makes_fidelity_losses_fatal() {
 fn init_scaffolds_and_never_overwrites() {
     let dir = tempfile::tempdir().expect("tmp");
     let at = dir.path().join("my-infra");
-    assert_eq!(escala::cli::cmd::init::run(&at), Exit::Ok);
+    assert_eq!(escala::cli::cmd::init::run(&at, None), Exit::Ok);
+    // Built from this checkout: the new repository depends on it by path (escala is not on
+    // crates.io, so a version alone would not resolve).
     let cargo = fs::read_to_string(at.join("Cargo.toml")).expect("Cargo.toml");
-    assert!(cargo.contains("escala = \"0.1.0\""), "{cargo}");
+    let here = crate::support::root().canonicalize().expect("root");
+    assert!(
+        cargo.contains(&format!(
+            "escala = {{ path = {:?} }}",
+            here.display().to_string()
+        )),
+        "{cargo}"
+    );
     assert!(fs::read_to_string(at.join("infra.rs"))
         .expect("infra.rs")
         .contains("escala::run(system())"));
@@ -307,11 +316,36 @@ fn init_scaffolds_and_never_overwrites() {
         .expect(".gitignore")
         .contains(".env"));
     fs::write(at.join("infra.rs"), "// mine\n").expect("write");
-    assert_eq!(escala::cli::cmd::init::run(&at), Exit::Internal);
+    assert_eq!(escala::cli::cmd::init::run(&at, None), Exit::Internal);
     assert_eq!(
         fs::read_to_string(at.join("infra.rs")).expect("kept"),
         "// mine\n",
         "an existing file is never replaced"
+    );
+}
+
+#[test]
+fn init_imports_the_compose_file_beside_it_and_takes_an_escala_path() {
+    let dir = tempfile::tempdir().expect("tmp");
+    fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  api:\n    image: ghcr.io/acme/api:3\n    ports: [\"8080:8080\"]\n",
+    )
+    .expect("compose");
+    let sources = dir.path().join("vendor/escala");
+    assert_eq!(
+        escala::cli::cmd::init::run(dir.path(), Some(&sources)),
+        Exit::Ok
+    );
+    let infra = fs::read_to_string(dir.path().join("infra.rs")).expect("infra.rs");
+    assert!(infra.contains("ghcr.io/acme/api:3"), "{infra}");
+    let cargo = fs::read_to_string(dir.path().join("Cargo.toml")).expect("Cargo.toml");
+    assert!(
+        cargo.contains(&format!(
+            "escala = {{ path = {:?} }}",
+            sources.display().to_string()
+        )),
+        "{cargo}"
     );
 }
 
@@ -469,4 +503,40 @@ fn changes_the_engines_cannot_apply_in_place_are_flagged_with_what_to_do() {
     let r = run(&more, &["check", "--out", out]);
     assert_eq!(r.exit, Exit::Findings);
     assert!(!r.err.contains("cannot be applied in place"), "{}", r.err);
+}
+
+/// `escala::render` gives a linking tool, in memory, exactly the bytes `build` writes.
+#[test]
+fn the_library_renders_the_bytes_build_writes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().to_str().expect("utf-8");
+    assert_eq!(run(&finanzas(), &["build", "--out", out]).exit, Exit::Ok);
+    let generated = escala::render(&finanzas(), dir.path()).expect("renders");
+    let written = snapshot_dir(dir.path());
+    assert_eq!(written.len(), generated.files.len());
+    for (path, bytes) in &written {
+        let rendered = generated
+            .files
+            .get(std::path::Path::new(path))
+            .unwrap_or_else(|| panic!("{path} not rendered"));
+        assert!(rendered.as_bytes() == bytes.as_slice(), "{path} differs");
+    }
+}
+
+#[test]
+fn help_goes_to_stdout_and_usage_errors_to_stderr() {
+    let help = run(&finanzas(), &["--help"]);
+    assert_eq!(help.exit, Exit::Ok);
+    assert!(
+        help.out.contains("Usage:") && help.err.is_empty(),
+        "{}",
+        help.err
+    );
+    let bad = run(&finanzas(), &["--no-such-flag"]);
+    assert_eq!(bad.exit, Exit::Internal);
+    assert!(
+        bad.out.is_empty() && bad.err.contains("--no-such-flag"),
+        "{}",
+        bad.err
+    );
 }

@@ -187,10 +187,13 @@ pub fn run_with(
     let cli = match InfraCli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = write!(err, "{}", e.render());
+            // `--help` and `--version` are answers, for stdout (`| less` shows them); usage
+            // errors go to stderr.
             return if e.use_stderr() {
+                let _ = write!(err, "{}", e.render());
                 Exit::Internal
             } else {
+                let _ = write!(out, "{}", e.render());
                 Exit::Ok
             };
         }

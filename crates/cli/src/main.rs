@@ -46,9 +46,13 @@ enum Command {
     },
     /// Scaffold a new infra repository: `Cargo.toml`, `infra.rs`, `.gitignore`.
     Init {
-        /// The directory (created if missing).
+        /// The directory (created if missing). A compose file in it becomes the `infra.rs`.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Depend on escala's sources at this path (default: the checkout this binary was
+        /// built from, if it is still there).
+        #[arg(long)]
+        escala_path: Option<PathBuf>,
     },
 }
 
@@ -88,7 +92,9 @@ fn main() -> ExitCode {
             force,
         } => escala_cli::cmd::import::run(&file, &more, env_file.as_deref(), out.as_deref(), force)
             .into(),
-        Command::Init { dir } => escala_cli::cmd::init::run(&dir).into(),
+        Command::Init { dir, escala_path } => {
+            escala_cli::cmd::init::run(&dir, escala_path.as_deref()).into()
+        }
         Command::Schema => {
             print!("{}", escala_cli::schema_json());
             ExitCode::SUCCESS
