@@ -764,3 +764,40 @@ fn secrets_example_creates_the_namespace_first_from_its_manifest() {
         );
     }
 }
+
+#[test]
+fn sysctls_the_kubelet_refuses_and_ulimits_it_cannot_set_are_reported() {
+    let system = k3s(vec![Service::builder()
+        .name("api")
+        .image("ghcr.io/acme/api:1")
+        .sysctls([
+            ("net.core.somaxconn", "1024"),
+            ("net.ipv4.tcp_keepalive_time", "600"),
+        ])
+        .ulimits([("nofile", Ulimit::both(65536))])
+        .init(true)
+        .stop_grace_period(Duration::secs(45))
+        .build()]);
+    let checked = system.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("k3s").expect("phase");
+    let mut diags = escala::Diagnostics::new();
+    Kubernetes::new().check(&plan, &mut diags);
+    let codes = escala::targets::kubernetes::codes::UNSAFE_SYSCTL;
+    let unsafe_: Vec<&str> = diags
+        .iter()
+        .filter(|d| d.code == codes)
+        .map(|d| d.path.as_str())
+        .collect();
+    assert_eq!(unsafe_, ["services.api.sysctls.net.core.somaxconn"]);
+    assert!(diags.iter().any(|d| d.path == "services.api.ulimits"
+        && d.code == escala::targets::kubernetes::codes::DROPPED));
+    let files = render(&system, &Kubernetes::new());
+    let pod = doc(&files, "api-deployment.yaml");
+    let spec = &pod["spec"]["template"]["spec"];
+    assert_eq!(spec["shareProcessNamespace"], true);
+    assert_eq!(spec["terminationGracePeriodSeconds"], 45);
+    assert_eq!(
+        spec["securityContext"]["sysctls"][1]["name"],
+        "net.ipv4.tcp_keepalive_time"
+    );
+}

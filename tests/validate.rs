@@ -946,3 +946,51 @@ fn a_phase_override_reaches_every_target() {
         "{stack}"
     );
 }
+
+#[test]
+fn runtime_settings_no_engine_takes_are_errors_with_a_fix() {
+    let svc = |b: Service| base().service(b);
+    let worker = || Service::builder().name("x").image("nginx");
+    let s = svc(worker().sysctls([("vm.max_map_count", "262144")]).build());
+    fails_with(
+        s,
+        codes::SERVICE_SYSCTL,
+        "services.x.sysctls.vm.max_map_count",
+    );
+    let s = svc(worker().ulimits([("nofiles", Ulimit::both(1024))]).build());
+    fails_with(s, codes::SERVICE_ULIMIT, "services.x.ulimits.nofiles");
+    let s = svc(worker()
+        .ulimits([("nofile", Ulimit::new(2048, 1024))])
+        .build());
+    fails_with(s, codes::SERVICE_ULIMIT, "services.x.ulimits.nofile");
+    let s = svc(worker()
+        .extra_hosts([("db.internal", "10.0.0.999")])
+        .build());
+    fails_with(
+        s,
+        codes::SERVICE_EXTRA_HOST,
+        "services.x.extra_hosts.db.internal",
+    );
+    let s = svc(worker().extra_hosts([("bad host", "10.0.0.5")]).build());
+    fails_with(
+        s,
+        codes::SERVICE_EXTRA_HOST,
+        "services.x.extra_hosts.bad host",
+    );
+    // What engines take.
+    let s = svc(worker()
+        .sysctls([
+            ("net.core.somaxconn", "1024"),
+            ("kernel.shmmax", "68719476736"),
+        ])
+        .ulimits([
+            ("nofile", Ulimit::new(1024, 4096)),
+            ("memlock", Ulimit::both(0)),
+        ])
+        .extra_hosts([("db.internal", "10.0.0.5"), ("v6.internal", "fd00::5")])
+        .init(true)
+        .working_dir("/srv")
+        .stop_grace_period(Duration::secs(30))
+        .build());
+    assert!(s.check().is_ok());
+}

@@ -90,6 +90,13 @@ fn system(name: &str, page: &str, proxy_port: u16) -> System {
                     ("PGPASSWORD_FILE", Env::secret_file("db-password")),
                     ("REDIS_HOST", Env::literal("redis")),
                 ])
+                // What a worker asks of the runtime, each checked inside its container.
+                .init(true)
+                .working_dir("/var/tmp")
+                .stop_grace_period(Duration::secs(20))
+                .extra_hosts([("legacy.internal", "10.1.2.3")])
+                .sysctls([("net.core.somaxconn", "1024")])
+                .ulimits([("nofile", Ulimit::new(4096, 8192))])
                 .networks(["back"])
                 .build(),
         )
@@ -292,6 +299,44 @@ fn the_stack_runs_as_written() {
         let page = stack.exec_ok("proxy", &format!("timeout 5 wget -q -O - {url}"));
         assert_eq!(page, "<h1>first</h1>\n", "{url}");
     }
+
+    // The worker's runtime settings, as the engine applied them.
+    assert_eq!(stack.exec_ok("worker", "pwd").trim(), "/var/tmp");
+    assert_eq!(
+        stack.exec_ok("worker", "cat /proc/1/comm").trim(),
+        "docker-init"
+    );
+    assert_eq!(
+        stack
+            .exec_ok("worker", "getent hosts legacy.internal")
+            .split_whitespace()
+            .next(),
+        Some("10.1.2.3")
+    );
+    assert_eq!(
+        stack
+            .exec_ok("worker", "cat /proc/sys/net/core/somaxconn")
+            .trim(),
+        "1024"
+    );
+    assert_eq!(
+        stack
+            .exec_ok("worker", "ulimit -Sn; ulimit -Hn")
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["4096", "8192"]
+    );
+    assert_eq!(
+        docker_ok(&[
+            "service",
+            "inspect",
+            &stack.service("worker"),
+            "--format",
+            "{{.Spec.TaskTemplate.ContainerSpec.StopGracePeriod}}",
+        ])
+        .trim(),
+        "20s"
+    );
 
     // The shared memory the model asks for (Docker's default is 64 MB).
     let shm = stack.exec_ok("db", "df -k /dev/shm | tail -n 1");

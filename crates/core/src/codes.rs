@@ -26,6 +26,12 @@ codes! {
     SERVICE_BAD_ENV = "escala::service::bad_env_name", "an environment variable name is not `[-._A-Za-z][-._A-Za-z0-9]*` (Kubernetes' rule; dotted names are fine)";
     /// A value holds a control character.
     SERVICE_CONTROL_CHAR = "escala::service::control_character", "a command, environment value or label holds a control character that YAML tools mangle";
+    /// A kernel parameter no engine sets per container.
+    SERVICE_SYSCTL = "escala::service::sysctl_not_namespaced", "a sysctl is node-wide (`vm.max_map_count`): no engine sets it per container";
+    /// A process limit with an unknown name, or a soft value above its hard one.
+    SERVICE_ULIMIT = "escala::service::bad_ulimit", "a process limit has an unknown name, or a soft value above the hard one";
+    /// An extra hosts entry whose address is not an IP address or whose name is not a host name.
+    SERVICE_EXTRA_HOST = "escala::service::bad_extra_host", "an extra `/etc/hosts` entry is not a host name and an IP address";
     /// A secret-looking environment variable holds a literal value.
     SERVICE_SECRET_LITERAL = "escala::service::secret_literal", "an environment variable named like a secret holds a literal value, which every generated file would carry";
     /// A container path is not absolute, or two mounts share a target.

@@ -66,8 +66,9 @@ pub use replica::Replica;
 pub use route::{Route, Tls};
 pub use secret::{looks_secret, Config, ConfigSource, Secret, SecretSource};
 pub use service::{
-    Autoscale, Build, Condition, ConfigMount, Dependency, Env, HealthCheck, Mount, MountSource,
-    NodeRole, Placement, Port, Probe, Protocol, Resources, Restart, Service, Spread, Workload,
+    sysctl_is_namespaced, Autoscale, Build, Condition, ConfigMount, Dependency, Env, HealthCheck,
+    Mount, MountSource, NodeRole, Placement, Port, Probe, Protocol, Resources, Restart, Service,
+    Spread, Ulimit, Workload, ULIMITS,
 };
 pub use system::System;
 pub use table::{
@@ -86,6 +87,6 @@ pub mod prelude {
         Env, ForeignKey, HealthCheck, IngressController, Mount, MountSource, Network, Node,
         NodeRole, Partitioning, Phase, Placement, Platform, PoolMode, Pooler, Port, Protocol,
         Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table, Threshold, Tls,
-        Volume, Workload,
+        Ulimit, Volume, Workload,
     };
 }

@@ -143,6 +143,36 @@ pub struct Service {
     #[builder(default, setter(strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs_group: Option<u32>,
+    /// How long the container gets between SIGTERM and SIGKILL when it stops (Docker's
+    /// default is 10 s, Kubernetes' 30 s): a worker finishing its job, a database flushing.
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_grace_period: Option<Duration>,
+    /// Run an init process as PID 1, which forwards signals and reaps zombie processes
+    /// (compose and Swarm `init: true`; on Kubernetes a shared process namespace, whose
+    /// `pause` process does the reaping).
+    #[builder(default)]
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub init: bool,
+    /// The directory the command runs in.
+    #[builder(default, setter(into, strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Extra `/etc/hosts` entries: host name → IP address (Kubernetes `hostAliases`).
+    #[builder(default, setter(transform = |hosts: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>| hosts.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))]
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub extra_hosts: IndexMap<String, String>,
+    /// Kernel parameters of the container's own namespaces (`net.core.somaxconn`). Node-wide
+    /// ones (`vm.max_map_count`, which Elasticsearch needs) cannot be set per container on
+    /// any engine: set them on the hosts.
+    #[builder(default, setter(transform = |sysctls: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>| sysctls.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))]
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub sysctls: IndexMap<String, String>,
+    /// Process limits (`nofile`, `nproc`, `memlock`…), soft and hard. Kubernetes has no
+    /// per-pod limits: there they come from the container runtime, and are reported.
+    #[builder(default, setter(transform = |limits: impl IntoIterator<Item = (impl Into<String>, Ulimit)>| limits.into_iter().map(|(k, v)| (k.into(), v)).collect()))]
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub ulimits: IndexMap<String, Ulimit>,
     /// Where in `infra.rs` the service was added (filled by [`System::service`](crate::System::service)).
     #[builder(default, setter(skip))]
     #[serde(skip)]
@@ -594,6 +624,57 @@ impl HealthCheck {
         self.start_period = d;
         self
     }
+}
+
+/// A process limit: the soft value processes start with, and the hard ceiling they may raise
+/// it to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Ulimit {
+    /// The soft limit.
+    pub soft: u64,
+    /// The hard limit.
+    pub hard: u64,
+}
+
+impl Ulimit {
+    /// A soft and a hard limit.
+    pub fn new(soft: u64, hard: u64) -> Self {
+        Ulimit { soft, hard }
+    }
+    /// The same soft and hard limit (`Ulimit::both(65536)` for `nofile`).
+    pub fn both(n: u64) -> Self {
+        Ulimit { soft: n, hard: n }
+    }
+}
+
+/// The process limits Docker knows (`ulimit` names).
+pub const ULIMITS: &[&str] = &[
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
+];
+
+/// Whether a kernel parameter belongs to a container's own namespaces, so an engine may set
+/// it per container (Docker's and Kubernetes' rule: `kernel.shm*`, `kernel.msg*`,
+/// `kernel.sem`, `fs.mqueue.*` and `net.*`).
+pub fn sysctl_is_namespaced(key: &str) -> bool {
+    ["kernel.shm", "kernel.msg", "fs.mqueue.", "net."]
+        .iter()
+        .any(|p| key.starts_with(p))
+        || key == "kernel.sem"
 }
 
 /// CPU and memory requests (reserved for the service) and limits (never exceeded).

@@ -11,6 +11,7 @@ mod names;
 mod placement;
 mod refs;
 mod routes;
+mod runtime;
 mod scaling;
 mod upkeep;
 
@@ -20,6 +21,7 @@ use crate::{suggest, Diagnostic, Diagnostics, Name, System};
 pub(crate) fn check(system: &System) -> Diagnostics {
     let mut diags = Diagnostics::new();
     names::check(system, &mut diags);
+    runtime::check(system, &mut diags);
     refs::check(system, &mut diags);
     depends::check(system, &mut diags);
     routes::check(system, &mut diags);

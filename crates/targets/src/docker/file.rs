@@ -44,6 +44,18 @@ pub(crate) struct ServiceSpec {
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<String>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub init: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_grace_period: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub sysctls: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub ulimits: IndexMap<String, UlimitSpec>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub environment: IndexMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -103,6 +115,12 @@ pub(crate) struct MountSpec {
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs: Option<TmpfsSpec>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct UlimitSpec {
+    pub soft: u64,
+    pub hard: u64,
 }
 
 #[derive(Debug, Serialize)]

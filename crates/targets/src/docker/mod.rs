@@ -21,7 +21,7 @@ use escala_core::{
 
 use file::{
     BuildSpec, FileRef, HealthSpec, MountSpec, PortSpec, ResourceValues, ResourcesSpec,
-    ServiceSpec, TmpfsSpec,
+    ServiceSpec, TmpfsSpec, UlimitSpec,
 };
 
 /// Which loader reads the file.
@@ -116,6 +116,32 @@ pub(crate) fn service(
         command: s.command.iter().map(|a| dollar(a)).collect(),
         user: s.user.as_deref().map(dollar),
         read_only: s.read_only_root,
+        init: s.init,
+        working_dir: s.working_dir.as_deref().map(dollar),
+        stop_grace_period: s.stop_grace_period.map(|d| d.to_go()),
+        extra_hosts: s
+            .extra_hosts
+            .iter()
+            .map(|(host, ip)| format!("{host}:{ip}"))
+            .collect(),
+        sysctls: s
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.clone(), dollar(v)))
+            .collect(),
+        ulimits: s
+            .ulimits
+            .iter()
+            .map(|(k, u)| {
+                (
+                    k.clone(),
+                    UlimitSpec {
+                        soft: u.soft,
+                        hard: u.hard,
+                    },
+                )
+            })
+            .collect(),
         ..ServiceSpec::default()
     };
     for (key, value) in &s.env {

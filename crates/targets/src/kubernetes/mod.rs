@@ -74,10 +74,13 @@ pub mod codes {
     pub const BIND_MOUNT: &str = "escala::kubernetes::bind_mount";
     /// A bind mount of a project path (relative), which no node has.
     pub const PROJECT_BIND: &str = "escala::kubernetes::project_bind_mount";
+    /// A sysctl the kubelet refuses unless told to allow it.
+    pub const UNSAFE_SYSCTL: &str = "escala::kubernetes::unsafe_sysctl";
     /// Routes through an ingress controller whose pods escala cannot know.
     pub const INGRESS_CONTROLLER: &str = "escala::kubernetes::unknown_ingress_controller";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
+        (UNSAFE_SYSCTL, "a sysctl outside Kubernetes' safe set: the kubelet refuses the pod unless started with `--allowed-unsafe-sysctls`"),
         (INGRESS_CONTROLLER, "the phase's ingress class is not one escala knows, so its NetworkPolicies cannot let the controller's pods in"),
         (DROPPED, "Kubernetes output does not express a feature of the model (placement by node role, a dependency that is not waited for, a published host port)"),
         (MISSING_FILE, "a config file could not be read while building, so its ConfigMap cannot be written"),
@@ -85,6 +88,23 @@ pub mod codes {
         (PROJECT_BIND, "a bind mount of a path in the project (relative) cannot become a hostPath: no node has the project's files"),
     ];
 }
+
+/// The sysctls every kubelet allows (Kubernetes 1.32's safe set); others need
+/// `--allowed-unsafe-sysctls`.
+const SAFE_SYSCTLS: &[&str] = &[
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+];
 
 /// The label Kompose puts on every object and uses as the selector.
 pub(crate) const SERVICE_LABEL: &str = "io.kompose.service";
@@ -284,6 +304,22 @@ impl Target for Kubernetes {
         for s in plan.services() {
             let at = format!("services.{}", s.name);
             let o = s.origin.as_ref();
+            if !s.ulimits.is_empty() {
+                diags
+                    .warning(codes::DROPPED, format!("{at}.ulimits"), format!("Kubernetes sets no process limits per pod; in phase `{p}`, `{}` gets the container runtime's (`ulimit -n` is often 1048576 under containerd)", s.name))
+                    .help("set them in the container runtime's configuration on the nodes, or raise them in the image's entrypoint (`ulimit -n …`, up to the hard limit)")
+                    .origin(o);
+            }
+            for key in s
+                .sysctls
+                .keys()
+                .filter(|k| !SAFE_SYSCTLS.contains(&k.as_str()))
+            {
+                diags
+                    .warning(codes::UNSAFE_SYSCTL, format!("{at}.sysctls.{key}"), format!("`{key}` is not one of Kubernetes' safe sysctls: in phase `{p}`, the kubelet refuses to run `{}` unless it allows it", s.name))
+                    .help(format!("start the kubelets with `--allowed-unsafe-sysctls={key}` (K3s: `--kubelet-arg=allowed-unsafe-sysctls={key}`), or drop it"))
+                    .origin(o);
+            }
             if s.placement.role.is_some() {
                 diags
                     .warning(codes::DROPPED, format!("{at}.placement"), format!("Kubernetes schedules no workload by node role; the role constraint of `{}` is ignored in phase `{p}`", s.name))

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, HostPathVolumeSource,
-    KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
-    PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm, PodSecurityContext, PodSpec,
-    Probe, ResourceRequirements, SecretKeySelector, SecretVolumeSource, SecurityContext,
-    TCPSocketAction, TopologySpreadConstraint, Volume, VolumeMount,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, HostAlias,
+    HostPathVolumeSource, KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement,
+    NodeSelectorTerm, PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm,
+    PodSecurityContext, PodSpec, Probe, ResourceRequirements, SecretKeySelector,
+    SecretVolumeSource, SecurityContext, Sysctl, TCPSocketAction, TopologySpreadConstraint, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -134,6 +135,7 @@ pub(super) fn pod_spec(
         startup_probe: startup,
         resources,
         security_context: security(k, s),
+        working_dir: s.working_dir.clone(),
         ..Container::default()
     };
     let init = wait_for_dependencies(k, plan, s);
@@ -141,6 +143,12 @@ pub(super) fn pod_spec(
         containers: vec![container],
         init_containers: (!init.is_empty()).then_some(init),
         security_context: pod_security(k, s),
+        termination_grace_period_seconds: s
+            .stop_grace_period
+            .map(|d| i64::try_from(d.as_secs_ceil()).unwrap_or(i64::MAX)),
+        // The pod's `pause` process is then PID 1 of every container, and reaps zombies.
+        share_process_namespace: s.init.then_some(true),
+        host_aliases: host_aliases(s),
         volumes: (!volumes.is_empty()).then_some(volumes),
         restart_policy: restart_policy(s).map(Into::into),
         affinity: affinity(s, templates),
@@ -522,10 +530,11 @@ fn restart_policy(s: &ModelService) -> Option<&'static str> {
     }
 }
 
-/// Pod-level security: the group that owns the pod's volumes (`fsGroup`). Most volume
-/// plugins mount a fresh volume owned by root, which a non-root process cannot write; with
-/// `fsGroup` the kubelet makes it group-writable. The model's `fs_group`, else (outside
-/// compat mode) the group of a numeric non-root `user` when the service mounts a volume.
+/// Pod-level security: the group that owns the pod's volumes (`fsGroup`), and the kernel
+/// parameters of the pod's namespaces (`sysctls`). Most volume plugins mount a fresh volume
+/// owned by root, which a non-root process cannot write; with `fsGroup` the kubelet makes it
+/// group-writable. The model's `fs_group`, else (outside compat mode) the group of a numeric
+/// non-root `user` when the service mounts a volume.
 fn pod_security(k: &Kubernetes, s: &ModelService) -> Option<PodSecurityContext> {
     let mounts_volume = s
         .mounts
@@ -538,9 +547,33 @@ fn pod_security(k: &Kubernetes, s: &ModelService) -> Option<PodSecurityContext> 
         let uid: i64 = uid.parse().ok()?;
         (uid != 0 && mounts_volume && !k.compat).then_some(gid)
     };
-    let fs_group = s.fs_group.map(i64::from).or_else(derived)?;
-    Some(PodSecurityContext {
-        fs_group: Some(fs_group),
+    let ctx = PodSecurityContext {
+        fs_group: s.fs_group.map(i64::from).or_else(derived),
+        sysctls: (!s.sysctls.is_empty()).then(|| {
+            s.sysctls
+                .iter()
+                .map(|(name, value)| Sysctl {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect()
+        }),
         ..PodSecurityContext::default()
-    })
+    };
+    (ctx != PodSecurityContext::default()).then_some(ctx)
+}
+
+/// `/etc/hosts` entries, one alias list per address, in the model's order.
+fn host_aliases(s: &ModelService) -> Option<Vec<HostAlias>> {
+    let mut aliases: Vec<HostAlias> = Vec::new();
+    for (host, ip) in &s.extra_hosts {
+        match aliases.iter_mut().find(|a| &a.ip == ip) {
+            Some(a) => a.hostnames.get_or_insert_with(Vec::new).push(host.clone()),
+            None => aliases.push(HostAlias {
+                ip: ip.clone(),
+                hostnames: Some(vec![host.clone()]),
+            }),
+        }
+    }
+    (!aliases.is_empty()).then_some(aliases)
 }

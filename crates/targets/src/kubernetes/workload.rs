@@ -86,6 +86,18 @@ pub(super) fn render(
 ) -> Result<Vec<Manifest>, TargetError> {
     let name = s.name.as_str();
     let labels = service_labels(name);
+    // The model's labels are metadata: annotations on the Service and the workload, as
+    // Kompose writes compose labels (Kubernetes labels are for selecting, and stricter).
+    let object_meta = || {
+        let mut m = meta(plan, name, Some(name));
+        m.annotations = (!s.labels.is_empty()).then(|| {
+            s.labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        });
+        m
+    };
     let selector = LabelSelector {
         match_labels: Some(labels.clone()),
         ..LabelSelector::default()
@@ -125,7 +137,7 @@ pub(super) fn render(
             })
             .collect::<Vec<_>>();
         let svc = Service {
-            metadata: meta(plan, name, Some(name)),
+            metadata: object_meta(),
             spec: Some(ServiceSpec {
                 // A StatefulSet's Service is headless: each replica keeps its DNS name.
                 cluster_ip: (ctl == Controller::StatefulSet).then(|| "None".into()),
@@ -145,7 +157,7 @@ pub(super) fn render(
     match ctl {
         Controller::Deployment => {
             let d = Deployment {
-                metadata: meta(plan, name, Some(name)),
+                metadata: object_meta(),
                 spec: Some(DeploymentSpec {
                     replicas,
                     selector,
@@ -176,7 +188,7 @@ pub(super) fn render(
                 })
                 .collect();
             let st = StatefulSet {
-                metadata: meta(plan, name, Some(name)),
+                metadata: object_meta(),
                 spec: Some(StatefulSetSpec {
                     replicas,
                     selector,
@@ -191,7 +203,7 @@ pub(super) fn render(
         }
         Controller::DaemonSet => {
             let ds = DaemonSet {
-                metadata: meta(plan, name, Some(name)),
+                metadata: object_meta(),
                 spec: Some(DaemonSetSpec {
                     selector,
                     template,
@@ -207,7 +219,7 @@ pub(super) fn render(
                 _ => String::new(),
             };
             let cj = CronJob {
-                metadata: meta(plan, name, Some(name)),
+                metadata: object_meta(),
                 spec: Some(CronJobSpec {
                     schedule,
                     concurrency_policy: Some("Forbid".into()),
@@ -225,7 +237,7 @@ pub(super) fn render(
             out.push(Manifest::new(name, "CronJob", &cj)?);
         }
         Controller::Pod => {
-            let mut metadata = meta(plan, name, Some(name));
+            let mut metadata = object_meta();
             metadata.labels = Some(labels.clone());
             let pod = Pod {
                 metadata,

@@ -1,0 +1,58 @@
+//! What a service asks of the container runtime: kernel parameters an engine can set per
+//! container, process limits Docker knows, and `/etc/hosts` entries that are entries.
+
+use crate::codes::{SERVICE_EXTRA_HOST, SERVICE_SYSCTL, SERVICE_ULIMIT};
+use crate::{sysctl_is_namespaced, Diagnostics, System, ULIMITS};
+
+pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    for s in &system.services {
+        let at = format!("services.{}", s.name);
+        let origin = s.origin.as_ref();
+        for (key, value) in &s.sysctls {
+            if !sysctl_is_namespaced(key) {
+                diags
+                    .error(SERVICE_SYSCTL, format!("{at}.sysctls.{key}"), format!("`{key}` is a node-wide kernel parameter: no engine sets it for one container (Docker refuses to start it, Kubernetes to schedule it)"))
+                    .help(format!("set it on every host that may run `{}`: `sysctl -w {key}={value}`, and a file in /etc/sysctl.d/ so it survives a reboot (on Kubernetes, a privileged DaemonSet or init container can do it per node)", s.name))
+                    .origin(origin);
+            }
+        }
+        for (name, limit) in &s.ulimits {
+            if !ULIMITS.contains(&name.as_str()) {
+                let hint = crate::suggest::closest(name, ULIMITS.iter().copied());
+                diags
+                    .error(
+                        SERVICE_ULIMIT,
+                        format!("{at}.ulimits.{name}"),
+                        format!("`{name}` is not a process limit Docker knows"),
+                    )
+                    .help(match hint {
+                        Some(h) => format!("did you mean `{h}`?"),
+                        None => format!("use one of {}", ULIMITS.join(", ")),
+                    })
+                    .origin(origin);
+            } else if limit.soft > limit.hard {
+                diags
+                    .error(SERVICE_ULIMIT, format!("{at}.ulimits.{name}"), format!("the soft `{name}` limit ({}) is above the hard one ({}), which the kernel refuses", limit.soft, limit.hard))
+                    .help(format!("raise the hard limit, e.g. `Ulimit::new({}, {})`", limit.soft, limit.soft))
+                    .origin(origin);
+            }
+        }
+        for (host, ip) in &s.extra_hosts {
+            let good_host = !host.is_empty()
+                && host.len() <= 253
+                && host.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                });
+            if !good_host || ip.parse::<std::net::IpAddr>().is_err() {
+                diags
+                    .error(SERVICE_EXTRA_HOST, format!("{at}.extra_hosts.{host}"), format!("`{host}` → `{ip}` is not a host name and an IP address"))
+                    .help("map a host name to an address: `.extra_hosts([(\"db.internal\", \"10.0.0.5\")])`")
+                    .origin(origin);
+            }
+        }
+    }
+}
