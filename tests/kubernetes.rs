@@ -801,3 +801,57 @@ fn sysctls_the_kubelet_refuses_and_ulimits_it_cannot_set_are_reported() {
         "net.ipv4.tcp_keepalive_time"
     );
 }
+
+/// The Kubernetes target's options are reachable from `infra.rs`, on the phase.
+#[test]
+fn the_phase_sets_compat_mode_and_the_certificate_issuer() {
+    let with = |phase: Phase| {
+        System::new("shop")
+            .service(
+                Service::builder()
+                    .name("web")
+                    .image("nginx:1.27")
+                    .ports([Port::tcp(80)])
+                    .build(),
+            )
+            .route(
+                Route::builder()
+                    .host("shop.example.com")
+                    .service("web")
+                    .port(80)
+                    .build(),
+            )
+            .phase(phase)
+    };
+    let plain = render(
+        &with(Phase::new("k3s", Engine::Kubernetes)),
+        &Kubernetes::new(),
+    );
+    assert!(plain.iter().any(|(p, _)| p.ends_with("networkpolicy.yaml")));
+    let ingress = |files: &Artifacts| {
+        files
+            .iter()
+            .find(|(p, _)| p.ends_with("-ingress.yaml"))
+            .map(|(_, t)| serde_yaml::from_str::<Value>(t).expect("yaml"))
+            .expect("an Ingress")
+    };
+    assert_eq!(
+        ingress(&plain)["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+        "letsencrypt"
+    );
+    let compat = render(
+        &with(Phase::new("k3s", Engine::Kubernetes).kompose_compat()),
+        &Kubernetes::new(),
+    );
+    assert!(compat
+        .iter()
+        .all(|(p, _)| !p.ends_with("networkpolicy.yaml")));
+    let issued = render(
+        &with(Phase::new("k3s", Engine::Kubernetes).cert_issuer("letsencrypt-prod")),
+        &Kubernetes::new(),
+    );
+    assert_eq!(
+        ingress(&issued)["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+        "letsencrypt-prod"
+    );
+}

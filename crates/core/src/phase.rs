@@ -156,6 +156,18 @@ pub struct Phase {
     /// built-in Traefik ([`IngressController::k3s_traefik`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressController>,
+    /// The cert-manager `ClusterIssuer` of a Kubernetes phase's TLS routes that name none
+    /// (builder method: `.cert_issuer(..)`; default `letsencrypt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_issuer: Option<String>,
+    /// Kompose-compatible output for a Kubernetes phase (builder method:
+    /// `.kompose_compat()`): escala's additions left out, to compare with `kompose convert`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub kompose_compat: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// The ingress controller that serves a Kubernetes phase's routes: the `ingressClassName` of
@@ -262,7 +274,22 @@ impl Phase {
             database: DatabaseStage::default(),
             accepted: Vec::new(),
             ingress: None,
+            cert_issuer: None,
+            kompose_compat: false,
         }
+    }
+    /// The cert-manager `ClusterIssuer` of this Kubernetes phase's TLS routes that name
+    /// none (default `letsencrypt`).
+    pub fn cert_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.cert_issuer = Some(issuer.into());
+        self
+    }
+    /// Kompose-compatible output in this Kubernetes phase: no NetworkPolicies,
+    /// PodDisruptionBudgets, security defaults, dependency init containers or HTTPS
+    /// redirect, to compare side by side with `kompose convert` (secrets stay references).
+    pub fn kompose_compat(mut self) -> Self {
+        self.kompose_compat = true;
+        self
     }
     /// The ingress controller of a Kubernetes phase (default: K3s's Traefik).
     ///

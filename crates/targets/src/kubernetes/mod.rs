@@ -294,6 +294,35 @@ impl Target for Kubernetes {
     }
 
     fn check(&self, plan: &PhasePlan<'_>, diags: &mut Diagnostics) {
+        self.for_phase(plan.phase()).check_phase(plan, diags);
+    }
+
+    fn unappliable(&self, path: &str, old: &str, new: &str) -> Vec<Unappliable> {
+        if path.ends_with(".yaml") {
+            in_place::unappliable(old, new)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
+        self.for_phase(plan.phase()).render_phase(plan)
+    }
+}
+
+impl Kubernetes {
+    /// This target with the options `phase` sets on itself (compat mode, issuer), which win
+    /// over the target's own.
+    fn for_phase(&self, phase: &Phase) -> Kubernetes {
+        let mut k = self.clone();
+        k.compat |= phase.kompose_compat;
+        if let Some(issuer) = &phase.cert_issuer {
+            k.default_issuer = issuer.clone();
+        }
+        k
+    }
+
+    fn check_phase(&self, plan: &PhasePlan<'_>, diags: &mut Diagnostics) {
         let p = &plan.phase().name;
         if !self.compat && !plan.routes().is_empty() && self.controller(plan).is_none() {
             let class = self.class(plan);
@@ -368,15 +397,7 @@ impl Target for Kubernetes {
         }
     }
 
-    fn unappliable(&self, path: &str, old: &str, new: &str) -> Vec<Unappliable> {
-        if path.ends_with(".yaml") {
-            in_place::unappliable(old, new)
-        } else {
-            Vec::new()
-        }
-    }
-
-    fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
+    fn render_phase(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
         let system = plan.system();
         let ns = system.name.as_str();
         let mut manifests = vec![Manifest::new(
