@@ -643,9 +643,10 @@ fn request_above_limit() {
 
 #[test]
 fn placement_no_node_satisfies() {
+    // A one-node Swarm: its node is a manager (a Swarm needs one).
     let node = Node::builder()
-        .name("w1")
-        .role(NodeRole::Worker)
+        .name("m1")
+        .role(NodeRole::Manager)
         .labels([("disk", "ssd")])
         .cpu(Cpu::cores(4))
         .memory(ByteSize::gib(8))
@@ -653,7 +654,7 @@ fn placement_no_node_satisfies() {
     let mut s = base();
     s.phases[0] = Phase::new("prod", Engine::Swarm)
         .node(node.clone())
-        .placement("db", Placement::anywhere().role(NodeRole::Manager));
+        .placement("db", Placement::anywhere().role(NodeRole::Worker));
     fails_with(
         s,
         codes::PLACEMENT_UNSATISFIABLE,
@@ -682,8 +683,8 @@ fn placement_on_a_label_no_node_carries() {
     s.phases[0] = Phase::new("prod", Engine::Swarm)
         .node(
             Node::builder()
-                .name("w1")
-                .role(NodeRole::Worker)
+                .name("m1")
+                .role(NodeRole::Manager)
                 .cpu(Cpu::cores(4))
                 .memory(ByteSize::gib(8))
                 .build(),
@@ -993,4 +994,92 @@ fn runtime_settings_no_engine_takes_are_errors_with_a_fix() {
         .stop_grace_period(Duration::secs(30))
         .build());
     assert!(s.check().is_ok());
+}
+
+/// Accepted and wrong, before: each is now a diagnostic at its place.
+#[test]
+fn values_no_engine_runs_are_diagnostics() {
+    // Two services publishing one host port in a phase.
+    let mut s = base();
+    s.services[0].ports = vec![Port::tcp(80).publish(8080)];
+    s.services[1].ports = vec![Port::tcp(5432).publish(8080)];
+    fails_with(s, codes::PORT_TAKEN, "services.db.ports[0]");
+    // A schedule with five fields out of range.
+    let s = base().service(
+        Service::builder()
+            .name("job")
+            .image("busybox")
+            .workload(Workload::Scheduled {
+                schedule: "99 99 99 99 99".into(),
+            })
+            .build(),
+    );
+    fails_with(s, codes::WORKLOAD_SCHEDULE, "services.job.workload");
+    // A health check every 99999999999 hours.
+    let mut s = base();
+    s.services[0].health = Some(
+        HealthCheck::command(["true"])
+            .interval("99999999999h".parse().expect("a duration"))
+            .timeout(Duration::secs(1)),
+    );
+    fails_with(s, codes::HEALTH_BAD, "services.web.health.interval");
+    // No replica: a warning; four billion: an error, and no runaway placement check.
+    let mut s = base();
+    s.services[0].replicas = 0;
+    let checked = s.check().expect("a warning only");
+    assert!(checked
+        .warnings()
+        .iter()
+        .any(|d| d.code == codes::SCALE_COUNT && d.path == "services.web.replicas"));
+    let mut s = base();
+    s.phases[0] = Phase::new("prod", Engine::Swarm)
+        .node(
+            Node::builder()
+                .name("m1")
+                .role(NodeRole::Manager)
+                .cpu(Cpu::cores(4))
+                .memory(ByteSize::gib(8))
+                .build(),
+        )
+        .replicas("web", u32::MAX);
+    let d = errors(&s);
+    assert!(d.iter().any(|x| x.code == codes::SCALE_COUNT), "{d}");
+    // A Swarm of workers only.
+    let mut s = base();
+    s.phases[0] = Phase::new("prod", Engine::Swarm).node(
+        Node::builder()
+            .name("w1")
+            .role(NodeRole::Worker)
+            .cpu(Cpu::cores(4))
+            .memory(ByteSize::gib(8))
+            .build(),
+    );
+    fails_with(s, codes::PLACEMENT_UNSATISFIABLE, "phases.prod.nodes");
+}
+
+/// No constructor or check panics or wraps on any value its type admits.
+#[test]
+fn extreme_numbers_neither_panic_nor_wrap() {
+    assert_eq!(Cpu::cores(u64::MAX / 10).as_millis(), u64::MAX);
+    assert_eq!(ByteSize::gib(u64::MAX).as_bytes(), u64::MAX);
+    assert_eq!(Duration::secs(u64::MAX).as_millis(), u64::MAX);
+    assert_eq!(Duration::mins(u64::MAX).as_nanos(), u64::MAX);
+    assert_eq!(Cpu::cores(u64::MAX).as_nanos(), u64::MAX);
+    // 8 GiB requests times many replicas: over capacity, not wrapped under it.
+    let mut s = base();
+    s.services[0].resources = Resources::new()
+        .cpu(Cpu::cores(u64::MAX / 10), Cpu::cores(u64::MAX / 10))
+        .memory(ByteSize::gib(8), ByteSize::gib(8));
+    s.phases[0] = Phase::new("prod", Engine::Swarm)
+        .node(
+            Node::builder()
+                .name("m1")
+                .role(NodeRole::Manager)
+                .cpu(Cpu::cores(4))
+                .memory(ByteSize::gib(8))
+                .build(),
+        )
+        .replicas("web", 10_000);
+    let d = errors(&s);
+    assert!(d.iter().any(|x| x.code == codes::PLACEMENT_CAPACITY), "{d}");
 }

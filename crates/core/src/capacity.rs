@@ -38,6 +38,10 @@ pub fn candidates(phase: &Phase, s: &Service) -> Vec<usize> {
         .collect()
 }
 
+/// More replicas than this is an error of the model's check (`escala::scale::replica_count`);
+/// capacity sums leave such services out rather than loop over them.
+pub const MAX_REPLICAS: u32 = 10_000;
+
 /// How many copies of a service hold capacity: one per candidate node for a one-per-node
 /// service, its most replicas otherwise.
 pub fn copies(phase: &Phase, s: &Service) -> u64 {
@@ -77,6 +81,9 @@ pub fn loads(phase: &Phase, services: &[Service]) -> Vec<Load> {
         }
         let mut placed = vec![0u32; out.len()];
         let count = copies(phase, s);
+        if count > u64::from(MAX_REPLICAS) {
+            continue; // an error of the check
+        }
         for k in 0..count {
             let target = if s.workload == Workload::PerNode {
                 nodes[k as usize % nodes.len()]
@@ -88,10 +95,23 @@ pub fn loads(phase: &Phase, services: &[Service]) -> Vec<Load> {
                     .unwrap_or(&nodes[0])
             };
             let l = &mut out[target];
-            l.cpu_request += s.resources.cpu_request.map_or(0, Cpu::as_millis);
-            l.cpu_limit += s.resources.cpu_limit.map_or(0, Cpu::as_millis);
-            l.memory_request += s.resources.memory_request.map_or(0, ByteSize::as_bytes);
-            l.memory_limit += s.resources.memory_limit.map_or(0, ByteSize::as_bytes);
+            let add = |total: &mut u64, v: u64| *total = total.saturating_add(v);
+            add(
+                &mut l.cpu_request,
+                s.resources.cpu_request.map_or(0, Cpu::as_millis),
+            );
+            add(
+                &mut l.cpu_limit,
+                s.resources.cpu_limit.map_or(0, Cpu::as_millis),
+            );
+            add(
+                &mut l.memory_request,
+                s.resources.memory_request.map_or(0, ByteSize::as_bytes),
+            );
+            add(
+                &mut l.memory_limit,
+                s.resources.memory_limit.map_or(0, ByteSize::as_bytes),
+            );
             placed[target] += 1;
         }
         for (i, n) in placed.into_iter().enumerate() {

@@ -32,6 +32,8 @@ codes! {
     SERVICE_ULIMIT = "escala::service::bad_ulimit", "a process limit has an unknown name, or a soft value above the hard one";
     /// An extra hosts entry whose address is not an IP address or whose name is not a host name.
     SERVICE_EXTRA_HOST = "escala::service::bad_extra_host", "an extra `/etc/hosts` entry is not a host name and an IP address";
+    /// Two services of a phase publish the same host port.
+    PORT_TAKEN = "escala::phase::host_port_taken", "two services of a phase publish the same host port, which compose and Swarm refuse";
     /// A secret-looking environment variable holds a literal value.
     SERVICE_SECRET_LITERAL = "escala::service::secret_literal", "an environment variable named like a secret holds a literal value, which every generated file would carry";
     /// A container path is not absolute, or two mounts share a target.
@@ -49,7 +51,7 @@ codes! {
     /// A health check probes a port the service does not declare.
     HEALTH_PORT = "escala::health::unknown_port", "a health check probes a port the service does not declare";
     /// A health check is malformed.
-    HEALTH_BAD = "escala::health::invalid", "a health check has an empty command, zero interval or a timeout longer than its interval";
+    HEALTH_BAD = "escala::health::invalid", "a health check has an empty command, a zero interval, a timeout longer than its interval, or a period over a day";
     /// A route's target port is not declared.
     ROUTE_PORT = "escala::route::unknown_port", "a route sends traffic to a port the service does not declare";
     /// Two routes claim the same host and path.
@@ -60,6 +62,8 @@ codes! {
     SCALE_AUTOSCALE = "escala::scale::autoscale", "autoscaling has min > max, a zero bound, no metric or a zero target";
     /// Replicas outside the autoscaling bounds.
     SCALE_REPLICAS = "escala::scale::replicas_outside_autoscale", "replicas lie outside the autoscaling bounds";
+    /// Replicas beyond what a deployment of this kind can mean, or none at all.
+    SCALE_COUNT = "escala::scale::replica_count", "a service runs no replica (warning), or more than 10,000 (error)";
     /// Several replicas share a single-writer volume.
     SCALE_SINGLE_WRITER = "escala::scale::single_writer", "more than one replica mounts a single-writer volume";
     /// A request exceeds its limit.

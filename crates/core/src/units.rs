@@ -62,7 +62,7 @@ impl Cpu {
     }
     /// `n` whole cores.
     pub const fn cores(n: u64) -> Self {
-        Cpu(n * 1000)
+        Cpu(n.saturating_mul(1000))
     }
     /// Millicores.
     pub const fn as_millis(self) -> u64 {
@@ -70,7 +70,7 @@ impl Cpu {
     }
     /// NanoCPUs, the unit of the Docker Engine API.
     pub const fn as_nanos(self) -> u64 {
-        self.0 * 1_000_000
+        self.0.saturating_mul(1_000_000)
     }
     /// Kubernetes quantity: `500m`, or `2` for whole cores.
     pub fn to_kubernetes(self) -> String {
@@ -157,15 +157,15 @@ impl ByteSize {
     }
     /// `n` kibibytes.
     pub const fn kib(n: u64) -> Self {
-        ByteSize(n * KI)
+        ByteSize(n.saturating_mul(KI))
     }
     /// `n` mebibytes.
     pub const fn mib(n: u64) -> Self {
-        ByteSize(n * KI * KI)
+        ByteSize(n.saturating_mul(KI * KI))
     }
     /// `n` gibibytes.
     pub const fn gib(n: u64) -> Self {
-        ByteSize(n * KI * KI * KI)
+        ByteSize(n.saturating_mul(KI * KI * KI))
     }
     /// The size in bytes.
     pub const fn as_bytes(self) -> u64 {
@@ -236,11 +236,11 @@ impl Duration {
     }
     /// `n` seconds.
     pub const fn secs(n: u64) -> Self {
-        Duration(n * 1000)
+        Duration(n.saturating_mul(1000))
     }
     /// `n` minutes.
     pub const fn mins(n: u64) -> Self {
-        Duration(n * 60_000)
+        Duration(n.saturating_mul(60_000))
     }
     /// Milliseconds.
     pub const fn as_millis(self) -> u64 {
@@ -252,7 +252,7 @@ impl Duration {
     }
     /// Nanoseconds (the Docker Engine API unit).
     pub const fn as_nanos(self) -> u64 {
-        self.0 * 1_000_000
+        self.0.saturating_mul(1_000_000)
     }
     /// Go duration syntax as compose and Swarm want it: `10s`, `1m30s`, `1h`, `500ms`.
     pub fn to_go(self) -> String {

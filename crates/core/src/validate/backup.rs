@@ -34,13 +34,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     if let Some(url) = &b.database_url {
         secret(url, "backups.database_url", "database URL");
     }
-    if b.schedule.split_whitespace().count() != 5 {
+    if let Some(problem) = super::cron_problem(&b.schedule) {
         diags
-            .error(
-                BACKUP,
-                "backups.schedule",
-                format!("cron schedule `{}` does not have five fields", b.schedule),
-            )
+            .error(BACKUP, "backups.schedule", problem)
             .help("write minute hour day-of-month month day-of-week, e.g. `30 2 * * *`");
     }
     if b.keep_days == 0 {

@@ -34,6 +34,20 @@ pub(crate) fn check(system: &System) -> Diagnostics {
     diags
 }
 
+/// Why `schedule` is not a cron schedule every engine's scheduler takes (five fields, each
+/// in range, as Kubernetes CronJobs want them), or `None`. Parsed by croner.
+pub(crate) fn cron_problem(schedule: &str) -> Option<String> {
+    if schedule.split_whitespace().count() != 5 {
+        return Some(format!(
+            "cron schedule `{schedule}` does not have five fields"
+        ));
+    }
+    match croner::Cron::new(schedule).parse() {
+        Ok(_) => None,
+        Err(e) => Some(format!("cron schedule `{schedule}` is not valid: {e}")),
+    }
+}
+
 /// Reports a reference to `wanted` among `known` objects of `kind`, with a did-you-mean.
 pub(crate) fn unknown<'a>(
     diags: &'a mut Diagnostics,

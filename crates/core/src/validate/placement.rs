@@ -17,6 +17,16 @@ use crate::{ByteSize, Cpu, Diagnostics, Engine, Node, Phase, Service, System, Wo
 
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     for phase in system.phases.iter().filter(|p| !p.nodes.is_empty()) {
+        if phase.engine == Engine::Swarm
+            && !phase
+                .nodes
+                .iter()
+                .any(|n| n.role == crate::NodeRole::Manager)
+        {
+            diags
+                .error(PLACEMENT_UNSATISFIABLE, format!("phases.{}.nodes", phase.name), format!("Swarm phase `{}` declares no manager node: a Swarm needs one to exist, and `docker stack deploy` runs on it", phase.name))
+                .help("declare one node with `NodeRole::Manager` (managers run services too)");
+        }
         let services = phase_services(system, phase);
         for s in &services {
             satisfiable(system, phase, s, diags);
@@ -123,13 +133,14 @@ fn capacity(phase: &Phase, services: &[Service], diags: &mut Diagnostics) {
         }
         let per_node = s.workload == Workload::PerNode;
         let copies = capacity::copies(phase, s);
-        total_cpu += cpu * copies;
-        total_mem += mem * copies;
+        // Saturating: a sum past u64::MAX is over any node's capacity anyway.
+        total_cpu = total_cpu.saturating_add(cpu.saturating_mul(copies));
+        total_mem = total_mem.saturating_add(mem.saturating_mul(copies));
         if per_node || nodes.len() == 1 {
             let each = if per_node { 1 } else { copies };
             for (i, _) in &nodes {
-                pinned[*i].0 += cpu * each;
-                pinned[*i].1 += mem * each;
+                pinned[*i].0 = pinned[*i].0.saturating_add(cpu.saturating_mul(each));
+                pinned[*i].1 = pinned[*i].1.saturating_add(mem.saturating_mul(each));
                 pinned[*i].2.push(if each == 1 {
                     s.name.to_string()
                 } else {
@@ -147,8 +158,14 @@ fn capacity(phase: &Phase, services: &[Service], diags: &mut Diagnostics) {
                 .help("move some of them to other nodes (placement), lower their reservations, or give the node more CPU and memory");
         }
     }
-    let cpu_all: u64 = phase.nodes.iter().map(|n| n.cpu.as_millis()).sum();
-    let mem_all: u64 = phase.nodes.iter().map(|n| n.memory.as_bytes()).sum();
+    let cpu_all: u64 = phase
+        .nodes
+        .iter()
+        .fold(0, |t, n| t.saturating_add(n.cpu.as_millis()));
+    let mem_all: u64 = phase
+        .nodes
+        .iter()
+        .fold(0, |t, n| t.saturating_add(n.memory.as_bytes()));
     // An overflowing node already explains an overflowing phase; say it once.
     if !node_over && (total_cpu > cpu_all || total_mem > mem_all) {
         diags

@@ -240,6 +240,21 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .help("make the timeout shorter than the interval")
                     .origin(origin);
             }
+            // A day between checks (or to start) is no health check; beyond, Kubernetes'
+            // 32-bit seconds would not even hold some of these values.
+            let day = crate::Duration::mins(24 * 60);
+            for (field, d) in [
+                ("interval", h.interval),
+                ("timeout", h.timeout),
+                ("start_period", h.start_period),
+            ] {
+                if d > day {
+                    diags
+                        .error(HEALTH_BAD, format!("{path}.{field}"), format!("a health check {field} of {d} is longer than a day: the check would never catch a failure in time"))
+                        .help("use seconds to minutes (`Duration::secs(30)`)")
+                        .origin(origin);
+                }
+            }
         }
     }
 

@@ -1,10 +1,13 @@
 //! What a service asks of the container runtime: kernel parameters an engine can set per
 //! container, process limits Docker knows, and `/etc/hosts` entries that are entries.
 
-use crate::codes::{SERVICE_EXTRA_HOST, SERVICE_SYSCTL, SERVICE_ULIMIT};
-use crate::{sysctl_is_namespaced, Diagnostics, System, ULIMITS};
+use std::collections::HashMap;
+
+use crate::codes::{PORT_TAKEN, SERVICE_EXTRA_HOST, SERVICE_SYSCTL, SERVICE_ULIMIT};
+use crate::{sysctl_is_namespaced, Diagnostics, Engine, Name, System, ULIMITS};
 
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    host_ports(system, diags);
     for s in &system.services {
         let at = format!("services.{}", s.name);
         let origin = s.origin.as_ref();
@@ -52,6 +55,39 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .error(SERVICE_EXTRA_HOST, format!("{at}.extra_hosts.{host}"), format!("`{host}` → `{ip}` is not a host name and an IP address"))
                     .help("map a host name to an address: `.extra_hosts([(\"db.internal\", \"10.0.0.5\")])`")
                     .origin(origin);
+            }
+        }
+    }
+}
+
+/// A host port one service of a phase publishes is not another's: compose refuses to start
+/// the second container, and Swarm's routing mesh the second service. On Swarm, two services
+/// that both publish in host mode may share a port on different nodes.
+fn host_ports(system: &System, diags: &mut Diagnostics) {
+    for phase in &system.phases {
+        if phase.engine == Engine::Kubernetes {
+            continue; // no host ports there (reported by the target)
+        }
+        let mut taken: HashMap<(u16, crate::Protocol), (&Name, bool)> = HashMap::new();
+        for s in system.services.iter().filter(|s| phase.runs(&s.name)) {
+            for (i, p) in s.ports.iter().enumerate() {
+                let Some(host) = p.publish else { continue };
+                let both_host_mode =
+                    |other: bool| phase.engine == Engine::Swarm && other && p.host_mode;
+                match taken.get(&(host, p.protocol)) {
+                    Some((other, other_host))
+                        if *other != &s.name && !both_host_mode(*other_host) =>
+                    {
+                        diags
+                            .error(PORT_TAKEN, format!("services.{}.ports[{i}]", s.name), format!("in phase `{}`, host port {host}/{} is published by `{other}` and `{}`; the second cannot start", phase.name, p.protocol.as_str(), s.name))
+                            .help(format!("publish `{}` on another host port, or route to it through the proxy instead of publishing", s.name))
+                            .origin(s.origin.as_ref());
+                    }
+                    Some(_) => {}
+                    None => {
+                        taken.insert((host, p.protocol), (&s.name, p.host_mode));
+                    }
+                }
             }
         }
     }

@@ -8,8 +8,8 @@ use std::collections::HashSet;
 
 use crate::checked::effective;
 use crate::codes::{
-    ALERTS, PHASE_INVALID, PHASE_NONE, RESOURCES_REQUEST, SCALE_AUTOSCALE, SCALE_REPLICAS,
-    SCALE_SINGLE_WRITER, WORKLOAD_SCHEDULE,
+    ALERTS, PHASE_INVALID, PHASE_NONE, RESOURCES_REQUEST, SCALE_AUTOSCALE, SCALE_COUNT,
+    SCALE_REPLICAS, SCALE_SINGLE_WRITER, WORKLOAD_SCHEDULE,
 };
 use crate::{
     Access, Diagnostics, Engine, MountSource, Origin, Platform, Service, System, Threshold,
@@ -25,13 +25,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         single_writer(system, s, &at, "", o, diags);
         resources(s, &at, "", o, diags);
         if let Workload::Scheduled { schedule } = &s.workload {
-            if schedule.split_whitespace().count() != 5 {
+            if let Some(problem) = super::cron_problem(schedule) {
                 diags
-                    .error(
-                        WORKLOAD_SCHEDULE,
-                        format!("{at}.workload"),
-                        format!("cron schedule `{schedule}` does not have five fields"),
-                    )
+                    .error(WORKLOAD_SCHEDULE, format!("{at}.workload"), problem)
                     .help("write minute hour day-of-month month day-of-week, e.g. `0 3 * * *`")
                     .origin(o);
             }
@@ -160,6 +156,18 @@ fn autoscale(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut D
 }
 
 fn replicas(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
+    let most = s.replicas.max(s.autoscale.as_ref().map_or(0, |a| a.max));
+    if most > crate::capacity::MAX_REPLICAS {
+        diags
+            .error(SCALE_COUNT, format!("{at}.replicas"), format!("`{}` can run {most} replicas{ctx}; more than {} is not a deployment escala can check or an engine will schedule", s.name, crate::capacity::MAX_REPLICAS))
+            .help("run fewer replicas (autoscaling's maximum included), or split the service")
+            .origin(o);
+    } else if most == 0 && s.workload != Workload::PerNode {
+        diags
+            .warning(SCALE_COUNT, format!("{at}.replicas"), format!("`{}` runs no replica{ctx}", s.name))
+            .help(format!("to leave it out of a phase, use `Phase::without(\"{}\")`; to run it, give it at least one replica", s.name))
+            .origin(o);
+    }
     let Some(a) = &s.autoscale else { return };
     if a.min <= a.max && (s.replicas < a.min || s.replicas > a.max) {
         diags

@@ -129,16 +129,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         }
         _ => {}
     }
-    if upkeep.schedule.split_whitespace().count() != 5 {
+    if let Some(problem) = super::cron_problem(&upkeep.schedule) {
         diags
-            .error(
-                WORKLOAD_SCHEDULE,
-                "database.upkeep.schedule",
-                format!(
-                    "cron schedule `{}` does not have five fields",
-                    upkeep.schedule
-                ),
-            )
+            .error(WORKLOAD_SCHEDULE, "database.upkeep.schedule", problem)
             .help("write minute hour day-of-month month day-of-week, e.g. `17 3 * * *`");
     }
     if let Some(s) = system
