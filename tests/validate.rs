@@ -1083,3 +1083,24 @@ fn extreme_numbers_neither_panic_nor_wrap() {
     let d = errors(&s);
     assert!(d.iter().any(|x| x.code == codes::PLACEMENT_CAPACITY), "{d}");
 }
+
+#[test]
+fn config_files_outside_the_project_need_an_explicit_yes() {
+    for path in [
+        "../../../../etc/passwd",
+        "/etc/passwd",
+        "conf/../../x",
+        "~/.ssh/id_rsa",
+    ] {
+        let s = base().config(Config::file("leak", path));
+        fails_with(s, codes::CONFIG_OUTSIDE, "configs[0]");
+        let s = base().config(Config::file("leak", path).outside_project());
+        assert!(s.check().is_ok(), "{path}");
+    }
+    for inside in ["conf/app.toml", "./conf/app.toml", "conf/../other/app.toml"] {
+        assert!(
+            base().config(Config::file("c", inside)).check().is_ok(),
+            "{inside}"
+        );
+    }
+}

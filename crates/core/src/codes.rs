@@ -34,6 +34,8 @@ codes! {
     SERVICE_EXTRA_HOST = "escala::service::bad_extra_host", "an extra `/etc/hosts` entry is not a host name and an IP address";
     /// Two services of a phase publish the same host port.
     PORT_TAKEN = "escala::phase::host_port_taken", "two services of a phase publish the same host port, which compose and Swarm refuse";
+    /// A config file outside the project folder, not allowed explicitly.
+    CONFIG_OUTSIDE = "escala::config::outside_project", "a config file's path leaves the project folder, and its content would be copied into the generated files";
     /// A secret-looking environment variable holds a literal value.
     SERVICE_SECRET_LITERAL = "escala::service::secret_literal", "an environment variable named like a secret holds a literal value, which every generated file would carry";
     /// A container path is not absolute, or two mounts share a target.

@@ -105,6 +105,11 @@ pub struct Config {
     pub name: Name,
     /// Its content.
     pub source: ConfigSource,
+    /// A [`ConfigSource::File`] outside the project folder, explicitly allowed (builder
+    /// method: `.outside_project()`). Its content is copied into the generated files, so
+    /// a path leaving the project is an error unless the model says so.
+    #[serde(default, skip_serializing_if = "crate::service::is_false")]
+    pub outside_project: bool,
 }
 
 impl Config {
@@ -113,6 +118,7 @@ impl Config {
         Config {
             name: name.into(),
             source: ConfigSource::File(path.into()),
+            outside_project: false,
         }
     }
     /// A config with inline content.
@@ -120,6 +126,7 @@ impl Config {
         Config {
             name: name.into(),
             source: ConfigSource::Inline(content.into()),
+            outside_project: false,
         }
     }
     /// A config holding the system's alert rules as a Prometheus rules file
@@ -128,7 +135,14 @@ impl Config {
         Config {
             name: name.into(),
             source: ConfigSource::AlertRules,
+            outside_project: false,
         }
+    }
+    /// Allows a file config's path to leave the project folder (`/etc/…`, `../shared/…`):
+    /// its content is copied into the generated files, so this is never the default.
+    pub fn outside_project(mut self) -> Self {
+        self.outside_project = true;
+        self
     }
     /// A config holding key/value pairs.
     pub fn values(
@@ -143,6 +157,7 @@ impl Config {
                     .map(|(k, v)| (k.into(), v.into()))
                     .collect(),
             ),
+            outside_project: false,
         }
     }
 }

@@ -20,6 +20,15 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     let network_set: HashSet<&Name> = networks.iter().copied().collect();
     let secret_set: HashSet<&Name> = secrets.iter().copied().collect();
 
+    for (i, c) in system.configs.iter().enumerate() {
+        if let ConfigSource::File(path) = &c.source {
+            if !c.outside_project && leaves_project(path) {
+                diags
+                    .error(crate::codes::CONFIG_OUTSIDE, format!("configs[{i}]"), format!("config `{}` reads `{path}`, outside the project folder; its content would be copied into the generated files", c.name))
+                    .help(format!("copy the file into the project, or allow it explicitly: `Config::file(\"{}\", \"{path}\").outside_project()`", c.name));
+            }
+        }
+    }
     if let Some(proxy) = &system.proxy {
         if !service_set.contains(proxy) {
             unknown(
@@ -432,4 +441,27 @@ pub(super) fn env_refs(
             }
         }
     }
+}
+
+/// Whether a project-relative path leaves the project folder: absolute, or climbing above
+/// its start with `..` at some point.
+fn leaves_project(path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    if p.is_absolute() || path.starts_with('~') {
+        return true;
+    }
+    let mut depth: i64 = 0;
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+    }
+    false
 }
