@@ -855,3 +855,68 @@ fn the_phase_sets_compat_mode_and_the_certificate_issuer() {
         "letsencrypt-prod"
     );
 }
+
+/// What the kubelet does to `command`, `args` and env values (Kubernetes' documented
+/// expansion): `$$` becomes `$`, `$(VAR)` is a variable (none is defined here, so it stays
+/// as written), any other `$` stays.
+fn kubelet_expand(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek() == Some(&'$') {
+            chars.next();
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn literal_values_reach_the_container_byte_for_byte() {
+    let values = ["cost: $$5", "price $5", "$(NOT_A_VAR)", "$$(x)", "a$", "$"];
+    let svc = Service::builder()
+        .name("api")
+        .image("ghcr.io/acme/api:1")
+        .command(values)
+        .env(
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("V{i}"), Env::literal(*v))),
+        )
+        .build();
+    let files = render(&k3s(vec![svc]), &Kubernetes::new());
+    let c = &doc(&files, "api-deployment.yaml")["spec"]["template"]["spec"]["containers"][0];
+    for (i, v) in values.iter().enumerate() {
+        let arg = c["args"][i].as_str().expect("arg");
+        assert_eq!(kubelet_expand(arg), *v, "args[{i}] as written: {arg}");
+        let env = c["env"]
+            .as_array()
+            .expect("env")
+            .iter()
+            .find(|e| e["name"] == format!("V{i}"))
+            .and_then(|e| e["value"].as_str())
+            .expect("env value");
+        assert_eq!(kubelet_expand(env), *v, "V{i} as written: {env}");
+    }
+}
+
+#[test]
+fn a_scheduled_job_runs_as_many_copies_as_on_swarm() {
+    let job = Service::builder()
+        .name("report")
+        .image("ghcr.io/acme/report:1")
+        .replicas(3)
+        .workload(Workload::Scheduled {
+            schedule: "0 4 * * *".into(),
+        })
+        .build();
+    let files = render(&k3s(vec![job]), &Kubernetes::new());
+    let spec = &doc(&files, "report-cronjob.yaml")["spec"]["jobTemplate"]["spec"];
+    assert_eq!(
+        (spec["parallelism"].as_i64(), spec["completions"].as_i64()),
+        (Some(3), Some(3))
+    );
+}

@@ -1104,3 +1104,128 @@ fn config_files_outside_the_project_need_an_explicit_yes() {
         );
     }
 }
+
+#[test]
+fn digests_and_route_paths_are_what_registries_and_routers_take() {
+    let mut s = base();
+    s.services[0].image = Some("nginx@sha256:abc".into());
+    fails_with(s, codes::SERVICE_BAD_IMAGE, "services.web.image");
+    for bad in ["/api?x=1", "/docs#top", "/my path"] {
+        let s = base().route(
+            Route::builder()
+                .host("a.example.com")
+                .service("web")
+                .port(80)
+                .path(bad)
+                .build(),
+        );
+        let d = errors(&s);
+        let e = d
+            .iter()
+            .find(|x| x.path == "routes[0].path")
+            .expect("the path");
+        let help = e.help.clone().unwrap_or_default();
+        assert!(!help.contains(' ') || !help.contains("my path"), "{help}");
+        if bad == "/my path" {
+            assert!(help.contains("/my%20path"), "{help}");
+        }
+    }
+}
+
+#[test]
+fn values_over_the_engines_limits_are_errors() {
+    let big = "x".repeat(128 * 1024);
+    let mut s = base();
+    s.services[0]
+        .env
+        .insert("BLOB".into(), Env::literal(big.clone()));
+    fails_with(s, codes::SERVICE_ENV_TOO_LONG, "services.web.env.BLOB");
+    let mut s = base();
+    s.services[0]
+        .env
+        .insert("BLOB".into(), Env::literal("x".repeat(100 * 1024)));
+    assert!(s.check().is_ok(), "under 128 KiB is fine");
+    // A 600 KiB config: over Swarm's 500 KiB, under the ConfigMap's 1 MiB; 1.2 MB: over both.
+    for (size, engine, code) in [
+        (
+            600 * 1024,
+            Engine::Swarm,
+            escala::targets::swarm::codes::TOO_LARGE,
+        ),
+        (
+            1_200_000,
+            Engine::Kubernetes,
+            escala::targets::kubernetes::codes::TOO_LARGE,
+        ),
+    ] {
+        let mut s = base().config(Config::inline("blob", "x".repeat(size)));
+        s.services[0].configs = vec![ConfigMount::new("blob", "/etc/blob")];
+        s.phases[0] = Phase::new("prod", engine);
+        let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+        let plan = checked.plan("prod").expect("phase");
+        let mut d = Diagnostics::new();
+        for t in escala::targets::all()
+            .iter()
+            .filter(|t| t.accepts(plan.phase()))
+        {
+            t.check(&plan, &mut d);
+        }
+        assert!(
+            d.iter().any(|x| x.code == code && x.path == "configs.blob"),
+            "{d}"
+        );
+    }
+}
+
+#[test]
+fn autoscaling_that_cannot_work_says_why() {
+    let job = |w: Workload| {
+        base().service(
+            Service::builder()
+                .name("x")
+                .image("busybox")
+                .workload(w)
+                .resources(Resources::new().cpu(Cpu::millis(100), Cpu::millis(500)))
+                .autoscale(Autoscale::between(1, 3).cpu(70))
+                .build(),
+        )
+    };
+    fails_with(
+        job(Workload::Scheduled {
+            schedule: "0 3 * * *".into(),
+        }),
+        codes::SCALE_AUTOSCALE,
+        "services.x.autoscale",
+    );
+    fails_with(
+        job(Workload::PerNode),
+        codes::SCALE_AUTOSCALE,
+        "services.x.autoscale",
+    );
+    // A CPU target without a CPU request: the autoscaler never scales.
+    let s = base().service(
+        Service::builder()
+            .name("x")
+            .image("busybox")
+            .autoscale(Autoscale::between(1, 3).cpu(70))
+            .build(),
+    );
+    let checked = s.check().expect("a warning");
+    assert!(checked
+        .warnings()
+        .iter()
+        .any(|d| d.code == codes::SCALE_AUTOSCALE && d.message.contains("requests no CPU")));
+    // A stateful service with three replicas shares its volume on Swarm, not on Kubernetes.
+    let stateful = |engine: Engine| {
+        let mut s = base();
+        s.services[1].workload = Workload::Stateful;
+        s.phases[0] = Phase::new("prod", engine).replicas("db", 3);
+        s
+    };
+    fails_with(
+        stateful(Engine::Swarm),
+        codes::SCALE_SINGLE_WRITER,
+        "phases.prod.overrides[0].replicas",
+    );
+    assert!(stateful(Engine::Kubernetes).check().is_ok());
+}

@@ -36,6 +36,8 @@ codes! {
     PORT_TAKEN = "escala::phase::host_port_taken", "two services of a phase publish the same host port, which compose and Swarm refuse";
     /// A config file outside the project folder, not allowed explicitly.
     CONFIG_OUTSIDE = "escala::config::outside_project", "a config file's path leaves the project folder, and its content would be copied into the generated files";
+    /// An environment variable too long for Linux to pass to a program.
+    SERVICE_ENV_TOO_LONG = "escala::service::env_too_long", "an environment variable is 128 KiB or more, which Linux refuses to pass to a program";
     /// A secret-looking environment variable holds a literal value.
     SERVICE_SECRET_LITERAL = "escala::service::secret_literal", "an environment variable named like a secret holds a literal value, which every generated file would carry";
     /// A container path is not absolute, or two mounts share a target.

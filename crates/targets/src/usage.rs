@@ -50,3 +50,27 @@ pub(crate) fn unreadable_config_files<'a>(plan: &'a PhasePlan<'_>) -> Vec<(&'a N
         })
         .collect()
 }
+
+/// The configs the phase mounts whose content is over `limit` bytes, with their size: an
+/// engine's own ceiling (a Swarm config, a ConfigMap).
+pub(crate) fn oversized_configs<'a>(
+    plan: &'a PhasePlan<'_>,
+    limit: usize,
+) -> Vec<(&'a Name, usize)> {
+    plan.system()
+        .configs
+        .iter()
+        .filter(|c| mounts_config(plan, &c.name))
+        .filter_map(|c| {
+            let len = match &c.source {
+                escala_core::ConfigSource::File(path) => plan.file(path)?.len(),
+                escala_core::ConfigSource::Inline(text) => text.len(),
+                escala_core::ConfigSource::Values(values) => {
+                    values.iter().map(|(k, v)| k.len() + v.len()).sum()
+                }
+                escala_core::ConfigSource::AlertRules => return None,
+            };
+            (len > limit).then_some((&c.name, len))
+        })
+        .collect()
+}

@@ -126,6 +126,18 @@ pub(super) fn env(
         };
         control_chars(v, format!("{at}.env.{key}"), origin, diags);
     }
+    for (key, value) in env {
+        let (crate::Env::Literal(v) | crate::Env::NotSecret(v)) = value else {
+            continue;
+        };
+        // Linux's MAX_ARG_STRLEN: one `KEY=value` string, with its NUL, under 32 pages.
+        if key.len() + v.len() + 2 > 128 * 1024 {
+            diags
+                .error(crate::codes::SERVICE_ENV_TOO_LONG, format!("{at}.env.{key}"), format!("`{key}` of `{service}` holds {} bytes; Linux refuses to start a program with an environment string of 128 KiB or more, on every engine", v.len()))
+                .help("put the value in a config file and mount it (`Config::inline` / `Config::file` with `.configs([..])`)")
+                .origin(origin);
+        }
+    }
     for key in env.keys() {
         if !env_name(key) {
             diags
@@ -256,8 +268,21 @@ fn image_ref(image: &str) -> Result<(), &'static str> {
         None => (image, None),
     };
     if let Some(d) = digest {
-        if !d.contains(':') {
-            return Err("the digest must look like `sha256:…`");
+        // The algorithms registries use, with their hex lengths (OCI image spec).
+        let hex = |h: &str, n: usize| {
+            h.len() == n
+                && h.chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        };
+        let ok = match d.split_once(':') {
+            Some(("sha256", h)) => hex(h, 64),
+            Some(("sha512", h)) => hex(h, 128),
+            _ => false,
+        };
+        if !ok {
+            return Err(
+                "the digest must be `sha256:` and 64 lowercase hex digits (or `sha512:` and 128)",
+            );
         }
     }
     // A tag follows the last `:` after the last `/` (a registry port comes before a `/`).
@@ -314,12 +339,15 @@ mod tests {
             "pgvector/pgvector:pg18",
             "ghcr.io/acme/api:1.4.2",
             "localhost:5000/app",
-            "registry.example.com:5000/team/app:v1@sha256:abc",
+            "registry.example.com:5000/team/app:v1@sha256:9b7c2f0d6a4e8f1b3c5d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3",
         ] {
             assert_eq!(image_ref(ok), Ok(()), "{ok}");
         }
         for bad in [
             "",
+            "nginx@sha256:abc",
+            "nginx@md5:9b7c2f0d6a4e8f1b3c5d7e9f0a1b2c3d",
+            "nginx@sha256:9B7C2F0D6A4E8F1B3C5D7E9F0A1B2C3D4E5F60718293A4B5C6D7E8F9A0B1C2D3",
             "Nginx:Latest",
             "nginx:",
             "nginx:${TAG}",

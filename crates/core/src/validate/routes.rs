@@ -24,16 +24,28 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 );
         }
         if let Some(p) = &r.path {
-            if !p.starts_with('/') || p.contains(char::is_whitespace) || p.contains('`') {
+            let bad = |c: char| c.is_whitespace() || matches!(c, '`' | '?' | '#');
+            if !p.starts_with('/') || p.contains(bad) {
+                // What it could be: the path part, its spaces percent-encoded.
+                let fixed: String = p
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_start_matches('/')
+                    .replace('`', "")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join("%20");
                 diags
                     .error(
                         ROUTE_BAD,
                         format!("{at}.path"),
                         format!(
-                            "path prefix `{p}` must start with `/` and hold no spaces or backticks"
+                            "path prefix `{p}` must start with `/` and hold no spaces, backticks, `?query` or `#fragment` (a request path never matches those)"
                         ),
                     )
-                    .help(format!("write `/{}`", p.trim_start_matches('/').trim()))
+                    .help(format!("write `/{fixed}`"))
                     .origin(r.origin.as_ref());
             }
         }

@@ -22,7 +22,17 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         let o = s.origin.as_ref();
         autoscale(s, &at, "", o, diags);
         replicas(s, &at, "", o, diags);
-        single_writer(system, s, &at, "", o, diags);
+        // On Kubernetes each replica of a stateful service has its own claim: the replicas
+        // share the volume only in the other engines' phases that keep the declared count.
+        let declared = system.phases.iter().filter(|p| {
+            p.runs(&s.name)
+                && p.override_of(&s.name)
+                    .is_none_or(|o| o.replicas.is_none() && o.autoscale.is_none())
+        });
+        let mut declared = declared.peekable();
+        if declared.peek().is_none() || declared.any(|p| shares_volumes(s, p)) {
+            single_writer(system, s, &at, "", o, diags);
+        }
         resources(s, &at, "", o, diags);
         if let Workload::Scheduled { schedule } = &s.workload {
             if let Some(problem) = super::cron_problem(schedule) {
@@ -82,7 +92,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             }
             if ov.replicas.is_some() || ov.autoscale.is_some() {
                 replicas(&s, &at, &ctx, None, diags);
-                single_writer(system, &s, &at, &ctx, None, diags);
+                if shares_volumes(&s, phase) {
+                    single_writer(system, &s, &at, &ctx, None, diags);
+                }
             }
             if ov.resources.is_some() {
                 resources(&s, &at, &ctx, None, diags);
@@ -152,6 +164,22 @@ fn autoscale(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut D
             .error(SCALE_AUTOSCALE, path, msg)
             .help("use `Autoscale::between(min, max).cpu(70)` with 1 ≤ min ≤ max and a target above 0")
             .origin(o);
+    } else if matches!(s.workload, Workload::Scheduled { .. } | Workload::PerNode) {
+        diags
+            .error(SCALE_AUTOSCALE, path, format!("`{}`{ctx} runs on a schedule or on every node; there is no replica count to autoscale", s.name))
+            .help("remove the autoscaling; a scheduled job runs `replicas` copies each time")
+            .origin(o);
+    } else if a.cpu_percent.is_some() && s.resources.cpu_request.is_none() {
+        // A warning: Kompose files carry such autoscalers, and the rest of the model holds.
+        diags
+            .warning(SCALE_AUTOSCALE, path, format!("autoscaling of `{}`{ctx} targets a CPU use, but it requests no CPU: a utilization is a share of the request, so the autoscaler has nothing to compute and never scales", s.name))
+            .help("give it a CPU request: `.resources(Resources::new().cpu(Cpu::millis(250), Cpu::cores(1)))`")
+            .origin(o);
+    } else if a.memory_percent.is_some() && s.resources.memory_request.is_none() {
+        diags
+            .warning(SCALE_AUTOSCALE, path, format!("autoscaling of `{}`{ctx} targets a memory use, but it requests no memory: a utilization is a share of the request", s.name))
+            .help("give it a memory request: `.resources(Resources::new().memory(ByteSize::mib(256), ByteSize::mib(512)))`")
+            .origin(o);
     }
 }
 
@@ -175,6 +203,12 @@ fn replicas(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut Di
             .help(format!("set replicas between {} and {}; they are the starting count the autoscaler adjusts", a.min, a.max))
             .origin(o);
     }
+}
+
+/// Whether the replicas of `s` share its volumes in `phase`: everywhere but a stateful
+/// service on Kubernetes (a StatefulSet gives each replica its own claim).
+fn shares_volumes(s: &Service, phase: &crate::Phase) -> bool {
+    !(s.workload == Workload::Stateful && phase.engine == crate::Engine::Kubernetes)
 }
 
 fn single_writer(

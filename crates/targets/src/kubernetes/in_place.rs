@@ -7,15 +7,16 @@ use serde_json::Value;
 
 use escala_core::Unappliable;
 
-/// What a StatefulSet's spec may change after creation; everything else is refused
-/// ("updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template',
-/// 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are
-/// forbidden").
+/// What a StatefulSet's spec may change after creation; everything else is refused (seen on
+/// kube-apiserver v1.33.13: "updates to statefulset spec for fields other than 'replicas',
+/// 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit',
+/// 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden").
 const STATEFULSET_MUTABLE: &[&str] = &[
     "replicas",
     "ordinals",
     "template",
     "updateStrategy",
+    "revisionHistoryLimit",
     "persistentVolumeClaimRetentionPolicy",
     "minReadySeconds",
 ];

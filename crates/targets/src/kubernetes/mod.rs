@@ -74,12 +74,15 @@ pub mod codes {
     pub const BIND_MOUNT: &str = "escala::kubernetes::bind_mount";
     /// A bind mount of a project path (relative), which no node has.
     pub const PROJECT_BIND: &str = "escala::kubernetes::project_bind_mount";
+    /// An object over Kubernetes' size limit.
+    pub const TOO_LARGE: &str = "escala::kubernetes::too_large";
     /// A sysctl the kubelet refuses unless told to allow it.
     pub const UNSAFE_SYSCTL: &str = "escala::kubernetes::unsafe_sysctl";
     /// Routes through an ingress controller whose pods escala cannot know.
     pub const INGRESS_CONTROLLER: &str = "escala::kubernetes::unknown_ingress_controller";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
+        (TOO_LARGE, "a ConfigMap would be over Kubernetes' 1 MiB limit"),
         (UNSAFE_SYSCTL, "a sysctl outside Kubernetes' safe set: the kubelet refuses the pod unless started with `--allowed-unsafe-sysctls`"),
         (INGRESS_CONTROLLER, "the phase's ingress class is not one escala knows, so its NetworkPolicies cannot let the controller's pods in"),
         (DROPPED, "Kubernetes output does not express a feature of the model (placement by node role, a dependency that is not waited for, a published host port)"),
@@ -389,6 +392,12 @@ impl Kubernetes {
                         .origin(o);
                 }
             }
+        }
+        // The API server refuses a ConfigMap whose data exceeds 1 MiB.
+        for (name, len) in crate::usage::oversized_configs(plan, 1024 * 1024) {
+            diags
+                .error(codes::TOO_LARGE, format!("configs.{name}"), format!("config `{name}` holds {len} bytes; Kubernetes refuses a ConfigMap over 1 MiB (1048576 bytes) in phase `{p}`"))
+                .help("mount a volume with the file instead, or make it smaller");
         }
         for (name, path) in crate::usage::unreadable_config_files(plan) {
             diags

@@ -24,10 +24,11 @@ use escala_core::{
 use super::pod::pod_spec;
 use super::{claim, meta, service_labels, Kubernetes, Manifest};
 
-/// Kubernetes expands `$(VAR)` in commands, arguments and env values; a literal `$(` must be
-/// written `$$(`.
+/// Kubernetes expands `$(VAR)` in commands, arguments and env values, and turns `$$` into
+/// `$`: every literal `$` is written `$$`, so `$5`, `$$5` and `$(X)` reach the container
+/// byte for byte.
 pub(super) fn literal(s: &str) -> String {
-    s.replace("$(", "$$(")
+    s.replace('$', "$$")
 }
 
 pub(super) fn int(n: u64) -> i32 {
@@ -227,6 +228,10 @@ pub(super) fn render(
                         metadata: None,
                         spec: Some(JobSpec {
                             template,
+                            // Swarm's replicated job runs `replicas` tasks to completion; so
+                            // does each run of the CronJob.
+                            parallelism: (s.replicas > 1).then(|| int(u64::from(s.replicas))),
+                            completions: (s.replicas > 1).then(|| int(u64::from(s.replicas))),
                             ..JobSpec::default()
                         }),
                     },

@@ -47,6 +47,8 @@ pub mod codes {
     pub const NO_IMAGE: &str = "escala::swarm::no_image";
     /// A local volume on a service that may move between nodes.
     pub const UNPINNED: &str = "escala::swarm::unpinned_volume";
+    /// An object over Swarm's size limit.
+    pub const TOO_LARGE: &str = "escala::swarm::too_large";
     /// A config file that could not be read while building.
     pub const MISSING_FILE: &str = "escala::swarm::missing_file";
     /// A routed service on no network its proxy is on.
@@ -61,6 +63,7 @@ pub mod codes {
         (HOST_MODE_REPLICAS, "a service publishing a port in host mode has more replicas than nodes that may run it (one task per node)"),
         (NO_IMAGE, "a service has a build but no image; Swarm cannot build"),
         (UNPINNED, "a service writes to a local volume but may be scheduled on more than one node"),
+        (TOO_LARGE, "a config is over Swarm's 500 KiB limit"),
         (MISSING_FILE, "a config file could not be read while building, so the config cannot be named after its content"),
         (PROXY_UNREACHABLE, "a routed service shares no network with the proxy (Traefik), which could not reach it"),
     ];
@@ -194,6 +197,12 @@ impl Target for Swarm {
                         .help(format!("create it once on a manager: `printf '%s' \"${var}\" | docker secret create {name} -` (also listed in {ENV_EXAMPLE})"));
                 }
             }
+        }
+        // Swarm refuses a config over 500 KiB (`docker config create`: "config data too long").
+        for (name, len) in crate::usage::oversized_configs(plan, 500 * 1024) {
+            diags
+                .error(codes::TOO_LARGE, format!("configs.{name}"), format!("config `{name}` holds {len} bytes; Swarm refuses a config over 500 KiB (512000 bytes) in phase `{p}`"))
+                .help("mount a volume with the file instead, or make it smaller");
         }
         for (name, path) in crate::usage::unreadable_config_files(plan) {
             diags
