@@ -53,6 +53,7 @@ pub(crate) fn unreadable_config_files<'a>(plan: &'a PhasePlan<'_>) -> Vec<(&'a N
 
 /// The configs the phase mounts whose content is over `limit` bytes, with their size: an
 /// engine's own ceiling (a Swarm config, a ConfigMap).
+#[cfg(any(feature = "swarm", feature = "kubernetes"))]
 pub(crate) fn oversized_configs<'a>(
     plan: &'a PhasePlan<'_>,
     limit: usize,
