@@ -920,3 +920,62 @@ fn kompose_equivalence_on_every_golden_file() {
         }
     }
 }
+
+fn import_err(text: String) -> String {
+    let file = ComposeFile {
+        path: "f.yml".into(),
+        text,
+    };
+    match compose(&[file], &BTreeMap::new()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("imported"),
+    }
+}
+
+/// The importer does not run away: an alias bomb stops at a node budget, deep nesting at a
+/// depth limit, and a very large system imports into code whose builder chains stay short
+/// (formatting a 20,000-call chain overflowed the stack).
+#[test]
+fn the_importer_stays_bounded() {
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..10u8 {
+        let (this, prev) = ((b'a' + level) as char, (b'a' + level - 1) as char);
+        let refs = vec![format!("*{prev}"); 9].join(", ");
+        bomb.push_str(&format!("{this}: &{this} [{refs}]\n"));
+    }
+    bomb.push_str("services:\n  web:\n    image: nginx\n");
+    let start = std::time::Instant::now();
+    let e = import_err(bomb);
+    assert!(e.contains("expands to more than"), "{e}");
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "bounded in time"
+    );
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    assert!(import_err(deep).contains("recursion limit"));
+    // 2,000 services: the builder chain is cut into statements.
+    let mut big = String::from("services:\n");
+    for i in 0..2000 {
+        big.push_str(&format!("  s{i}:\n    image: nginx:1.27\n"));
+    }
+    let (system, diags) = compose(
+        &[ComposeFile {
+            path: "big.yml".into(),
+            text: big,
+        }],
+        &BTreeMap::new(),
+    )
+    .expect("imports");
+    assert!(!diags.has_errors());
+    assert_eq!(system.services.len(), 2000);
+    let code = infra_rs(&system, "`big.yml`");
+    assert!(code.contains("let system = system"), "cut into statements");
+    // Formatted (prettyplease indents; unparsable source would come back on few lines).
+    assert!(
+        code.lines().count() > 2000 * 4,
+        "formatted, one service function each"
+    );
+    // Over the size limit: an error, before any parsing.
+    let huge = format!("services: {{}}\n#{}", "x".repeat(64 * 1024 * 1024));
+    assert!(import_err(huge).contains("reads at most"));
+}

@@ -355,11 +355,15 @@ fn service(s: &Service) -> String {
     b
 }
 
+/// The longest builder chain written as one expression.
+const CHAIN: usize = 64;
+
 /// `infra.rs` for `system`, formatted. `source` names the files it came from.
 pub fn infra_rs(system: &System, source: &str) -> String {
-    let mut body = format!("System::new({})", lit(system.name.as_str()));
+    let start = format!("System::new({})", lit(system.name.as_str()));
+    let mut calls: Vec<String> = Vec::new();
     for s in &system.services {
-        body.push_str(&format!(".service({}())", fn_name(s.name.as_str())));
+        calls.push(format!(".service({}())", fn_name(s.name.as_str())));
     }
     for v in &system.volumes {
         let mut x = format!("Volume::builder().name({})", lit(v.name.as_str()));
@@ -369,7 +373,7 @@ pub fn infra_rs(system: &System, source: &str) -> String {
         if v.backup {
             x.push_str(".backup(true)");
         }
-        body.push_str(&format!(".volume({x}.build())"));
+        calls.push(format!(".volume({x}.build())"));
     }
     for n in &system.networks {
         let mut x = format!("Network::builder().name({})", lit(n.name.as_str()));
@@ -379,7 +383,7 @@ pub fn infra_rs(system: &System, source: &str) -> String {
         if n.encrypted {
             x.push_str(".encrypted(true)");
         }
-        body.push_str(&format!(".network({x}.build())"));
+        calls.push(format!(".network({x}.build())"));
     }
     for s in &system.secrets {
         let x = match &s.source {
@@ -393,7 +397,7 @@ pub fn infra_rs(system: &System, source: &str) -> String {
                 format!("Secret::external({}, {})", lit(s.name.as_str()), lit(e))
             }
         };
-        body.push_str(&format!(".secret({x})"));
+        calls.push(format!(".secret({x})"));
     }
     for c in &system.configs {
         let x = match &c.source {
@@ -414,7 +418,7 @@ pub fn infra_rs(system: &System, source: &str) -> String {
                 )
             }
         };
-        body.push_str(&format!(".config({x})"));
+        calls.push(format!(".config({x})"));
     }
     for r in &system.routes {
         let mut x = format!("Route::builder().host({})", lit(&r.host));
@@ -440,7 +444,7 @@ pub fn infra_rs(system: &System, source: &str) -> String {
             }
             Some(_) => {}
         }
-        body.push_str(&format!(".route({x}.build())"));
+        calls.push(format!(".route({x}.build())"));
     }
     for p in &system.phases {
         let engine = format!("{:?}", p.engine);
@@ -450,8 +454,21 @@ pub fn infra_rs(system: &System, source: &str) -> String {
                 ".platform(Platform::Dokploy {{ isolated: {isolated} }})"
             ));
         }
-        body.push_str(&format!(".phase({x})"));
+        calls.push(format!(".phase({x})"));
     }
+    // One chain reads best; a very long one is cut into statements of at most `CHAIN` calls,
+    // because parsing and printing a method chain recurse once per call (20,000 services
+    // overflowed the stack).
+    let body = if calls.len() <= CHAIN {
+        format!("{start}{}", calls.concat())
+    } else {
+        let mut b = format!("let system = {start};");
+        for chunk in calls.chunks(CHAIN) {
+            b.push_str(&format!("let system = system{};", chunk.concat()));
+        }
+        b.push_str("system");
+        b
+    };
     let mut src = format!(
         "//! The system imported from {source} by `escala import`. Edit it freely: it is yours now.\n\
          //! `cargo run -- build` writes every phase's files; `cargo run -- check` keeps them in sync.\n\

@@ -72,23 +72,54 @@ pub struct YamlError {
     pub pos: Pos,
 }
 
+/// The most nodes a file may expand to, aliases copied in: a compose file of 20,000
+/// services is a few hundred thousand; an alias bomb (9 levels of 9) is billions.
+pub const MAX_NODES: usize = 1_000_000;
+/// The largest file the importer reads.
+pub const MAX_BYTES: usize = 64 * 1024 * 1024;
+
 enum Frame {
-    Map(Vec<(String, Pos, Node)>, Pos, Option<(String, Pos)>, usize),
-    Seq(Vec<Node>, Pos, usize),
+    Map(
+        Vec<(String, Pos, Node)>,
+        Pos,
+        Option<(String, Pos)>,
+        usize,
+        usize,
+    ),
+    Seq(Vec<Node>, Pos, usize, usize),
 }
 
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    anchors: Vec<(usize, Node)>,
+    /// Each anchor's node, and how many nodes it holds (what an alias to it adds).
+    anchors: Vec<(usize, Node, usize)>,
     root: Option<Node>,
     error: Option<YamlError>,
+    /// Nodes built so far, aliases counted as the nodes they copy.
+    nodes: usize,
 }
 
 impl Builder {
-    fn push(&mut self, node: Node, anchor: usize) {
+    /// Counts `n` more nodes; false (and an error) once the file expands past [`MAX_NODES`].
+    fn grow(&mut self, n: usize, pos: Pos) -> bool {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            self.error.get_or_insert(YamlError {
+                message: format!("the file expands to more than {MAX_NODES} YAML nodes (aliases included), more than any compose file holds; an alias repeated inside aliases multiplies"),
+                pos,
+            });
+            return false;
+        }
+        true
+    }
+
+    fn push(&mut self, node: Node, anchor: usize, size: usize) {
+        if self.error.is_some() {
+            return;
+        }
         if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
+            self.anchors.push((anchor, node.clone(), size));
         }
         match self.stack.last_mut() {
             None => {
@@ -96,8 +127,8 @@ impl Builder {
                     self.root = Some(node);
                 }
             }
-            Some(Frame::Seq(items, _, _)) => items.push(node),
-            Some(Frame::Map(entries, _, key, _)) => match key.take() {
+            Some(Frame::Seq(items, _, _, _)) => items.push(node),
+            Some(Frame::Map(entries, _, key, _, _)) => match key.take() {
                 None => match node {
                     Node::Scalar(k, _, p) => *key = Some((k, p)),
                     other => {
@@ -134,32 +165,57 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
         match ev {
             Event::MappingStart(anchor, _) => {
+                let start = self.nodes;
                 self.stack
-                    .push(Frame::Map(Vec::new(), mark.into(), None, anchor))
+                    .push(Frame::Map(Vec::new(), mark.into(), None, anchor, start))
             }
             Event::SequenceStart(anchor, _) => {
-                self.stack.push(Frame::Seq(Vec::new(), mark.into(), anchor))
+                let start = self.nodes;
+                self.stack
+                    .push(Frame::Seq(Vec::new(), mark.into(), anchor, start))
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map(entries, pos, _, anchor)) = self.stack.pop() {
-                    self.push(Node::Map(entries, pos), anchor);
+                if let Some(Frame::Map(entries, pos, _, anchor, start)) = self.stack.pop() {
+                    if self.grow(1, pos) {
+                        let size = self.nodes - start;
+                        self.push(Node::Map(entries, pos), anchor, size);
+                    }
                 }
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq(items, pos, anchor)) = self.stack.pop() {
-                    self.push(Node::Seq(items, pos), anchor);
+                if let Some(Frame::Seq(items, pos, anchor, start)) = self.stack.pop() {
+                    if self.grow(1, pos) {
+                        let size = self.nodes - start;
+                        self.push(Node::Seq(items, pos), anchor, size);
+                    }
                 }
             }
             Event::Scalar(value, style, anchor, _) => {
                 let plain = style == TScalarStyle::Plain;
-                self.push(Node::Scalar(value, plain, mark.into()), anchor);
+                if self.grow(1, mark.into()) {
+                    self.push(Node::Scalar(value, plain, mark.into()), anchor, 1);
+                }
             }
-            Event::Alias(id) => match self.anchors.iter().rev().find(|(a, _)| *a == id) {
-                Some((_, node)) => {
-                    let node = node.clone();
-                    self.push(node, 0);
+            Event::Alias(id) => match self.anchors.iter().rev().find(|(a, _, _)| *a == id) {
+                Some((_, _, size)) => {
+                    // Counted before copying: a bomb stops here, not after the copy.
+                    let size = *size;
+                    if self.grow(size, mark.into()) {
+                        let node = self
+                            .anchors
+                            .iter()
+                            .rev()
+                            .find(|(a, _, _)| *a == id)
+                            .map(|(_, n, _)| n.clone());
+                        if let Some(node) = node {
+                            self.push(node, 0, size);
+                        }
+                    }
                 }
                 None => {
                     self.error.get_or_insert(YamlError {
@@ -173,8 +229,18 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
-/// Parses the first document of `text`. An empty file is an empty mapping.
+/// Parses the first document of `text`. An empty file is an empty mapping. Files over
+/// [`MAX_BYTES`], or expanding (aliases included) past [`MAX_NODES`], are errors.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
+    if text.len() > MAX_BYTES {
+        return Err(YamlError {
+            message: format!(
+                "the file is {} bytes; the importer reads at most {MAX_BYTES}",
+                text.len()
+            ),
+            pos: Pos { line: 1, col: 1 },
+        });
+    }
     let mut builder = Builder::default();
     Parser::new_from_str(text)
         .load(&mut builder, false)
