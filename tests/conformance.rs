@@ -497,3 +497,73 @@ fn mermaid_parses_every_plans_diagram() {
     .expect("write");
     assert!(!run(&[broken]).status.success(), "a broken diagram fails");
 }
+
+/// An interrupted build leaves no temporary file, and no partial file under a final name:
+/// the finanzas example's `build`, its renames slowed down by strace, gets SIGINT half-way.
+#[test]
+fn an_interrupted_build_leaves_no_temporary_file() {
+    if !conformance("an interrupted build (strace slows the renames, SIGINT half-way)") {
+        return;
+    }
+    let exe = root().join("target/debug/examples/finanzas");
+    assert!(
+        exe.is_file(),
+        "{} is missing: `cargo test --workspace` builds the examples",
+        exe.display()
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("deploy");
+    let mut child = Command::new("strace")
+        .args([
+            "-f",
+            "-q",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=rename,renameat,renameat2",
+        ])
+        .args(["-e", "inject=rename,renameat,renameat2:delay_enter=100000"])
+        .arg(&exe)
+        .args(["build", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("strace is missing (Debian's strace)");
+    // Wait until some, not all, files are in place: the renames take 100 ms each.
+    let start = std::time::Instant::now();
+    let count = |pred: &dyn Fn(&std::path::Path) -> bool| {
+        let mut n = 0;
+        let mut stack = vec![out.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if pred(&p) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    };
+    let is_tmp = |p: &std::path::Path| p.to_string_lossy().ends_with(".escala-tmp");
+    while count(&|p| !is_tmp(p)) < 3 && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(count(&is_tmp) > 0, "the temporary files are written first");
+    let finanzas = Command::new("pkill")
+        .args(["-INT", "-f"])
+        .arg(format!("examples/finanzas build --out {}", out.display()))
+        .status()
+        .expect("pkill");
+    assert!(finanzas.success());
+    let status = child.wait().expect("ends");
+    assert!(!status.success(), "it was interrupted");
+    assert_eq!(count(&is_tmp), 0, "no temporary file left");
+    let placed = count(&|p| !is_tmp(p));
+    assert!(
+        placed >= 3 && placed < 78,
+        "interrupted half-way: {placed} files in place"
+    );
+}

@@ -252,8 +252,47 @@ pub(crate) fn is_escala_header(line: &str) -> bool {
         && target.chars().all(|c| c.is_ascii_lowercase() || c == '-')
 }
 
-/// Writes every changed file atomically: all temporaries first, then all renames.
+/// The temporary files of the write in progress, for the interrupt handler to remove.
+static STAGED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Removes every staged temporary file. Called on an interrupt, with the lock held until the
+/// process exits, so no new temporary file appears after it.
+fn remove_staged(staged: &mut Vec<PathBuf>) {
+    for tmp in staged.drain(..) {
+        let _ = fs::remove_file(tmp);
+    }
+}
+
+/// Once per process: on SIGINT, SIGTERM or SIGHUP during a build, remove the temporary
+/// files written so far and exit 130. The files already renamed into place are whole (the
+/// previous build's, or this one's); none is ever partial under its final name.
+fn clean_up_on_interrupt() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        // Another handler (a tool linking escala) keeps its own; then leftovers are cleared
+        // by the next build.
+        let _ = ctrlc::set_handler(|| {
+            let mut staged = STAGED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            remove_staged(&mut staged);
+            // No message: the main thread may hold the standard error's lock, and waiting
+            // for it here would hang the process instead of ending it.
+            std::process::exit(130);
+        });
+    });
+}
+
+/// Writes every changed file atomically: all temporaries first, then all renames. An
+/// interrupt removes the temporaries (see [`clean_up_on_interrupt`]).
 pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Result<(), OutputError> {
+    clean_up_on_interrupt();
+    let stage = |tmp: &Path| {
+        STAGED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(tmp.to_owned());
+    };
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let result = (|| {
         for (rel, _, content) in changed {
@@ -265,6 +304,8 @@ pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Resul
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.escala-tmp"));
+            // Registered before it exists: an interrupt in between finds nothing to remove.
+            stage(&tmp);
             staged.push((tmp.clone(), path.clone()));
             fs::write(&tmp, content).map_err(err("cannot write", &tmp))?;
         }
@@ -273,10 +314,13 @@ pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Resul
         }
         Ok(())
     })();
+    let mut pending = STAGED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if result.is_err() {
-        for (tmp, _) in &staged {
-            let _ = fs::remove_file(tmp);
-        }
+        remove_staged(&mut pending);
+    } else {
+        pending.clear();
     }
     result
 }
