@@ -284,7 +284,7 @@ fn clean_up_on_interrupt() {
 }
 
 /// Writes every changed file atomically: all temporaries first, then all renames. An
-/// interrupt removes the temporaries (see [`clean_up_on_interrupt`]).
+/// interrupt (SIGINT, SIGTERM, SIGHUP) removes the temporaries and exits 130.
 pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Result<(), OutputError> {
     clean_up_on_interrupt();
     let stage = |tmp: &Path| {
