@@ -979,3 +979,14 @@ fn the_importer_stays_bounded() {
     let huge = format!("services: {{}}\n#{}", "x".repeat(64 * 1024 * 1024));
     assert!(import_err(huge).contains("reads at most"));
 }
+
+#[test]
+fn an_empty_file_or_bytes_that_are_not_text_are_errors_that_say_where() {
+    let e = import_err(String::new());
+    assert!(e.contains("no `services:` to import"), "{e}");
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, b"services:\n  web:\n    image: ng\xffinx\n").expect("write");
+    let exit = escala::cli::cmd::import::run(&bad, &[], None, None, false);
+    assert_eq!(exit, escala::cli::Exit::Findings);
+}

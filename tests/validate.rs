@@ -1229,3 +1229,18 @@ fn autoscaling_that_cannot_work_says_why() {
     );
     assert!(stateful(Engine::Kubernetes).check().is_ok());
 }
+
+#[test]
+fn errors_on_phase_overrides_point_at_the_line_that_wrote_them() {
+    let mut s = base();
+    let line = line!() + 1;
+    s.phases[0] = Phase::new("prod", Engine::Compose).replicas("nope", 2);
+    let d = errors(&s);
+    let e = d
+        .iter()
+        .find(|x| x.path == "phases.prod.overrides[0].service")
+        .expect("unknown service");
+    let origin = e.origin.as_ref().expect("a source location");
+    assert!(origin.file.ends_with("validate.rs"), "{origin:?}");
+    assert_eq!(origin.line, line);
+}

@@ -113,6 +113,11 @@ pub struct Override {
     /// Environment variables added or replaced in this phase, in order.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub env: IndexMap<String, Env>,
+    /// Where in `infra.rs` the phase first overrode the service (filled by the builder
+    /// methods), for diagnostics.
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub origin: Option<crate::Origin>,
 }
 
 /// A deployment stage: one engine, its nodes, and per-service overrides.
@@ -357,6 +362,7 @@ impl Phase {
         self.nodes.push(node);
         self
     }
+    #[track_caller]
     fn entry(&mut self, service: Name) -> &mut Override {
         let at = match self.overrides.iter().position(|o| o.service == service) {
             Some(at) => at,
@@ -371,6 +377,7 @@ impl Phase {
                     command: None,
                     entrypoint: None,
                     env: IndexMap::new(),
+                    origin: Some(crate::Origin::caller()),
                 });
                 self.overrides.len() - 1
             }
@@ -378,32 +385,38 @@ impl Phase {
         &mut self.overrides[at]
     }
     /// Runs `n` replicas of `service` in this phase.
+    #[track_caller]
     pub fn replicas(mut self, service: impl Into<Name>, n: u32) -> Self {
         self.entry(service.into()).replicas = Some(n);
         self
     }
     /// Autoscales `service` in this phase.
+    #[track_caller]
     pub fn autoscale(mut self, service: impl Into<Name>, autoscale: Autoscale) -> Self {
         self.entry(service.into()).autoscale = Some(autoscale);
         self
     }
     /// Places `service` in this phase.
+    #[track_caller]
     pub fn placement(mut self, service: impl Into<Name>, placement: Placement) -> Self {
         self.entry(service.into()).placement = Some(placement);
         self
     }
     /// Gives `service` these resources in this phase.
+    #[track_caller]
     pub fn resources(mut self, service: impl Into<Name>, resources: Resources) -> Self {
         self.entry(service.into()).resources = Some(resources);
         self
     }
     /// Runs `service` from `image` in this phase, instead of two copies of the service and
     /// `without` (Traefik's swarm build, a Citus image where the database is distributed).
+    #[track_caller]
     pub fn image(mut self, service: impl Into<Name>, image: impl Into<String>) -> Self {
         self.entry(service.into()).image = Some(image.into());
         self
     }
     /// Runs `service` with this command (`CMD`) in this phase (Traefik's provider flags, say).
+    #[track_caller]
     pub fn command(
         mut self,
         service: impl Into<Name>,
@@ -413,6 +426,7 @@ impl Phase {
         self
     }
     /// Runs `service` with this entrypoint in this phase.
+    #[track_caller]
     pub fn entrypoint(
         mut self,
         service: impl Into<Name>,
@@ -432,6 +446,7 @@ impl Phase {
     /// let o = swarm.override_of(&"postgres".into()).expect("override");
     /// assert_eq!(o.image.as_deref(), Some("citusdata/citus:13.2"));
     /// ```
+    #[track_caller]
     pub fn env(mut self, service: impl Into<Name>, key: impl Into<String>, value: Env) -> Self {
         self.entry(service.into()).env.insert(key.into(), value);
         self

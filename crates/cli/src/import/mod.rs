@@ -47,6 +47,12 @@ pub enum ImportError {
     /// No file was given.
     #[error("no compose file given")]
     NoFile,
+    /// The files define no service: nothing to import.
+    #[error("{path}: no `services:` to import (an empty or non-compose file)")]
+    NoServices {
+        /// The first file.
+        path: String,
+    },
 }
 
 fn merge(base: Node, over: Node, key: &str) -> Node {
@@ -133,5 +139,8 @@ pub fn compose(
         dokploy: false,
     };
     let system = map::system(&mut ctx, &doc, &project);
+    if system.services.is_empty() && !ctx.diags.has_errors() {
+        return Err(ImportError::NoServices { path: first });
+    }
     Ok((system, ctx.diags))
 }

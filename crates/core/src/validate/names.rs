@@ -56,7 +56,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         for (i, o) in phase.overrides.iter().enumerate() {
             let at = format!("phases.{}.overrides[{i}]", phase.name);
             if let Some(image) = &o.image {
-                image_at(image, format!("{at}.image"), None, diags);
+                image_at(image, format!("{at}.image"), o.origin.as_ref(), diags);
             }
             let args = o
                 .command
@@ -71,9 +71,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 .enumerate()
                 .map(|(j, v)| (format!("{at}.entrypoint[{j}]"), v));
             for (path, text) in args.chain(entry) {
-                control_chars(text, path, None, diags);
+                control_chars(text, path, o.origin.as_ref(), diags);
             }
-            env(&o.service, &o.env, &at, None, diags);
+            env(&o.service, &o.env, &at, o.origin.as_ref(), diags);
         }
     }
     for s in &system.services {

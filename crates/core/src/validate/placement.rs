@@ -44,7 +44,7 @@ fn placement_path(system: &System, phase: &Phase, s: &Service) -> (String, Optio
     {
         Some(i) => (
             format!("phases.{}.overrides[{i}].placement", phase.name),
-            None,
+            phase.overrides[i].origin.clone(),
         ),
         None => (
             format!("services.{}.placement", s.name),

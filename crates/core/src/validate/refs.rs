@@ -309,7 +309,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         }
         for (i, o) in phase.overrides.iter().enumerate() {
             let at = format!("phases.{}.overrides[{i}]", phase.name);
-            env_refs(system, &o.env, &at, None, diags);
+            env_refs(system, &o.env, &at, o.origin.as_ref(), diags);
             if !service_set.contains(&o.service) {
                 unknown(
                     diags,
@@ -318,7 +318,8 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     &o.service,
                     services.iter().copied(),
                     "System::service",
-                );
+                )
+                .origin(o.origin.as_ref());
             }
         }
     }

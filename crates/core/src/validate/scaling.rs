@@ -88,16 +88,16 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             };
             let s = effective(base, phase);
             if ov.autoscale.is_some() {
-                autoscale(&s, &at, &ctx, None, diags);
+                autoscale(&s, &at, &ctx, ov.origin.as_ref(), diags);
             }
             if ov.replicas.is_some() || ov.autoscale.is_some() {
-                replicas(&s, &at, &ctx, None, diags);
+                replicas(&s, &at, &ctx, ov.origin.as_ref(), diags);
                 if shares_volumes(&s, phase) {
-                    single_writer(system, &s, &at, &ctx, None, diags);
+                    single_writer(system, &s, &at, &ctx, ov.origin.as_ref(), diags);
                 }
             }
             if ov.resources.is_some() {
-                resources(&s, &at, &ctx, None, diags);
+                resources(&s, &at, &ctx, ov.origin.as_ref(), diags);
             }
         }
     }
