@@ -118,4 +118,9 @@ pub fn copy_origins(from: &escala::System, to: &mut escala::System) {
     for (b, r) in to.routes.iter_mut().zip(&from.routes) {
         b.origin.clone_from(&r.origin);
     }
+    for (p, q) in to.phases.iter_mut().zip(&from.phases) {
+        for (b, o) in p.overrides.iter_mut().zip(&q.overrides) {
+            b.origin.clone_from(&o.origin);
+        }
+    }
 }
