@@ -337,3 +337,87 @@ proptest! {
 fn the_docker_sample_says_when_it_is_skipped() {
     crate::support::conformance("proptest sample through docker stack config");
 }
+
+/// A service whose numbers are anything their types admit.
+fn extreme_service(name: &'static str) -> impl Strategy<Value = Service> {
+    (
+        (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
+        (
+            any::<u32>(),
+            prop::option::of((1u32..u32::MAX, any::<u8>())),
+        ),
+        (any::<u64>(), any::<u64>(), any::<u64>(), any::<u32>()),
+        (any::<u16>(), any::<u16>(), any::<u64>(), any::<u64>()),
+    )
+        .prop_map(
+            move |(
+                (c1, c2, m1, m2),
+                (replicas, scale),
+                (i, t, sp, retries),
+                (port, publish, shm, grace),
+            )| {
+                let mut b = Service::builder()
+                    .name(name)
+                    .image("nginx:1.27")
+                    .ports([Port::tcp(port.max(1)).publish(publish.max(1))])
+                    .replicas(replicas)
+                    .resources(
+                        Resources::new()
+                            .cpu(Cpu::millis(c1), Cpu::cores(c2))
+                            .memory(ByteSize::bytes(m1), ByteSize::gib(m2)),
+                    )
+                    .health(
+                        HealthCheck::tcp(port.max(1))
+                            .interval(Duration::millis(i))
+                            .timeout(Duration::secs(t))
+                            .start_period(Duration::mins(sp))
+                            .retries(retries),
+                    )
+                    .shm_size(ByteSize::mib(shm))
+                    .stop_grace_period(Duration::secs(grace))
+                    .build();
+                if let Some((max, cpu)) = scale {
+                    b.autoscale = Some(Autoscale::between(1, max).cpu(cpu));
+                }
+                b
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// For any numbers their types admit, `check` and every target neither panic nor wrap
+    /// into a silently wrong file: whatever `check` accepts, every target renders.
+    #[test]
+    fn extreme_numbers_never_panic(
+        a in extreme_service("a"),
+        b in extreme_service("b"),
+        node_cpu in any::<u64>(),
+        node_mem in any::<u64>(),
+    ) {
+        let node = |name: &str, role| Node::builder()
+            .name(name)
+            .role(role)
+            .cpu(Cpu::millis(node_cpu))
+            .memory(ByteSize::bytes(node_mem))
+            .build();
+        let system = System::new("x")
+            .service(a)
+            .service(b)
+            .phase(Phase::new("c", Engine::Compose))
+            .phase(Phase::new("s", Engine::Swarm).node(node("m", NodeRole::Manager)).node(node("w", NodeRole::Worker)))
+            .phase(Phase::new("k", Engine::Kubernetes).node(node("k", NodeRole::Worker)));
+        if let Ok(checked) = system.check() {
+            for plan in checked.plans() {
+                for t in escala::targets::all().iter().filter(|t| t.accepts(plan.phase())) {
+                    let mut d = escala::Diagnostics::new();
+                    t.check(&plan, &mut d);
+                    if !d.has_errors() {
+                        prop_assert!(t.render(&plan).is_ok(), "{} failed to render", t.name());
+                    }
+                }
+            }
+        }
+    }
+}
