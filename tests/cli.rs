@@ -623,3 +623,28 @@ fn help_goes_to_stdout_and_usage_errors_to_stderr() {
         bad.err
     );
 }
+
+#[test]
+fn an_empty_secret_file_stops_the_build() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let token = dir.path().join("token.txt");
+    fs::write(&token, "").expect("write");
+    let system = System::new("x")
+        .service(
+            Service::builder()
+                .name("api")
+                .image("ghcr.io/acme/api:1")
+                .secrets(["token"])
+                .build(),
+        )
+        .secret(Secret::from_file("token", token.display().to_string()))
+        .phase(Phase::new("s", Engine::Swarm));
+    let out = dir.path().join("deploy");
+    let r = run(&system, &["build", "--out", out.to_str().expect("utf-8")]);
+    assert_eq!(r.exit, Exit::Findings, "{}", r.err);
+    assert!(r.err.contains("escala::secret::empty_file"), "{}", r.err);
+    assert!(!out.exists(), "nothing written");
+    fs::write(&token, "s3cret").expect("write");
+    let r = run(&system, &["build", "--out", out.to_str().expect("utf-8")]);
+    assert_eq!(r.exit, Exit::Ok, "{}", r.err);
+}

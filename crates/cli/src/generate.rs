@@ -103,6 +103,17 @@ pub fn generate(
             _ => None,
         })
         .collect();
+    // An empty secret file: Swarm refuses it at deploy time, and no credential is empty.
+    // Only its size is read, never its content.
+    for (i, secret) in system.secrets.iter().enumerate() {
+        if let escala_core::SecretSource::File(path) = &secret.source {
+            if std::fs::metadata(cwd.join(path)).is_ok_and(|m| m.is_file() && m.len() == 0) {
+                diags
+                    .error(escala_core::codes::SECRET_EMPTY, format!("secrets[{i}]"), format!("secret `{}` reads `{path}`, which is empty; Swarm refuses an empty secret, and no program can use one", secret.name))
+                    .help(format!("put the value in `{path}` (without committing it), or read it from the environment with `Secret::from_env`"));
+            }
+        }
+    }
     for plan in checked.plans() {
         let phase = plan.phase();
         if !selection.phases.is_empty()

@@ -38,6 +38,8 @@ codes! {
     CONFIG_OUTSIDE = "escala::config::outside_project", "a config file's path leaves the project folder, and its content would be copied into the generated files";
     /// An environment variable too long for Linux to pass to a program.
     SERVICE_ENV_TOO_LONG = "escala::service::env_too_long", "an environment variable is 128 KiB or more, which Linux refuses to pass to a program";
+    /// A secret read from a file that is empty.
+    SECRET_EMPTY = "escala::secret::empty_file", "a secret's file is empty, which Swarm refuses and no program can use";
     /// A secret-looking environment variable holds a literal value.
     SERVICE_SECRET_LITERAL = "escala::service::secret_literal", "an environment variable named like a secret holds a literal value, which every generated file would carry";
     /// A container path is not absolute, or two mounts share a target.
