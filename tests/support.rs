@@ -122,5 +122,8 @@ pub fn copy_origins(from: &escala::System, to: &mut escala::System) {
         for (b, o) in p.overrides.iter_mut().zip(&q.overrides) {
             b.origin.clone_from(&o.origin);
         }
+        for (b, n) in p.nodes.iter_mut().zip(&q.nodes) {
+            b.origin.clone_from(&n.origin);
+        }
     }
 }

@@ -1244,3 +1244,31 @@ fn errors_on_phase_overrides_point_at_the_line_that_wrote_them() {
     assert!(origin.file.ends_with("validate.rs"), "{origin:?}");
     assert_eq!(origin.line, line);
 }
+
+#[test]
+fn a_node_over_capacity_points_at_its_declaration() {
+    let mut s = base();
+    s.services[1].resources = Resources::new()
+        .cpu(Cpu::cores(3), Cpu::cores(3))
+        .memory(ByteSize::gib(1), ByteSize::gib(1));
+    s.services[1].placement = Placement::anywhere().role(NodeRole::Manager);
+    s.services[0].resources = Resources::new()
+        .cpu(Cpu::cores(3), Cpu::cores(3))
+        .memory(ByteSize::gib(1), ByteSize::gib(1));
+    s.services[0].placement = Placement::anywhere().role(NodeRole::Manager);
+    let line = line!() + 1;
+    s.phases[0] = Phase::new("prod", Engine::Swarm).node(
+        Node::builder()
+            .name("m1")
+            .role(NodeRole::Manager)
+            .cpu(Cpu::cores(4))
+            .memory(ByteSize::gib(8))
+            .build(),
+    );
+    let d = errors(&s);
+    let e = d
+        .iter()
+        .find(|x| x.path == "phases.prod.nodes[0]")
+        .unwrap_or_else(|| panic!("{d}"));
+    assert_eq!(e.origin.as_ref().map(|o| o.line), Some(line), "{d}");
+}

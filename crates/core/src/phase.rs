@@ -70,6 +70,11 @@ pub struct Node {
     #[builder(default, setter(strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_per_month: Option<u32>,
+    /// Where in `infra.rs` the node was declared (filled by [`Phase::node`]).
+    #[builder(default, setter(skip))]
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub origin: Option<crate::Origin>,
 }
 
 impl Node {
@@ -357,8 +362,12 @@ impl Phase {
         self.platform = platform;
         self
     }
-    /// Declares a node.
-    pub fn node(mut self, node: Node) -> Self {
+    /// Declares a node, remembering where in the source it was declared.
+    #[track_caller]
+    pub fn node(mut self, mut node: Node) -> Self {
+        if node.origin.is_none() {
+            node.origin = Some(crate::Origin::caller());
+        }
         self.nodes.push(node);
         self
     }

@@ -155,7 +155,8 @@ fn capacity(phase: &Phase, services: &[Service], diags: &mut Diagnostics) {
             node_over = true;
             diags
                 .error(PLACEMENT_CAPACITY, format!("phases.{}.nodes[{i}]", phase.name), format!("services that can only run on node `{}` ({}) reserve {} CPU and {} of memory; it offers {} CPU and {}", node.name, names.join(", "), Cpu::millis(*cpu).to_decimal(), ByteSize::bytes(*mem), node.cpu.to_decimal(), node.memory))
-                .help("move some of them to other nodes (placement), lower their reservations, or give the node more CPU and memory");
+                .help("move some of them to other nodes (placement), lower their reservations, or give the node more CPU and memory")
+                .origin(node.origin.as_ref());
         }
     }
     let cpu_all: u64 = phase

@@ -90,7 +90,7 @@ fn stateful(services: &[Service]) -> Vec<(&Service, Vec<String>)> {
 fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[Service]) -> String {
     let system = plan.system();
     let to = plan.phase();
-    let moves = from.engine != to.engine || from.nodes != to.nodes;
+    let moves = from.engine != to.engine || !same_nodes(from, to);
     let mut out = String::from("### Data\n\n");
     let db = system.database.as_ref();
     let old: Vec<String> = stateful(before)
@@ -252,7 +252,7 @@ pub(crate) fn checklist(plan: &PhasePlan<'_>, from: Option<&Phase>) -> String {
     }
     steps.push(format!("Deploy: {}.", deploy(plan)));
     if let Some(from) = from {
-        if from.engine != to.engine || from.nodes != to.nodes {
+        if from.engine != to.engine || !same_nodes(from, to) {
             steps.push("Move the data (above), then start the applications.".into());
         } else if system.database.is_some() {
             steps.push("Grow the database in place (above).".into());
@@ -297,4 +297,19 @@ pub(crate) fn checklist(plan: &PhasePlan<'_>, from: Option<&Phase>) -> String {
     }
     out.push('\n');
     out
+}
+
+/// Whether two phases run on the same machines (where each was declared aside).
+fn same_nodes(a: &Phase, b: &Phase) -> bool {
+    let strip = |p: &Phase| -> Vec<escala_core::Node> {
+        p.nodes
+            .iter()
+            .cloned()
+            .map(|mut n| {
+                n.origin = None;
+                n
+            })
+            .collect()
+    };
+    strip(a) == strip(b)
 }
