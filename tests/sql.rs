@@ -964,3 +964,24 @@ fn single_node_citus_registers_the_coordinator_with_shards() {
         .expect("file")
         .contains("citus_set_coordinator_host"));
 }
+
+#[test]
+fn a_table_error_points_at_the_line_that_added_the_table() {
+    let mut seed = facturas();
+    seed.primary_key = vec!["id".into()];
+    let line = line!() + 4;
+    let system = db_system(
+        Database::new("postgres", "app")
+            .tenant_key("tenant_id")
+            .table(seed),
+        Phase::new("p", Engine::Compose).partitioning(),
+    );
+    let d = errors(&system);
+    let e = d
+        .iter()
+        .find(|x| x.path.starts_with("database.tables.facturas"))
+        .unwrap_or_else(|| panic!("{d}"));
+    let origin = e.origin.as_ref().expect("a source location");
+    assert!(origin.file.ends_with("sql.rs"), "{origin:?}");
+    assert_eq!(origin.line, line, "{d}");
+}

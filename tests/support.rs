@@ -126,4 +126,9 @@ pub fn copy_origins(from: &escala::System, to: &mut escala::System) {
             b.origin.clone_from(&n.origin);
         }
     }
+    if let (Some(a), Some(b)) = (to.database.as_mut(), from.database.as_ref()) {
+        for (t, u) in a.tables.iter_mut().zip(&b.tables) {
+            t.origin.clone_from(&u.origin);
+        }
+    }
 }

@@ -106,6 +106,10 @@ impl Diagnostics {
     pub fn new() -> Self {
         Self::default()
     }
+    /// The findings, to amend (the model check fills in source locations).
+    pub(crate) fn iter_mut(&mut self) -> std::slice::IterMut<'_, Diagnostic> {
+        self.0.iter_mut()
+    }
     fn push(
         &mut self,
         severity: Severity,

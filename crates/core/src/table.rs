@@ -404,6 +404,10 @@ pub struct Table {
     /// Citus placement, in the phases that turn it on.
     #[serde(default)]
     pub distribution: Distribution,
+    /// Where in `infra.rs` the table was added (filled by [`Database::table`]).
+    #[serde(skip)]
+    #[cfg_attr(feature = "schema", schemars(skip))]
+    pub origin: Option<crate::Origin>,
 }
 
 impl Table {
@@ -418,6 +422,7 @@ impl Table {
             indexes: Vec::new(),
             partitioning: None,
             distribution: Distribution::Local,
+            origin: None,
         }
     }
     /// Adds a column.
@@ -534,7 +539,11 @@ impl Database {
         self
     }
     /// Adds a table.
-    pub fn table(mut self, table: Table) -> Self {
+    #[track_caller]
+    pub fn table(mut self, mut table: Table) -> Self {
+        if table.origin.is_none() {
+            table.origin = Some(crate::Origin::caller());
+        }
         self.tables.push(table);
         self
     }

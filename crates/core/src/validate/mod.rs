@@ -31,6 +31,21 @@ pub(crate) fn check(system: &System) -> Diagnostics {
     growth::check(system, &mut diags);
     upkeep::check(system, &mut diags);
     backup::check(system, &mut diags);
+    // A finding about a table points at the line that added it, unless it says better.
+    if let Some(db) = &system.database {
+        for d in diags.iter_mut().filter(|d| d.origin.is_none()) {
+            let Some(rest) = d.path.strip_prefix("database.tables.") else {
+                continue;
+            };
+            let table = db.tables.iter().find(|t| {
+                rest.strip_prefix(t.name.as_str())
+                    .is_some_and(|r| r.is_empty() || r.starts_with('.') || r.starts_with('['))
+            });
+            if let Some(t) = table {
+                d.origin.clone_from(&t.origin);
+            }
+        }
+    }
     diags
 }
 

@@ -21,7 +21,8 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 )
                 .help(
                     "use a lowercase name such as `api.example.com`, without scheme, port or path",
-                );
+                )
+                .origin(r.origin.as_ref());
         }
         if let Some(p) = &r.path {
             let bad = |c: char| c.is_whitespace() || matches!(c, '`' | '?' | '#');
