@@ -585,6 +585,11 @@ fn routed_web(ingress: Option<IngressController>) -> System {
     if let Some(i) = ingress {
         phase = phase.ingress(i);
     }
+    routed_web_in(phase)
+}
+
+/// A routed web service (port 80, `shop.example.com`) in the Kubernetes phase `phase`.
+fn routed_web_in(phase: Phase) -> System {
     System::new("shop")
         .service(
             Service::builder()
@@ -805,24 +810,7 @@ fn sysctls_the_kubelet_refuses_and_ulimits_it_cannot_set_are_reported() {
 /// The Kubernetes target's options are reachable from `infra.rs`, on the phase.
 #[test]
 fn the_phase_sets_compat_mode_and_the_certificate_issuer() {
-    let with = |phase: Phase| {
-        System::new("shop")
-            .service(
-                Service::builder()
-                    .name("web")
-                    .image("nginx:1.27")
-                    .ports([Port::tcp(80)])
-                    .build(),
-            )
-            .route(
-                Route::builder()
-                    .host("shop.example.com")
-                    .service("web")
-                    .port(80)
-                    .build(),
-            )
-            .phase(phase)
-    };
+    let with = routed_web_in;
     let plain = render(
         &with(Phase::new("k3s", Engine::Kubernetes)),
         &Kubernetes::new(),

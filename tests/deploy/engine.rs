@@ -247,6 +247,19 @@ impl Stack {
         text
     }
 
+    /// `docker service inspect --format <format>` of the stack's `service`, trimmed.
+    pub fn inspect(&self, service: &str, format: &str) -> String {
+        docker_ok(&[
+            "service",
+            "inspect",
+            &self.service(service),
+            "--format",
+            format,
+        ])
+        .trim()
+        .to_owned()
+    }
+
     /// The id of one running container of `service`.
     pub fn container(&self, service: &str) -> String {
         self.containers(service)

@@ -188,15 +188,7 @@ fn unique(what: &str) -> String {
 
 /// The value of the label `key` on the deployed service `service`.
 fn label(stack: &Stack, service: &str, key: &str) -> String {
-    docker_ok(&[
-        "service",
-        "inspect",
-        &stack.service(service),
-        "--format",
-        &format!("{{{{index .Spec.Labels \"{key}\"}}}}"),
-    ])
-    .trim()
-    .to_owned()
+    stack.inspect(service, &format!("{{{{index .Spec.Labels \"{key}\"}}}}"))
 }
 
 /// The stack files exactly as written: converge with healthy replicas; secrets and configs
@@ -323,14 +315,10 @@ fn the_stack_runs_as_written() {
     // model's; the soft one read through `docker exec` was once 8192 in CI (the exec'd
     // process, not the container's own, on Engine 20.10), so PID 1's is read instead.
     assert_eq!(
-        docker_ok(&[
-            "service",
-            "inspect",
-            &stack.service("worker"),
-            "--format",
-            "{{range .Spec.TaskTemplate.ContainerSpec.Ulimits}}{{.Name}} {{.Soft}} {{.Hard}}{{end}}",
-        ])
-        .trim(),
+        stack.inspect(
+            "worker",
+            "{{range .Spec.TaskTemplate.ContainerSpec.Ulimits}}{{.Name}} {{.Soft}} {{.Hard}}{{end}}"
+        ),
         "nofile 4096 8192"
     );
     let limits = stack.exec_ok("worker", "grep 'Max open files' /proc/1/limits");
@@ -340,14 +328,10 @@ fn the_stack_runs_as_written() {
         "{limits}"
     );
     assert_eq!(
-        docker_ok(&[
-            "service",
-            "inspect",
-            &stack.service("worker"),
-            "--format",
-            "{{.Spec.TaskTemplate.ContainerSpec.StopGracePeriod}}",
-        ])
-        .trim(),
+        stack.inspect(
+            "worker",
+            "{{.Spec.TaskTemplate.ContainerSpec.StopGracePeriod}}"
+        ),
         "20s"
     );
 
@@ -390,13 +374,10 @@ fn the_stack_runs_as_written() {
 
     // A changed config file is a new config (named after its content): deploying rolls web.
     let config = |stack: &Stack| {
-        docker_ok(&[
-            "service",
-            "inspect",
-            &stack.service("web"),
-            "--format",
+        stack.inspect(
+            "web",
             "{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}{{end}}",
-        ])
+        )
     };
     let old = config(&stack);
     // The same deploy also turns off the data network's encryption, which Swarm cannot
