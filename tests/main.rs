@@ -27,6 +27,7 @@ mod docs;
 mod growth;
 mod growth_files;
 mod import;
+mod kompose;
 mod kubernetes;
 mod model;
 mod props;

@@ -174,6 +174,11 @@ pub struct Phase {
     /// `.kompose_compat()`): escala's additions left out, to compare with `kompose convert`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub kompose_compat: bool,
+    /// The Kubernetes namespace of this phase's objects (builder method: `.namespace(..)`).
+    /// Unset, the system's name; in Kompose-compatible output, no namespace at all (like
+    /// `kompose convert` without `-n`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Name>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -286,7 +291,20 @@ impl Phase {
             ingress: None,
             cert_issuer: None,
             kompose_compat: false,
+            namespace: None,
         }
+    }
+    /// The Kubernetes namespace of this phase's objects (default: the system's name). In
+    /// Kompose-compatible output it is what `kompose convert -n` sets.
+    ///
+    /// ```
+    /// use escala_core::prelude::*;
+    /// let k8s = Phase::new("k8s", Engine::Kubernetes).namespace("web");
+    /// assert_eq!(k8s.namespace.as_ref().map(|n| n.as_str()), Some("web"));
+    /// ```
+    pub fn namespace(mut self, namespace: impl Into<Name>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
     }
     /// The cert-manager `ClusterIssuer` of this Kubernetes phase's TLS routes that name
     /// none (default `letsencrypt`).

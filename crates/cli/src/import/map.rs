@@ -61,6 +61,10 @@ impl Ctx<'_> {
                 other => parts.push(other),
             }
         }
+        if self.base.starts_with('/') {
+            // A compose file given by absolute path: its relative paths stay absolute.
+            return format!("/{}", parts.join("/"));
+        }
         let rel = std::iter::repeat_n("..", ups)
             .chain(parts)
             .collect::<Vec<_>>()

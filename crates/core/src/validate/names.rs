@@ -44,6 +44,9 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         diags,
     );
     for phase in &system.phases {
+        if let Some(ns) = &phase.namespace {
+            name(ns, format!("phases.{}.namespace", phase.name), None, diags);
+        }
         let nodes = plain(phase.nodes.iter().map(|n| &n.name).collect());
         unique(
             &format!("phases.{}.nodes", phase.name),

@@ -178,11 +178,27 @@ pub(crate) fn service_labels(name: &str) -> BTreeMap<String, String> {
     BTreeMap::from([(SERVICE_LABEL.to_owned(), name.to_owned())])
 }
 
+/// The namespace of `plan`'s objects: the phase's own, else the system's name — except in
+/// Kompose-compatible output, which (like `kompose convert` without `-n`) names one only
+/// when the phase does. `compat` is the target's own switch; the phase's is read here.
+pub(crate) fn namespace(plan: &PhasePlan<'_>, compat: bool) -> Option<String> {
+    match &plan.phase().namespace {
+        Some(ns) => Some(ns.to_string()),
+        None if compat || plan.phase().kompose_compat => None,
+        None => Some(plan.system().name.to_string()),
+    }
+}
+
 /// Metadata with a name, the namespace and Kompose's label.
-pub(crate) fn meta(plan: &PhasePlan<'_>, name: &str, label: Option<&str>) -> ObjectMeta {
+pub(crate) fn meta(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+    name: &str,
+    label: Option<&str>,
+) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.to_owned()),
-        namespace: Some(plan.system().name.to_string()),
+        namespace: namespace(plan, k.compat),
         labels: label.map(service_labels),
         ..ObjectMeta::default()
     }
@@ -249,6 +265,7 @@ pub(crate) fn claim_template_volumes<'a>(plan: &'a PhasePlan<'_>) -> BTreeMap<&'
 
 /// A claim for `volume`, named after it (Kompose's rule); size defaults to Kompose's 100Mi.
 pub(crate) fn claim(
+    k: &Kubernetes,
     plan: &PhasePlan<'_>,
     volume: &Volume,
     read_only: bool,
@@ -262,7 +279,7 @@ pub(crate) fn claim(
     let size = volume
         .size
         .map_or_else(|| "100Mi".to_owned(), |s| s.to_kubernetes());
-    let mut metadata = meta(plan, volume.name.as_str(), Some(volume.name.as_str()));
+    let mut metadata = meta(k, plan, volume.name.as_str(), Some(volume.name.as_str()));
     if template {
         // Claim templates take the StatefulSet's namespace.
         metadata.namespace = None;
@@ -408,18 +425,22 @@ impl Kubernetes {
 
     fn render_phase(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
         let system = plan.system();
-        let ns = system.name.as_str();
-        let mut manifests = vec![Manifest::new(
-            ns,
-            "Namespace",
-            &Namespace {
-                metadata: ObjectMeta {
-                    name: Some(ns.to_owned()),
-                    ..ObjectMeta::default()
+        let mut manifests = Vec::new();
+        if let Some(ns) = namespace(plan, self.compat) {
+            manifests.push(Manifest::new(
+                &ns,
+                "Namespace",
+                &Namespace {
+                    metadata: ObjectMeta {
+                        name: Some(ns.clone()),
+                        // `kompose convert -n` writes the namespace on the Namespace too.
+                        namespace: (self.compat).then(|| ns.clone()),
+                        ..ObjectMeta::default()
+                    },
+                    ..Namespace::default()
                 },
-                ..Namespace::default()
-            },
-        )?];
+            )?);
+        }
         let templates = claim_template_volumes(plan);
         for s in plan.services() {
             manifests.extend(workload::render(self, plan, s, &templates)?);
@@ -443,7 +464,7 @@ impl Kubernetes {
             manifests.push(Manifest::new(
                 v.name.as_str(),
                 "PersistentVolumeClaim",
-                &claim(plan, v, read_only, false),
+                &claim(self, plan, v, read_only, false),
             )?);
         }
         for config in &system.configs {
@@ -465,7 +486,7 @@ impl Kubernetes {
                 _ => continue,
             }
             let cm = ConfigMap {
-                metadata: meta(plan, config.name.as_str(), None),
+                metadata: meta(self, plan, config.name.as_str(), None),
                 data: Some(data),
                 ..ConfigMap::default()
             };
@@ -481,7 +502,7 @@ impl Kubernetes {
             });
             if used {
                 let cm = ConfigMap {
-                    metadata: meta(plan, config.name.as_str(), None),
+                    metadata: meta(self, plan, config.name.as_str(), None),
                     data: Some(values.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
                     ..ConfigMap::default()
                 };
@@ -492,7 +513,11 @@ impl Kubernetes {
         if !self.compat {
             manifests.extend(network::policies(self, plan)?);
         }
-        manifests.push(monitoring::prometheus_rule(plan)?);
+        if !self.compat {
+            // A custom resource: `kubectl apply` fails on a cluster without the Prometheus
+            // Operator, so Kompose-compatible output leaves it out.
+            manifests.push(monitoring::prometheus_rule(self, plan)?);
+        }
 
         let mut artifacts = Artifacts::new();
         let mut files: Vec<String> = Vec::new();
@@ -518,7 +543,7 @@ impl Kubernetes {
             "kustomization.yaml",
             format!("{}{yaml}", header("kubernetes")),
         );
-        artifacts.insert("secrets.example", secrets_example(plan));
+        artifacts.insert("secrets.example", secrets_example(self, plan));
         Ok(artifacts)
     }
 }
@@ -540,14 +565,18 @@ pub(crate) fn secret_ref(plan: &PhasePlan<'_>, name: &Name) -> (String, String) 
     }
 }
 
-fn secrets_example(plan: &PhasePlan<'_>) -> String {
-    let ns = plan.system().name.as_str();
+fn secrets_example(k: &Kubernetes, plan: &PhasePlan<'_>) -> String {
     let mut out = header("kubernetes");
-    out.push_str(&format!(
-        "# The manifests reference these Secrets and never hold their values. Create them once,\n# before `kubectl apply -k .`, from the same variables the other phases use (or with\n# sealed-secrets / an external secret store). Run from this folder: the namespace first,\n# from the manifest `kubectl apply -k .` applies too.\n{}\n",
-        namespace_command(ns, ".")
-    ));
-    for line in secret_commands(plan) {
+    match namespace(plan, k.compat) {
+        Some(ns) => out.push_str(&format!(
+            "# The manifests reference these Secrets and never hold their values. Create them once,\n# before `kubectl apply -k .`, from the same variables the other phases use (or with\n# sealed-secrets / an external secret store). Run from this folder: the namespace first,\n# from the manifest `kubectl apply -k .` applies too.\n{}\n",
+            namespace_command(&ns, ".")
+        )),
+        None => out.push_str(
+            "# The manifests reference these Secrets and never hold their values. Create them once,\n# before `kubectl apply -k .`, in the namespace kubectl's context names (the manifests\n# name none), from the same variables the other phases use (or with sealed-secrets / an\n# external secret store).\n",
+        ),
+    }
+    for line in secret_commands_in(plan, namespace(plan, k.compat).as_deref()) {
         out.push_str(&line);
         out.push('\n');
     }
@@ -563,7 +592,12 @@ pub(crate) fn namespace_command(ns: &str, dir: &str) -> String {
 /// The `kubectl create secret` line of every Secret the manifests reference (values never
 /// shown: they come from variables or files).
 pub(crate) fn secret_commands(plan: &PhasePlan<'_>) -> Vec<String> {
-    let ns = plan.system().name.as_str();
+    secret_commands_in(plan, namespace(plan, false).as_deref())
+}
+
+/// [`secret_commands`] for the namespace `ns` (`None`: kubectl's current one).
+fn secret_commands_in(plan: &PhasePlan<'_>, ns: Option<&str>) -> Vec<String> {
+    let ns = ns.map(|ns| format!(" -n {ns}")).unwrap_or_default();
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for secret in &plan.system().secrets {
@@ -586,7 +620,7 @@ pub(crate) fn secret_commands(plan: &PhasePlan<'_>) -> Vec<String> {
             SecretSource::External(_) => format!("--from-literal={key}=…"),
         };
         out.push(format!(
-            "kubectl -n {ns} create secret generic {name} {from}"
+            "kubectl{ns} create secret generic {name} {from}"
         ));
     }
     out

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use escala_core::{PhasePlan, TargetError};
 
-use super::{meta, Manifest};
+use super::{meta, Kubernetes, Manifest};
 use crate::alerts::{self, RuleGroup};
 
 /// The Operator's CRD has no k8s-openapi type; this is its shape, nothing more.
@@ -25,9 +25,9 @@ struct Spec {
     groups: Vec<RuleGroup>,
 }
 
-pub(super) fn prometheus_rule(plan: &PhasePlan<'_>) -> Result<Manifest, TargetError> {
+pub(super) fn prometheus_rule(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Manifest, TargetError> {
     let name = format!("{}-alerts", plan.system().name);
-    let mut metadata = meta(plan, &name, None);
+    let mut metadata = meta(k, plan, &name, None);
     // kube-prometheus-stack selects rules by its release label by default.
     metadata.labels = Some(BTreeMap::from([(
         "release".to_owned(),

@@ -49,7 +49,7 @@ pub(super) fn ingresses(
             })
             .collect();
         let tls = routes.iter().find_map(|r| r.tls.as_ref());
-        let mut metadata = meta(plan, &name, None);
+        let mut metadata = meta(k, plan, &name, None);
         if let Some(t) = tls {
             let issuer = t.issuer.clone().unwrap_or_else(|| k.default_issuer.clone());
             let mut annotations =
@@ -84,7 +84,7 @@ pub(super) fn ingresses(
         out.push(Manifest::new(&name, "Ingress", &ingress)?);
     }
     if needs_redirect {
-        out.push(redirect_middleware(plan)?);
+        out.push(redirect_middleware(k, plan)?);
     }
     Ok(out)
 }
@@ -124,11 +124,11 @@ struct RedirectScheme {
 
 /// A `redirectScheme` middleware: a request on HTTP gets a permanent redirect to HTTPS; one
 /// already on HTTPS passes through, so the same Ingress serves both entrypoints.
-fn redirect_middleware(plan: &PhasePlan<'_>) -> Result<Manifest, TargetError> {
+fn redirect_middleware(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Manifest, TargetError> {
     let m = Middleware {
         api_version: "traefik.io/v1alpha1",
         kind: "Middleware",
-        metadata: meta(plan, REDIRECT, None),
+        metadata: meta(k, plan, REDIRECT, None),
         spec: MiddlewareSpec {
             redirect_scheme: RedirectScheme {
                 scheme: "https",
@@ -155,7 +155,7 @@ pub(super) fn policies(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manif
     let controller = k.controller(plan);
     let mut out = Vec::new();
     let deny = NetworkPolicy {
-        metadata: meta(plan, "default-deny-ingress", None),
+        metadata: meta(k, plan, "default-deny-ingress", None),
         spec: Some(NetworkPolicySpec {
             pod_selector: Some(LabelSelector::default()),
             policy_types: Some(vec!["Ingress".into()]),
@@ -288,7 +288,7 @@ pub(super) fn policies(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manif
         }
         let name = format!("allow-{}", s.name);
         let policy = NetworkPolicy {
-            metadata: meta(plan, &name, None),
+            metadata: meta(k, plan, &name, None),
             spec: Some(NetworkPolicySpec {
                 pod_selector: Some(pods(s.name.as_str())),
                 policy_types: Some(vec!["Ingress".into()]),

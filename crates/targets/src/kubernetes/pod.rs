@@ -107,7 +107,7 @@ pub(super) fn pod_spec(
     let env = env(plan, s);
     let (volumes, mounts) = volumes(plan, s, templates);
     let resources = resources(s);
-    let (liveness, readiness, startup) = probes(s);
+    let (liveness, readiness, startup) = probes(k, s);
     let container = Container {
         name: name.to_owned(),
         image: Some(s.image.clone().unwrap_or_else(|| name.to_owned())),
@@ -150,7 +150,7 @@ pub(super) fn pod_spec(
         share_process_namespace: s.init.then_some(true),
         host_aliases: host_aliases(s),
         volumes: (!volumes.is_empty()).then_some(volumes),
-        restart_policy: restart_policy(s).map(Into::into),
+        restart_policy: restart_policy(k, s).map(Into::into),
         affinity: affinity(s, templates),
         topology_spread_constraints: spread(s),
         ..PodSpec::default()
@@ -366,9 +366,13 @@ fn resources(s: &ModelService) -> Option<ResourceRequirements> {
 }
 
 /// Liveness, readiness and startup probes from the health and readiness checks.
-fn probes(s: &ModelService) -> (Option<Probe>, Option<Probe>, Option<Probe>) {
+///
+/// Kompose-compatible output writes the health check as the liveness probe alone (its start
+/// period as the initial delay), and a readiness probe only from the readiness check.
+fn probes(k: &Kubernetes, s: &ModelService) -> (Option<Probe>, Option<Probe>, Option<Probe>) {
     let (liveness, mut readiness, startup) = match &s.health {
         None => (None, None, None),
+        Some(h) if k.compat => (Some(probe(h, h.retries, true)), None, None),
         Some(h) if h.start_period.as_millis() > 0 => {
             // A start period becomes a startup probe: liveness only begins once it passes.
             let budget = h
@@ -518,14 +522,18 @@ fn spread(s: &ModelService) -> Option<Vec<TopologySpreadConstraint>> {
     })
 }
 
-/// The restart policy of a bare Pod or a CronJob's pods (the other controllers' default).
-fn restart_policy(s: &ModelService) -> Option<&'static str> {
+/// The restart policy of a bare Pod or a CronJob's pods (the other controllers' default,
+/// `Always`, written out only in Kompose-compatible output, as Kompose writes it).
+fn restart_policy(k: &Kubernetes, s: &ModelService) -> Option<&'static str> {
     match controller(s) {
         Controller::Pod => Some(match s.restart {
             Restart::OnFailure { .. } => "OnFailure",
             _ => "Never",
         }),
+        // Kompose keeps the compose policy (`no` → Never); escala retries a failed run.
+        Controller::CronJob if k.compat && matches!(s.restart, Restart::Never) => Some("Never"),
         Controller::CronJob => Some("OnFailure"),
+        _ if k.compat => Some("Always"),
         _ => None,
     }
 }

@@ -90,7 +90,7 @@ pub(super) fn render(
     // The model's labels are metadata: annotations on the Service and the workload, as
     // Kompose writes compose labels (Kubernetes labels are for selecting, and stricter).
     let object_meta = || {
-        let mut m = meta(plan, name, Some(name));
+        let mut m = meta(k, plan, name, Some(name));
         m.annotations = (!s.labels.is_empty()).then(|| {
             s.labels
                 .iter()
@@ -184,7 +184,7 @@ pub(super) fn render(
                         .volumes()
                         .iter()
                         .find(|x| &x.name == v)
-                        .map(|vol| claim(plan, vol, m.read_only, true)),
+                        .map(|vol| claim(k, plan, vol, m.read_only, true)),
                     _ => None,
                 })
                 .collect();
@@ -278,7 +278,7 @@ pub(super) fn render(
             .chain(a.memory_percent.map(|p| metric("memory", p)))
             .collect();
         let h = HorizontalPodAutoscaler {
-            metadata: meta(plan, name, None),
+            metadata: meta(k, plan, name, None),
             spec: Some(HorizontalPodAutoscalerSpec {
                 scale_target_ref: CrossVersionObjectReference {
                     api_version: Some("apps/v1".into()),
@@ -298,7 +298,7 @@ pub(super) fn render(
     let least = hpa.map_or(s.replicas, |a| a.min);
     if !k.compat && least >= 2 && matches!(ctl, Controller::Deployment | Controller::StatefulSet) {
         let pdb = PodDisruptionBudget {
-            metadata: meta(plan, name, Some(name)),
+            metadata: meta(k, plan, name, Some(name)),
             spec: Some(PodDisruptionBudgetSpec {
                 max_unavailable: Some(IntOrString::Int(1)),
                 selector: Some(LabelSelector {

@@ -39,8 +39,9 @@ pub(crate) fn secret_commands(plan: &PhasePlan<'_>) -> Vec<String> {
             let mut commands = crate::kubernetes::secret_commands(plan);
             if !commands.is_empty() {
                 let dir = format!("deploy/{}/kubernetes", plan.phase().name);
-                let ns = plan.system().name.as_str();
-                commands.insert(0, crate::kubernetes::namespace_command(ns, &dir));
+                if let Some(ns) = crate::kubernetes::namespace(plan, false) {
+                    commands.insert(0, crate::kubernetes::namespace_command(&ns, &dir));
+                }
             }
             commands
         }
