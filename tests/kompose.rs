@@ -6,7 +6,7 @@
 //! last one reached ([`FLOOR`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -62,11 +62,109 @@ fn cases() -> Vec<Case> {
 fn unmirrorable(case: &Case) -> Option<String> {
     for flag in &case.flags {
         let reason = match flag.as_str() {
+            f if f.starts_with("-n=") => continue, // Phase::namespace
             _ => "a Kompose flag escala has no counterpart for",
         };
         return Some(format!("`{flag}`: {reason}"));
     }
     None
+}
+
+/// The phase a case's command line asks for.
+fn phase(case: &Case) -> escala::Phase {
+    let mut phase = escala::Phase::new("k8s", escala::Engine::Kubernetes).kompose_compat();
+    for flag in &case.flags {
+        if let Some(ns) = flag.strip_prefix("-n=") {
+            phase = phase.namespace(ns);
+        }
+    }
+    phase
+}
+
+/// Where compat mode deliberately differs from Kompose, because Kompose's output is unsafe or
+/// invalid (the book lists them: `book/src/kompose.md`). Each rewrites Kompose's expected
+/// object into what escala writes instead, only where escala wrote exactly that.
+const EXCEPTIONS: &[(&str, Exception)] = &[
+    (
+        "a CMD-SHELL health check runs under `sh -c`; Kompose's one-element argv execs a binary named after the whole string",
+        shell_probe,
+    ),
+    (
+        "a value that looks like a secret is a secretKeyRef, never a literal in a manifest",
+        secret_env,
+    ),
+];
+
+type Exception = fn(want: &mut Value, got: &Value) -> bool;
+
+/// The pod spec of a workload (a template's, or a bare Pod's own).
+fn pod_mut(v: &mut Value) -> &mut Value {
+    if v["spec"].get("template").is_some() {
+        &mut v["spec"]["template"]["spec"]
+    } else if v["spec"].get("jobTemplate").is_some() {
+        &mut v["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    } else {
+        &mut v["spec"]
+    }
+}
+
+fn pod(v: &Value) -> &Value {
+    if v["spec"].get("template").is_some() {
+        &v["spec"]["template"]["spec"]
+    } else if v["spec"].get("jobTemplate").is_some() {
+        &v["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    } else {
+        &v["spec"]
+    }
+}
+
+fn shell_probe(want: &mut Value, got: &Value) -> bool {
+    let mut hit = false;
+    let theirs = pod(got);
+    for (i, c) in pod_mut(want)["containers"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for probe in ["livenessProbe", "readinessProbe"] {
+            let Some(cmd) = c[probe]["exec"]["command"].as_array() else {
+                continue;
+            };
+            if let [Value::String(line)] = cmd.as_slice() {
+                let shell = serde_json::json!(["sh", "-c", line]);
+                if theirs["containers"][i][probe]["exec"]["command"] == shell {
+                    c[probe]["exec"]["command"] = shell;
+                    hit = true;
+                }
+            }
+        }
+    }
+    hit
+}
+
+fn secret_env(want: &mut Value, got: &Value) -> bool {
+    let mut hit = false;
+    let theirs = pod(got);
+    for (i, c) in pod_mut(want)["containers"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        for e in c["env"].as_array_mut().into_iter().flatten() {
+            let got_e = theirs["containers"][i]["env"]
+                .as_array()
+                .and_then(|env| env.iter().find(|x| x["name"] == e["name"]));
+            if let Some(g) = got_e {
+                if e.get("value").is_some() && g["valueFrom"].get("secretKeyRef").is_some() {
+                    *e = g.clone();
+                    hit = true;
+                }
+            }
+        }
+    }
+    hit
 }
 
 /// Kompose's expected objects, keyed by (kind, name).
@@ -113,7 +211,7 @@ fn escala(case: &Case) -> Result<BTreeMap<(String, String), Value>, String> {
         return Err(format!("import: {diags}"));
     }
     system.phases.clear();
-    let system = system.phase(escala::Phase::new("k8s", escala::Engine::Kubernetes).kompose_compat());
+    let system = system.phase(phase(case));
     let out = tempfile::tempdir().expect("tmp");
     let generated = escala::render(&system, out.path()).map_err(|e| match e {
         escala::cli::GenerateError::Invalid(d) => format!("check: {d}"),
@@ -224,14 +322,22 @@ fn kompose_fixtures_convert_like_kompose() {
             }
         };
         let mut problems = Vec::new();
+        let mut excepted = BTreeSet::new();
         let mut equal_objects = 0;
         for (k, w) in &want {
             match got.get(k) {
                 None => problems.push(format!("missing {} {}", k.0, k.1)),
                 Some(g) => {
                     score.present += 1;
+                    let mut w = w.clone();
+                    for (why, exception) in EXCEPTIONS {
+                        if exception(&mut w, g) {
+                            excepted.insert(*why);
+                        }
+                    }
+                    let w = normalise(w);
                     let mut d = Vec::new();
-                    diff(w, g, &format!("{}/{}", k.0, k.1), &mut d);
+                    diff(&w, g, &format!("{}/{}", k.0, k.1), &mut d);
                     if d.is_empty() {
                         equal_objects += 1;
                     }
@@ -244,6 +350,9 @@ fn kompose_fixtures_convert_like_kompose() {
             problems.push(format!("extra {} {}", k.0, k.1));
         }
         if problems.is_empty() {
+            for why in excepted {
+                report.push_str(&format!("\n{label}: equal but where {why}\n"));
+            }
             score.equal.push(label);
         } else {
             report.push_str(&format!("\n## {label}\n{}\n", case.command));
@@ -278,6 +387,3 @@ fn kompose_fixtures_convert_like_kompose() {
         score.equal.len()
     );
 }
-
-#[allow(dead_code)]
-fn _paths(_: &Path) {}

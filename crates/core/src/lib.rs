@@ -66,9 +66,9 @@ pub use replica::Replica;
 pub use route::{Route, Tls};
 pub use secret::{looks_secret, Config, ConfigSource, Secret, SecretSource};
 pub use service::{
-    sysctl_is_namespaced, Autoscale, Build, Condition, ConfigMount, Dependency, Env, HealthCheck,
-    Mount, MountSource, NodeRole, Placement, Port, Probe, Protocol, Resources, Restart, Service,
-    Spread, Ulimit, Workload, ULIMITS,
+    sysctl_is_namespaced, Autoscale, Build, Condition, ConfigMount, Dependency, Env, Exposure,
+    HealthCheck, Mount, MountSource, NodeRole, Placement, Port, Probe, Protocol, PullPolicy,
+    Resources, Restart, Service, Spread, Ulimit, Workload, ULIMITS,
 };
 pub use system::System;
 pub use table::{
@@ -84,9 +84,9 @@ pub mod prelude {
     pub use crate::{
         Access, Action, Alerts, Autoscale, Backups, Build, ByteSize, CitusCluster, Column,
         Condition, Config, ConfigMount, Cpu, Database, Dependency, Distribution, Duration, Engine,
-        Env, ForeignKey, HealthCheck, IngressController, Mount, MountSource, Network, Node,
+        Env, Exposure, ForeignKey, HealthCheck, IngressController, Mount, MountSource, Network, Node,
         NodeRole, Partitioning, Phase, Placement, Platform, PoolMode, Pooler, Port, Protocol,
-        Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table, Threshold, Tls,
+        PullPolicy, Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table, Threshold, Tls,
         Ulimit, Volume, Workload,
     };
 }

@@ -15,6 +15,10 @@ pub struct Tls {
     /// cert-manager issuer (Kubernetes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// An existing Kubernetes Secret holding the certificate (`tls.crt`, `tls.key`), used
+    /// instead of asking cert-manager for one. Kubernetes only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
 }
 
 impl Tls {
@@ -30,6 +34,12 @@ impl Tls {
     /// Uses the cert-manager issuer `name`.
     pub fn issuer(mut self, name: impl Into<String>) -> Self {
         self.issuer = Some(name.into());
+        self
+    }
+    /// On Kubernetes, serves the certificate of the existing Secret `name` (made by hand or
+    /// by another tool) rather than one cert-manager issues.
+    pub fn secret(mut self, name: impl Into<String>) -> Self {
+        self.secret = Some(name.into());
         self
     }
 }
@@ -55,6 +65,11 @@ pub struct Route {
     #[builder(default = Some(Tls::auto()))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
+    /// The Kubernetes ingress class that serves this route (default: the phase's ingress
+    /// controller's).
+    #[builder(default, setter(strip_option, into))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress_class: Option<String>,
     /// Where in `infra.rs` the route was added (filled by [`System::route`](crate::System::route)).
     #[builder(default, setter(skip))]
     #[serde(skip)]

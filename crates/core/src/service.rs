@@ -173,6 +173,16 @@ pub struct Service {
     #[builder(default, setter(transform = |limits: impl IntoIterator<Item = (impl Into<String>, Ulimit)>| limits.into_iter().map(|(k, v)| (k.into(), v)).collect()))]
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub ulimits: IndexMap<String, Ulimit>,
+    /// When the engine pulls the image (compose `pull_policy`, Kubernetes
+    /// `imagePullPolicy`); unset, the engine's default.
+    #[builder(default, setter(strip_option))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+    /// How a Kubernetes Service exposes the service's ports (default: a cluster-internal
+    /// address). compose and Swarm publish ports with `Port::publish` instead.
+    #[builder(default)]
+    #[serde(default, skip_serializing_if = "Exposure::is_internal")]
+    pub exposure: Exposure,
     /// Where in `infra.rs` the service was added (filled by [`System::service`](crate::System::service)).
     #[builder(default, setter(skip))]
     #[serde(skip)]
@@ -439,6 +449,10 @@ pub struct Mount {
     /// Mount it read-only.
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only: bool,
+    /// Mount only this directory of the volume (compose `volume.subpath`, Kubernetes
+    /// `subPath`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_path: Option<String>,
 }
 
 impl Mount {
@@ -448,6 +462,7 @@ impl Mount {
             source: MountSource::Volume(volume.into()),
             target: target.into(),
             read_only: false,
+            sub_path: None,
         }
     }
     /// Mounts the host path `path` (relative to the project) at `target`.
@@ -456,6 +471,7 @@ impl Mount {
             source: MountSource::Bind(path.into()),
             target: target.into(),
             read_only: false,
+            sub_path: None,
         }
     }
     /// Mounts a tmpfs at `target`.
@@ -464,7 +480,13 @@ impl Mount {
             source: MountSource::Tmpfs { size: None },
             target: target.into(),
             read_only: false,
+            sub_path: None,
         }
+    }
+    /// Mounts only the directory `path` of the volume.
+    pub fn sub_path(mut self, path: impl Into<String>) -> Self {
+        self.sub_path = Some(path.into());
+        self
     }
     /// Makes the mount read-only.
     pub fn read_only(mut self) -> Self {
@@ -693,6 +715,55 @@ pub struct Resources {
     /// Memory never exceeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<ByteSize>,
+    /// Local scratch disk reserved (Kubernetes `ephemeral-storage`; compose and Swarm have
+    /// no equivalent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage_request: Option<ByteSize>,
+    /// Local scratch disk never exceeded (Kubernetes evicts the pod beyond it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral_storage_limit: Option<ByteSize>,
+}
+
+/// When the engine pulls a service's image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PullPolicy {
+    /// On every start (compose `always`, Kubernetes `Always`).
+    Always,
+    /// Only when the node does not have it (compose `missing`, Kubernetes `IfNotPresent`).
+    IfMissing,
+    /// Never: the image must already be on the node.
+    Never,
+}
+
+/// How a Kubernetes Service exposes a service's ports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    /// A cluster-internal virtual address (`ClusterIP`).
+    #[default]
+    Internal,
+    /// No virtual address: the Service's DNS name resolves to the pods themselves
+    /// (`clusterIP: None`); a service without ports still gets its name.
+    Headless,
+    /// Every node's port (`NodePort`).
+    NodePort,
+    /// A cloud load balancer (`LoadBalancer`); `local_traffic` keeps client IPs by sending
+    /// traffic only to nodes running a replica (`externalTrafficPolicy: Local`).
+    LoadBalancer {
+        /// `externalTrafficPolicy: Local`.
+        #[serde(default)]
+        local_traffic: bool,
+    },
+}
+
+impl Exposure {
+    /// Whether this is the default, cluster-internal exposure.
+    pub fn is_internal(&self) -> bool {
+        *self == Exposure::Internal
+    }
 }
 
 impl Resources {

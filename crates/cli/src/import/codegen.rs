@@ -117,13 +117,16 @@ fn mount(m: &Mount) -> String {
         MountSource::Volume(v) => format!("Mount::volume({}, {})", lit(v.as_str()), lit(&m.target)),
         MountSource::Bind(p) => format!("Mount::bind({}, {})", lit(p), lit(&m.target)),
         MountSource::Tmpfs { size: None } => format!("Mount::tmpfs({})", lit(&m.target)),
-        MountSource::Tmpfs { size: Some(s) } => format!("Mount {{ source: MountSource::Tmpfs {{ size: Some({}) }}, target: {}.into(), read_only: false }}", bytes(*s), lit(&m.target)),
+        MountSource::Tmpfs { size: Some(s) } => format!("Mount {{ source: MountSource::Tmpfs {{ size: Some({}) }}, ..Mount::tmpfs({}) }}", bytes(*s), lit(&m.target)),
     };
-    if m.read_only {
-        format!("{base}.read_only()")
-    } else {
-        base
+    let mut out = base;
+    if let Some(sub) = &m.sub_path {
+        out.push_str(&format!(".sub_path({})", lit(sub)));
     }
+    if m.read_only {
+        out.push_str(".read_only()");
+    }
+    out
 }
 
 fn health(h: &HealthCheck) -> String {
@@ -299,7 +302,30 @@ fn service(s: &Service) -> String {
                 }
             }
         }
+        let mut inner = String::new();
+        if let Some(q) = r.ephemeral_storage_request {
+            inner.push_str(&format!("ephemeral_storage_request: Some({}), ", bytes(q)));
+        }
+        if let Some(l) = r.ephemeral_storage_limit {
+            inner.push_str(&format!("ephemeral_storage_limit: Some({}), ", bytes(l)));
+        }
+        if !inner.is_empty() {
+            x = format!("Resources {{ {inner}..{x} }}");
+        }
         b.push_str(&format!(".resources({x})"));
+    }
+    if let Some(g) = s.fs_group {
+        b.push_str(&format!(".fs_group({g})"));
+    }
+    if let Some(p) = s.pull_policy {
+        b.push_str(&format!(".pull_policy(PullPolicy::{p:?})"));
+    }
+    match s.exposure {
+        Exposure::Internal => {}
+        Exposure::LoadBalancer { local_traffic } => b.push_str(&format!(
+            ".exposure(Exposure::LoadBalancer {{ local_traffic: {local_traffic} }})"
+        )),
+        other => b.push_str(&format!(".exposure(Exposure::{other:?})")),
     }
     if s.replicas != 1 {
         b.push_str(&format!(".replicas({})", s.replicas));
@@ -432,7 +458,7 @@ pub fn infra_rs(system: &System, source: &str) -> String {
         ));
         match &r.tls {
             None => x.push_str(".tls(None)"),
-            Some(t) if t.cert_resolver.is_some() || t.issuer.is_some() => {
+            Some(t) if t.cert_resolver.is_some() || t.issuer.is_some() || t.secret.is_some() => {
                 let mut tls = "Tls::auto()".to_owned();
                 if let Some(res) = &t.cert_resolver {
                     tls.push_str(&format!(".resolver({})", lit(res)));
@@ -440,9 +466,15 @@ pub fn infra_rs(system: &System, source: &str) -> String {
                 if let Some(i) = &t.issuer {
                     tls.push_str(&format!(".issuer({})", lit(i)));
                 }
+                if let Some(secret) = &t.secret {
+                    tls.push_str(&format!(".secret({})", lit(secret)));
+                }
                 x.push_str(&format!(".tls(Some({tls}))"));
             }
             Some(_) => {}
+        }
+        if let Some(class) = &r.ingress_class {
+            x.push_str(&format!(".ingress_class({})", lit(class)));
         }
         calls.push(format!(".route({x}.build())"));
     }

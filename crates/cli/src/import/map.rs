@@ -82,21 +82,21 @@ impl Ctx<'_> {
             column: u32::try_from(pos.col).unwrap_or(u32::MAX),
         }
     }
-    fn warn(&mut self, code: &str, path: &str, pos: Pos, message: String, help: &str) {
+    pub(super) fn warn(&mut self, code: &str, path: &str, pos: Pos, message: String, help: &str) {
         let o = self.origin(pos);
         self.diags
             .warning(code, path, message)
             .help(help)
             .origin(Some(&o));
     }
-    fn error(&mut self, path: &str, pos: Pos, message: String, help: &str) {
+    pub(super) fn error(&mut self, path: &str, pos: Pos, message: String, help: &str) {
         let o = self.origin(pos);
         self.diags
             .error(codes::INVALID, path, message)
             .help(help)
             .origin(Some(&o));
     }
-    fn unsupported(&mut self, path: &str, key: &str, pos: Pos, help: &str) {
+    pub(super) fn unsupported(&mut self, path: &str, key: &str, pos: Pos, help: &str) {
         self.warn(
             codes::UNSUPPORTED,
             path,
@@ -117,7 +117,7 @@ impl Ctx<'_> {
         }
     }
     /// A whole number read from a scalar, or an error at its place.
-    fn number<T: std::str::FromStr>(&mut self, node: &Node, path: &str) -> Option<T> {
+    pub(super) fn number<T: std::str::FromStr>(&mut self, node: &Node, path: &str) -> Option<T> {
         let text = self.text(node, path)?;
         let n = text.parse().ok();
         if n.is_none() {
@@ -131,7 +131,7 @@ impl Ctx<'_> {
         n
     }
     /// A scalar, interpolated.
-    fn text(&mut self, node: &Node, path: &str) -> Option<String> {
+    pub(super) fn text(&mut self, node: &Node, path: &str) -> Option<String> {
         let Node::Scalar(raw, _, pos) = node else {
             self.error(
                 path,
@@ -356,6 +356,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
     };
     let mut traefik: Vec<Label> = Vec::new();
     let mut kompose_labels: Vec<Label> = Vec::new();
+    let mut health_node: Option<(&Node, String)> = None;
     let mut env_files: Vec<(&Node, String)> = Vec::new();
     for (key, pos, v) in entries {
         let path = format!("{at}.{key}");
@@ -538,7 +539,10 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                     s.configs.push(ConfigMount::new(n, target));
                 }
             }
-            "healthcheck" => s.health = health(ctx, v, &path),
+            "healthcheck" => {
+                s.health = health(ctx, v, &path);
+                health_node = Some((v, path.clone()));
+            }
             "restart" => {
                 s.restart = match ctx.text(v, &path).as_deref() {
                     Some("always") => Restart::Always,
@@ -580,10 +584,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
     }
     // Labels are read once every key is: `kompose.service.expose` needs the ports, which
     // may come after the labels in the file.
-    for l in &kompose_labels {
-        let key = l.key.strip_prefix("kompose.").unwrap_or_default();
-        kompose(ctx, &mut s, key, &l.value, &l.path, l.pos);
-    }
+    super::kompose::labels(ctx, &mut s, &kompose_labels, health_node);
     routes(ctx, &mut s, traefik, at);
     // An HPA scales a workload into its bounds at once (Kompose leaves `replicas` as is);
     // the model states that starting count.
@@ -843,8 +844,7 @@ fn mounts(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
                                 .and_then(Node::str)
                                 .and_then(docker_size),
                         },
-                        target,
-                        read_only: false,
+                        ..Mount::tmpfs(target)
                     },
                     _ => {
                         Mount::volume(Name::from(Name::from(source.as_str()).suggestion()), target)
@@ -947,6 +947,12 @@ fn health(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<HealthCheck> {
         Probe::Tcp { port } => HealthCheck::tcp(port),
         Probe::Command(args) => HealthCheck::command(args),
     };
+    timing(ctx, v, path, &mut h);
+    Some(h)
+}
+
+/// A compose `healthcheck` block's interval, timeout, start period and retries, onto `h`.
+pub(super) fn timing(ctx: &mut Ctx<'_>, v: &Node, path: &str, h: &mut HealthCheck) {
     if let Some(d) = v
         .get("interval")
         .and_then(|n| duration(ctx, n, &format!("{path}.interval")))
@@ -971,7 +977,6 @@ fn health(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<HealthCheck> {
     {
         h.retries = r;
     }
-    Some(h)
 }
 
 fn deploy(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str, traefik: &mut Vec<Label>) {
@@ -1105,7 +1110,20 @@ fn deploy(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str, traefik: &mu
             }
             "labels" => {
                 for (k, value, p) in ctx.pairs(val, &at) {
-                    if k.starts_with("traefik.") {
+                    let limit = k == "kompose.ephemeral-storage.limit";
+                    if limit || k == "kompose.ephemeral-storage.request" {
+                        let value = value.unwrap_or_default();
+                        match value.parse::<ByteSize>() {
+                            Ok(b) if limit => s.resources.ephemeral_storage_limit = Some(b),
+                            Ok(b) => s.resources.ephemeral_storage_request = Some(b),
+                            Err(_) => ctx.error(
+                                &format!("{at}.{k}"),
+                                p,
+                                format!("`{value}` is not a size"),
+                                "write a Kubernetes quantity such as `1Gi`",
+                            ),
+                        }
+                    } else if k.starts_with("traefik.") {
                         traefik.push(Label::new(&at, k, value.unwrap_or_default(), p));
                     } else {
                         s.labels.insert(k, value.unwrap_or_default());
@@ -1130,10 +1148,10 @@ fn deploy(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str, traefik: &mu
 
 /// A Traefik label, where it was found, and whether the model now holds what it said.
 pub(super) struct Label {
-    path: String,
-    key: String,
-    value: String,
-    pos: Pos,
+    pub(super) path: String,
+    pub(super) key: String,
+    pub(super) value: String,
+    pub(super) pos: Pos,
     used: bool,
 }
 
@@ -1342,94 +1360,6 @@ fn field_of(key: &str) -> &str {
     key.strip_prefix("traefik.http.routers.")
         .and_then(|r| r.split_once('.'))
         .map_or("", |(_, f)| f)
-}
-
-fn kompose(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, value: &str, path: &str, pos: Pos) {
-    match key {
-        "controller.type" => match value.to_ascii_lowercase().as_str() {
-            "deployment" => s.workload = Workload::Stateless,
-            "statefulset" => s.workload = Workload::Stateful,
-            "daemonset" => s.workload = Workload::PerNode,
-            other => ctx.error(
-                path,
-                pos,
-                format!("`{other}` is not a controller kompose knows"),
-                "write `deployment`, `statefulset` or `daemonset`",
-            ),
-        },
-        "cronjob.schedule" => {
-            s.workload = Workload::Scheduled {
-                schedule: value.to_owned(),
-            }
-        }
-        "hpa.replicas.min" | "hpa.replicas.max" | "hpa.cpu" | "hpa.memory" => {
-            let Ok(n) = value.trim_end_matches('%').parse::<u32>() else {
-                ctx.error(
-                    path,
-                    pos,
-                    format!("`{value}` is not a whole number"),
-                    "write a count of replicas, or a percentage such as `70`",
-                );
-                return;
-            };
-            let a = s.autoscale.get_or_insert(Autoscale::between(1, 3));
-            match key {
-                "hpa.replicas.min" => a.min = n,
-                "hpa.replicas.max" => a.max = n,
-                "hpa.cpu" => a.cpu_percent = u8::try_from(n).ok(),
-                _ => a.memory_percent = u8::try_from(n).ok(),
-            }
-        }
-        "service.expose" => {
-            let Some(port) = s.ports.first().map(|p| p.container) else {
-                ctx.warn(
-                    codes::UNSUPPORTED,
-                    path,
-                    pos,
-                    "the service is exposed but has no port; the route was left out".into(),
-                    "list the port the service listens on under `ports:` or `expose:`",
-                );
-                return;
-            };
-            for host in value
-                .split(',')
-                .map(str::trim)
-                .filter(|h| *h != "true" && !h.is_empty())
-            {
-                let (host, path) = host
-                    .split_once('/')
-                    .map_or((host, None), |(h, p)| (h, Some(format!("/{p}"))));
-                let mut r = Route::builder()
-                    .host(host)
-                    .service(s.name.clone())
-                    .port(port)
-                    .tls(None)
-                    .build();
-                r.path = path;
-                ctx.routes.push(r);
-            }
-        }
-        "service.expose.tls-secret" => {
-            // escala's Ingress asks cert-manager for the certificate; the Secret it fills is
-            // named by escala, so a hand-made Secret is not reused.
-            ctx.warn(
-                codes::UNSUPPORTED,
-                path,
-                pos,
-                format!("the TLS Secret `{value}` is not reused: the routes now get their certificate from cert-manager"),
-                "set the issuer with `Tls::auto().issuer(…)`; escala names the Secret after the host",
-            );
-            for r in ctx.routes.iter_mut().filter(|r| r.service == s.name) {
-                r.tls = Some(Tls::auto());
-            }
-        }
-        _ => ctx.unsupported(
-            path,
-            &format!("kompose.{key}"),
-            pos,
-            "escala maps kompose's controller, cronjob, hpa and expose labels",
-        ),
-    }
 }
 
 fn top_volumes(ctx: &mut Ctx<'_>, v: &Node, system: &mut System) {

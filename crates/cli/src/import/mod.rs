@@ -8,6 +8,7 @@
 
 mod codegen;
 pub mod interp;
+mod kompose;
 mod map;
 pub mod yaml;
 

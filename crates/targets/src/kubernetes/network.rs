@@ -23,6 +23,9 @@ pub(super) fn ingresses(
     k: &Kubernetes,
     plan: &PhasePlan<'_>,
 ) -> Result<Vec<Manifest>, TargetError> {
+    if k.compat {
+        return per_service(k, plan);
+    }
     let mut by_host: BTreeMap<&str, Vec<&Route>> = BTreeMap::new();
     for r in plan.routes() {
         by_host.entry(r.host.as_str()).or_default().push(r);
@@ -50,7 +53,7 @@ pub(super) fn ingresses(
             .collect();
         let tls = routes.iter().find_map(|r| r.tls.as_ref());
         let mut metadata = meta(k, plan, &name, None);
-        if let Some(t) = tls {
+        if let Some(t) = tls.filter(|t| t.secret.is_none()) {
             let issuer = t.issuer.clone().unwrap_or_else(|| k.default_issuer.clone());
             let mut annotations =
                 BTreeMap::from([("cert-manager.io/cluster-issuer".to_owned(), issuer)]);
@@ -66,15 +69,20 @@ pub(super) fn ingresses(
         let ingress = Ingress {
             metadata,
             spec: Some(IngressSpec {
-                ingress_class_name: Some(k.class(plan)),
+                ingress_class_name: Some(
+                    routes
+                        .iter()
+                        .find_map(|r| r.ingress_class.clone())
+                        .unwrap_or_else(|| k.class(plan)),
+                ),
                 rules: Some(vec![IngressRule {
                     host: Some(host.to_owned()),
                     http: Some(HTTPIngressRuleValue { paths }),
                 }]),
-                tls: tls.map(|_| {
+                tls: tls.map(|t| {
                     vec![IngressTLS {
                         hosts: Some(vec![host.to_owned()]),
-                        secret_name: Some(format!("{name}-tls")),
+                        secret_name: Some(t.secret.clone().unwrap_or_else(|| format!("{name}-tls"))),
                     }]
                 }),
                 ..IngressSpec::default()
@@ -85,6 +93,98 @@ pub(super) fn ingresses(
     }
     if needs_redirect {
         out.push(redirect_middleware(k, plan)?);
+    }
+    Ok(out)
+}
+
+/// Kompose's Ingresses: one per routed service, named after it, a rule per host, and TLS for
+/// every host when any route has it; none for a LoadBalancer service (Kompose's rule).
+fn per_service(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetError> {
+    let mut by_service: Vec<(&escala_core::Name, Vec<&Route>)> = Vec::new();
+    for r in plan.routes() {
+        match by_service.iter_mut().find(|(s, _)| **s == r.service) {
+            Some((_, routes)) => routes.push(r),
+            None => by_service.push((&r.service, vec![r])),
+        }
+    }
+    let mut out = Vec::new();
+    for (service, routes) in by_service {
+        let exposure = plan.service(service).map(|s| s.exposure);
+        if matches!(exposure, Some(escala_core::Exposure::LoadBalancer { .. })) {
+            continue;
+        }
+        // The Service's port that reaches the route's container port.
+        let port = |r: &Route| {
+            plan.service(service)
+                .and_then(|s| s.ports.iter().find(|p| p.container == r.port))
+                .map_or(r.port, |p| p.publish.unwrap_or(p.container))
+        };
+        let mut hosts: Vec<&str> = Vec::new();
+        for r in &routes {
+            if !hosts.contains(&r.host.as_str()) {
+                hosts.push(&r.host);
+            }
+        }
+        let rules = hosts
+            .iter()
+            .map(|host| IngressRule {
+                host: Some((*host).to_owned()),
+                http: Some(HTTPIngressRuleValue {
+                    paths: routes
+                        .iter()
+                        .filter(|r| r.host == *host)
+                        .map(|r| HTTPIngressPath {
+                            path: Some(r.path_or_root().to_owned()),
+                            path_type: "Prefix".into(),
+                            backend: IngressBackend {
+                                service: Some(IngressServiceBackend {
+                                    name: service.to_string(),
+                                    port: Some(ServiceBackendPort {
+                                        number: Some(i32::from(port(r))),
+                                        ..ServiceBackendPort::default()
+                                    }),
+                                }),
+                                ..IngressBackend::default()
+                            },
+                        })
+                        .collect(),
+                }),
+            })
+            .collect();
+        let tls = routes.iter().find_map(|r| r.tls.as_ref());
+        let mut metadata = meta(k, plan, service.as_str(), Some(service.as_str()));
+        if let Some(t) = tls.filter(|t| t.secret.is_none()) {
+            let issuer = t.issuer.clone().unwrap_or_else(|| k.default_issuer.clone());
+            metadata.annotations = Some(BTreeMap::from([(
+                "cert-manager.io/cluster-issuer".to_owned(),
+                issuer,
+            )]));
+        }
+        let ingress = Ingress {
+            metadata,
+            spec: Some(IngressSpec {
+                ingress_class_name: Some(
+                    routes
+                        .iter()
+                        .find_map(|r| r.ingress_class.clone())
+                        .unwrap_or_else(|| k.class(plan)),
+                ),
+                rules: Some(rules),
+                tls: tls.map(|t| {
+                    vec![IngressTLS {
+                        hosts: Some(hosts.iter().map(|h| (*h).to_owned()).collect()),
+                        secret_name: Some(
+                            t.secret
+                                .clone()
+                                .unwrap_or_else(|| format!("{service}-tls")),
+                        ),
+                    }]
+                }),
+                ..IngressSpec::default()
+            }),
+            ..Ingress::default()
+        };
+        out.push(Manifest::new(service.as_str(), "Ingress", &ingress)?);
     }
     Ok(out)
 }

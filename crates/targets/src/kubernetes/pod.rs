@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use escala_core::{
     Condition, Env, HealthCheck, MountSource, Name, PhasePlan, Probe as ModelProbe, Protocol,
-    Restart, Service as ModelService, Spread,
+    PullPolicy, Restart, Service as ModelService, Spread,
 };
 
 use super::workload::{controller, int, literal, Controller};
@@ -111,6 +111,14 @@ pub(super) fn pod_spec(
     let container = Container {
         name: name.to_owned(),
         image: Some(s.image.clone().unwrap_or_else(|| name.to_owned())),
+        image_pull_policy: s.pull_policy.map(|p| {
+            match p {
+                PullPolicy::Always => "Always",
+                PullPolicy::IfMissing => "IfNotPresent",
+                PullPolicy::Never => "Never",
+            }
+            .to_owned()
+        }),
         command: (!s.entrypoint.is_empty())
             .then(|| s.entrypoint.iter().map(|a| literal(a)).collect()),
         args: (!s.command.is_empty()).then(|| s.command.iter().map(|a| literal(a)).collect()),
@@ -271,6 +279,7 @@ fn volumes(
             name: volume_name,
             mount_path: m.target.clone(),
             read_only: m.read_only.then_some(true),
+            sub_path: m.sub_path.clone(),
             ..VolumeMount::default()
         });
     }
@@ -357,6 +366,12 @@ fn resources(s: &ModelService) -> Option<ResourceRequirements> {
     }
     if let Some(m) = r.memory_request {
         requests.insert("memory".to_owned(), Quantity(m.to_kubernetes()));
+    }
+    if let Some(d) = r.ephemeral_storage_limit {
+        limits.insert("ephemeral-storage".to_owned(), Quantity(d.to_kubernetes()));
+    }
+    if let Some(d) = r.ephemeral_storage_request {
+        requests.insert("ephemeral-storage".to_owned(), Quantity(d.to_kubernetes()));
     }
     (!limits.is_empty() || !requests.is_empty()).then(|| ResourceRequirements {
         limits: (!limits.is_empty()).then_some(limits),

@@ -18,7 +18,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use escala_core::{
-    MountSource, Name, PhasePlan, Protocol, Restart, Service as ModelService, TargetError, Workload,
+    Exposure, MountSource, Name, PhasePlan, Protocol, Restart, Service as ModelService, TargetError, Workload,
 };
 
 use super::pod::pod_spec;
@@ -103,11 +103,17 @@ pub(super) fn render(
         match_labels: Some(labels.clone()),
         ..LabelSelector::default()
     };
+    let mut annotations = config_digest(plan, s)?
+        .map(|d| BTreeMap::from([(CONFIG_DIGEST.to_owned(), d)]))
+        .unwrap_or_default();
+    if k.compat {
+        // Kompose writes the compose labels on the pod template too.
+        annotations.extend(s.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels.clone()),
-            annotations: config_digest(plan, s)?
-                .map(|d| BTreeMap::from([(CONFIG_DIGEST.to_owned(), d)])),
+            annotations: (!annotations.is_empty()).then_some(annotations),
             ..ObjectMeta::default()
         }),
         spec: Some(pod_spec(k, plan, s, templates)),
@@ -117,44 +123,96 @@ pub(super) fn render(
         .autoscale
         .as_ref()
         .filter(|_| matches!(ctl, Controller::Deployment | Controller::StatefulSet));
-    // An HPA owns the replica count; writing one would reset it on every apply.
-    let replicas = hpa.is_none().then(|| int(u64::from(s.replicas)));
+    // An HPA owns the replica count; writing one would reset it on every apply (Kompose
+    // writes it all the same, and so does compat mode).
+    let replicas = (hpa.is_none() || k.compat).then(|| int(u64::from(s.replicas)));
     let mut out = Vec::new();
 
     // Kompose writes every Service first; file names keep each object in its own file.
-    if !s.ports.is_empty() || ctl == Controller::StatefulSet {
+    let headless = ctl == Controller::StatefulSet || s.exposure == Exposure::Headless;
+    if !s.ports.is_empty() || headless {
         let ports = s
             .ports
             .iter()
-            .map(|p| ServicePort {
+            .enumerate()
+            .map(|(i, p)| ServicePort {
                 name: Some(match (&p.name, k.compat) {
                     (Some(n), false) => n.clone(),
-                    _ => p.container.to_string(),
+                    (_, false) => p.container.to_string(),
+                    // Kompose: the published port; a second protocol on it gets a suffix.
+                    (_, true) => {
+                        let port = p.publish.unwrap_or(p.container);
+                        let again = s.ports[..i]
+                            .iter()
+                            .any(|q| q.publish.unwrap_or(q.container) == port);
+                        match (again, p.protocol) {
+                            (true, Protocol::Udp) => format!("{port}-udp"),
+                            (true, Protocol::Tcp) => format!("{port}-tcp"),
+                            (false, _) => port.to_string(),
+                        }
+                    }
                 }),
-                port: i32::from(p.container),
+                // Kompose's Service listens on the published port; escala's on the
+                // container port, so in-cluster clients keep the address they use under
+                // compose (`web:3000`).
+                port: i32::from(if k.compat {
+                    p.publish.unwrap_or(p.container)
+                } else {
+                    p.container
+                }),
                 target_port: Some(IntOrString::Int(i32::from(p.container))),
                 protocol: (p.protocol == Protocol::Udp).then(|| "UDP".into()),
                 ..ServicePort::default()
             })
             .collect::<Vec<_>>();
+        let mut ports = ports;
+        if ports.is_empty() && k.compat {
+            // Kompose gives a headless Service without ports a placeholder port.
+            ports.push(ServicePort {
+                name: Some("headless".into()),
+                port: 55555,
+                ..ServicePort::default()
+            });
+        }
+        let (type_, local) = match s.exposure {
+            Exposure::Internal => (None, false),
+            // Kompose writes the type of a headless Service out.
+            Exposure::Headless => (k.compat.then_some("ClusterIP"), false),
+            Exposure::NodePort => (Some("NodePort"), false),
+            Exposure::LoadBalancer { local_traffic } => (Some("LoadBalancer"), local_traffic),
+        };
+        // Kompose names a LoadBalancer Service after its protocol (`<svc>-tcp`).
+        let lb_name = (k.compat && matches!(s.exposure, Exposure::LoadBalancer { .. })).then(|| {
+            let udp = s.ports.iter().all(|p| p.protocol == Protocol::Udp) && !s.ports.is_empty();
+            format!("{name}-{}", if udp { "udp" } else { "tcp" })
+        });
+        let mut metadata = object_meta();
+        if let Some(n) = &lb_name {
+            metadata.name = Some(n.clone());
+            metadata.labels = Some(service_labels(n));
+        }
         let svc = Service {
-            metadata: object_meta(),
+            metadata,
             spec: Some(ServiceSpec {
                 // A StatefulSet's Service is headless: each replica keeps its DNS name.
-                cluster_ip: (ctl == Controller::StatefulSet).then(|| "None".into()),
+                cluster_ip: headless.then(|| "None".into()),
+                type_: type_.map(Into::into),
+                external_traffic_policy: local.then(|| "Local".into()),
                 ports: (!ports.is_empty()).then_some(ports),
                 selector: Some(labels.clone()),
                 ..ServiceSpec::default()
             }),
             ..Service::default()
         };
-        out.push(Manifest::new(name, "Service", &svc)?);
+        out.push(Manifest::new(lb_name.as_deref().unwrap_or(name), "Service", &svc)?);
     }
 
-    let uses_claims = s
-        .mounts
-        .iter()
-        .any(|m| matches!(&m.source, MountSource::Volume(v) if !templates.contains_key(v)));
+    // Kompose: any volume entry forces Recreate.
+    let uses_claims = s.mounts.iter().any(|m| match &m.source {
+        MountSource::Volume(v) => !templates.contains_key(v),
+        MountSource::Bind(_) => k.compat,
+        MountSource::Tmpfs { .. } => false,
+    });
     match ctl {
         Controller::Deployment => {
             let d = Deployment {
