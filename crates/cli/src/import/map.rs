@@ -38,6 +38,8 @@ pub(super) struct Ctx<'a> {
     pub env: &'a BTreeMap<String, String>,
     pub diags: Diagnostics,
     pub secrets: Vec<Secret>,
+    /// Configs the services made (their env files), added to the system once each.
+    pub configs: Vec<Config>,
     pub routes: Vec<Route>,
     pub dokploy: bool,
 }
@@ -332,6 +334,11 @@ pub(super) fn system(ctx: &mut Ctx<'_>, doc: &Node, default_name: &str) -> Syste
     for s in std::mem::take(&mut ctx.secrets) {
         if !system.secrets.iter().any(|x| x.name == s.name) {
             system.secrets.push(s);
+        }
+    }
+    for c in std::mem::take(&mut ctx.configs) {
+        if !system.configs.iter().any(|x| x.name == c.name) {
+            system.configs.push(c);
         }
     }
     system.routes = std::mem::take(&mut ctx.routes);
@@ -632,11 +639,15 @@ fn env_file(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
                 continue;
             }
         };
+        // The file's variables become a config named as Kompose names its ConfigMap; a
+        // secret-looking one becomes a secret instead and is not in the config.
+        let config = env_file_config(&file, &s.name);
+        let mut values = Vec::new();
         for (k, value) in super::interp::dotenv(&text) {
-            if s.env.contains_key(&k) {
-                continue;
-            }
-            let env = if looks_secret(&k) && !value.is_empty() {
+            if looks_secret(&k) && !value.is_empty() {
+                if s.env.contains_key(&k) {
+                    continue;
+                }
                 let name = secret_name(&k);
                 ctx.warn(
                     codes::SECRET_VALUE,
@@ -646,13 +657,41 @@ fn env_file(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
                     &format!("it is now the secret `{name}`, read from the environment variable `{k}` when deploying; set it there"),
                 );
                 ctx.secrets.push(Secret::from_env(name.clone(), k.as_str()));
-                Env::secret(name)
-            } else {
-                Env::literal(value)
-            };
-            s.env.insert(k, env);
+                s.env.insert(k, Env::secret(name));
+                continue;
+            }
+            values.push((k.clone(), value));
+            // `environment` wins over the file, as in compose.
+            s.env
+                .entry(k.clone())
+                .or_insert_with(|| Env::config(config.clone(), k));
+        }
+        if !values.is_empty() && !ctx.configs.iter().any(|c| c.name == config) {
+            ctx.configs.push(Config::values(config, values));
         }
     }
+}
+
+/// The config of an env file, named as Kompose names its ConfigMap: the path without its
+/// leading `./`, `/` or `.`, every other character than a letter or digit turned into `-`
+/// (`./config/app.env` → `config-app-env`, `.env` → `env`).
+fn env_file_config(file: &str, service: &Name) -> Name {
+    let trimmed = file.trim_start_matches(['.', '/']);
+    let mut name: String = trimmed
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with('-') {
+        name = format!("{service}-{}", name.trim_start_matches('-'));
+    }
+    name.truncate(63);
+    Name::from(name.trim_end_matches('-'))
 }
 
 /// An env file's text: a regular file of at most 1 MiB (so `/dev/zero` or a FIFO named in a

@@ -136,6 +136,7 @@ pub fn compose(
         env,
         diags: Diagnostics::new(),
         secrets: Vec::new(),
+        configs: Vec::new(),
         routes: Vec::new(),
         dokploy: false,
     };

@@ -501,8 +501,17 @@ impl Kubernetes {
                 s.env.values().any(|e| matches!(e, escala_core::Env::Config { config: c, .. } if c == &config.name))
             });
             if used {
+                // Kompose labels an env file's ConfigMap `<service>-<configmap>`.
+                // Kompose walks services by name; the first one's label stays.
+                let label = plan
+                    .services()
+                    .iter()
+                    .filter(|s| pod::whole_configs(self, plan, s).contains(&&config.name))
+                    .map(|s| s.name.as_str())
+                    .min()
+                    .map(|s| format!("{s}-{}", config.name));
                 let cm = ConfigMap {
-                    metadata: meta(self, plan, config.name.as_str(), None),
+                    metadata: meta(self, plan, config.name.as_str(), label.as_deref()),
                     data: Some(values.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
                     ..ConfigMap::default()
                 };

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, HostAlias,
+    Affinity, Capabilities, ConfigMapEnvSource, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
+    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, HostAlias,
     HostPathVolumeSource, KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement,
     NodeSelectorTerm, PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm,
     PodSecurityContext, PodSpec, Probe, ResourceRequirements, SecretKeySelector,
@@ -104,7 +104,7 @@ pub(super) fn pod_spec(
     templates: &BTreeMap<&Name, &Name>,
 ) -> PodSpec {
     let name = s.name.as_str();
-    let env = env(plan, s);
+    let (env, env_from) = env(k, plan, s);
     let (volumes, mounts) = volumes(plan, s, templates);
     let resources = resources(s);
     let (liveness, readiness, startup) = probes(k, s);
@@ -123,6 +123,7 @@ pub(super) fn pod_spec(
             .then(|| s.entrypoint.iter().map(|a| literal(a)).collect()),
         args: (!s.command.is_empty()).then(|| s.command.iter().map(|a| literal(a)).collect()),
         env: (!env.is_empty()).then_some(env),
+        env_from: (!env_from.is_empty()).then_some(env_from),
         ports: (!s.ports.is_empty()).then(|| {
             s.ports
                 .iter()
@@ -165,11 +166,50 @@ pub(super) fn pod_spec(
     }
 }
 
-/// The container's environment, sorted by name as Kompose does.
-fn env(plan: &PhasePlan<'_>, s: &ModelService) -> Vec<EnvVar> {
+/// The key/value configs a service takes whole, each key under its own name: Kompose's
+/// `envFrom` of an env file's ConfigMap (compat mode only; escala names each key).
+pub(crate) fn whole_configs<'a>(
+    k: &Kubernetes,
+    plan: &'a PhasePlan<'_>,
+    s: &ModelService,
+) -> Vec<&'a Name> {
+    if !k.compat {
+        return Vec::new();
+    }
+    plan.system()
+        .configs
+        .iter()
+        .filter(|c| {
+            let escala_core::ConfigSource::Values(values) = &c.source else {
+                return false;
+            };
+            !values.is_empty()
+                && values.keys().all(|key| {
+                    matches!(s.env.get(key), Some(Env::Config { config, key: k }) if *config == c.name && k == key)
+                })
+        })
+        .map(|c| &c.name)
+        .collect()
+}
+
+/// The container's environment, sorted by name as Kompose does, and the configs it takes
+/// whole (`envFrom`).
+fn env(k: &Kubernetes, plan: &PhasePlan<'_>, s: &ModelService) -> (Vec<EnvVar>, Vec<EnvFromSource>) {
+    let whole = whole_configs(k, plan, s);
+    let from = whole
+        .iter()
+        .map(|c| EnvFromSource {
+            config_map_ref: Some(ConfigMapEnvSource {
+                name: c.to_string(),
+                ..ConfigMapEnvSource::default()
+            }),
+            ..EnvFromSource::default()
+        })
+        .collect();
     let mut env: Vec<EnvVar> = s
         .env
         .iter()
+        .filter(|(_, value)| !matches!(value, Env::Config { config, .. } if whole.contains(&config)))
         .map(|(key, value)| match value {
             Env::SecretFile(_) => EnvVar {
                 name: key.clone(),
@@ -212,7 +252,7 @@ fn env(plan: &PhasePlan<'_>, s: &ModelService) -> Vec<EnvVar> {
         .collect();
     // Kompose sorts the environment by name.
     env.sort_by(|a, b| a.name.cmp(&b.name));
-    env
+    (env, from)
 }
 
 /// The pod's volumes and the container's mounts: the model's mounts, `/dev/shm`, secrets

@@ -103,7 +103,9 @@ pub(super) fn render(
         match_labels: Some(labels.clone()),
         ..LabelSelector::default()
     };
+    // The digest rolls the pods when a config changes: an escala addition, not in compat.
     let mut annotations = config_digest(plan, s)?
+        .filter(|_| !k.compat)
         .map(|d| BTreeMap::from([(CONFIG_DIGEST.to_owned(), d)]))
         .unwrap_or_default();
     if k.compat {
@@ -177,7 +179,7 @@ pub(super) fn render(
         let (type_, local) = match s.exposure {
             Exposure::Internal => (None, false),
             // Kompose writes the type of a headless Service out.
-            Exposure::Headless => (k.compat.then_some("ClusterIP"), false),
+            Exposure::Headless => ((k.compat && !s.ports.is_empty()).then_some("ClusterIP"), false),
             Exposure::NodePort => (Some("NodePort"), false),
             Exposure::LoadBalancer { local_traffic } => (Some("LoadBalancer"), local_traffic),
         };
@@ -290,6 +292,14 @@ pub(super) fn render(
                             // does each run of the CronJob.
                             parallelism: (s.replicas > 1).then(|| int(u64::from(s.replicas))),
                             completions: (s.replicas > 1).then(|| int(u64::from(s.replicas))),
+                            // The retries the restart policy allows: none for `Never`.
+                            backoff_limit: match s.restart {
+                                Restart::Never => Some(0),
+                                Restart::OnFailure {
+                                    max_attempts: Some(n),
+                                } => Some(int(u64::from(n))),
+                                _ => None,
+                            },
                             ..JobSpec::default()
                         }),
                     },
