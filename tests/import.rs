@@ -289,7 +289,10 @@ fn env_files_are_read_and_environment_wins() {
         .find(|s| s.name == "web")
         .expect("web");
     assert_eq!(web.env["NODE_ENV"], Env::literal("production"));
-    assert_eq!(web.env["LOG_LEVEL"], Env::literal("info"));
+    // The env file is a config (Kompose's ConfigMap); `environment` still wins.
+    assert_eq!(web.env["LOG_LEVEL"], Env::config("web-env", "LOG_LEVEL"));
+    let config = system.configs.iter().find(|c| c.name == "web-env").expect("the env file's config");
+    assert!(matches!(&config.source, escala::ConfigSource::Values(v) if v["LOG_LEVEL"] == "info" && v["NODE_ENV"] == "development" && !v.contains_key("STRIPE_API_KEY")));
     assert_eq!(web.env["STRIPE_API_KEY"], Env::secret("stripe-api-key"));
     assert!(
         !code.contains("sk_test"),
@@ -624,10 +627,10 @@ fn kompose_equivalence_on_the_golden_kompose_file() {
             "{expected} missing from {kinds:?}"
         );
     }
-    // Deliberate differences: no standalone PVC next to the StatefulSet's claim template
-    // (Kompose #2090), and the Ingress is named after its host.
+    // A deliberate difference: no standalone PVC next to the StatefulSet's claim template
+    // (Kompose #2090). The Ingress is named after the service, as Kompose names it.
     assert!(!kinds.contains(&"dbdata-persistentvolumeclaim.yaml"));
-    assert!(kinds.contains(&"api-acme-dev-ingress.yaml"));
+    assert!(kinds.contains(&"api-ingress.yaml"));
     let svc: serde_json::Value =
         serde_yaml::from_str(files.get("api-service.yaml").expect("service")).expect("yaml");
     assert_eq!(svc["spec"]["selector"]["io.kompose.service"], "api");
@@ -748,14 +751,8 @@ const KOMPOSE: &[KomposeExpectation] = &[
             "cache-deployment.yaml",
             "cachedata-persistentvolumeclaim.yaml",
         ],
-        not_written: &[(
-            "web-env-configmap.yaml",
-            "env_file variables are the service's own env; secret-looking ones are secretKeyRefs",
-        )],
-        added: &[
-            ("shop-namespace.yaml", "the system's namespace"),
-            ("shop-alerts-prometheusrule.yaml", "the alert thresholds"),
-        ],
+        not_written: &[],
+        added: &[],
         // `8080:3000`: Kompose's Service listens on the published port.
         kompose_ports: &[("web", &[("8080", 8080, 3000)])],
     },
@@ -769,12 +766,9 @@ const KOMPOSE: &[KomposeExpectation] = &[
         ],
         not_written: &[],
         added: &[
-            ("compose-namespace.yaml", "the system's namespace"),
-            ("compose-alerts-prometheusrule.yaml", "the alert thresholds"),
             ("docs-service.yaml", "the Traefik route to docs:80 needs a Service"),
-            ("api-acme-dev-ingress.yaml", "Traefik routers become routes"),
-            ("api-acme-io-ingress.yaml", "Traefik routers become routes"),
-            ("acme-dev-ingress.yaml", "Traefik routers become routes"),
+            ("api-ingress.yaml", "Traefik routers become routes"),
+            ("docs-ingress.yaml", "Traefik routers become routes"),
         ],
         kompose_ports: &[("api", &[("8000", 8000, 8000)])],
     },
@@ -786,10 +780,8 @@ const KOMPOSE: &[KomposeExpectation] = &[
         kompose: &["web-pod.yaml", "agent-daemonset.yaml"],
         not_written: &[],
         added: &[
-            ("compose-namespace.yaml", "the system's namespace"),
-            ("compose-alerts-prometheusrule.yaml", "the alert thresholds"),
             ("web-service.yaml", "the Traefik route to web:80 needs a Service"),
-            ("www-acme-dev-ingress.yaml", "Traefik routers become routes"),
+            ("web-ingress.yaml", "Traefik routers become routes"),
         ],
         kompose_ports: &[],
     },
@@ -817,10 +809,7 @@ const KOMPOSE: &[KomposeExpectation] = &[
                 "secrets are references; the Secret is created by hand (secrets.example)",
             ),
         ],
-        added: &[
-            ("compose-namespace.yaml", "the system's namespace"),
-            ("compose-alerts-prometheusrule.yaml", "the alert thresholds"),
-        ],
+        added: &[],
         kompose_ports: &[(
             "app",
             &[("80", 80, 8080), ("9090", 9090, 9090), ("53", 53, 53)],
@@ -884,9 +873,8 @@ fn kompose_equivalence_on_every_golden_file() {
                 e.golden
             );
         }
-        // Ports: Kompose's Service listens on the published port and names it after it;
-        // escala's listens on the container port, so in-cluster clients keep the address
-        // they use under compose (`web:3000`). Same targetPort; name = the Service port.
+        // Ports: in compat mode the Service listens on the published port and names it
+        // after it, as Kompose does (default mode: the container port).
         for (service, ports) in e.kompose_ports {
             let svc: serde_json::Value = serde_yaml::from_str(
                 files
@@ -906,17 +894,12 @@ fn kompose_equivalence_on_every_golden_file() {
                     )
                 })
                 .collect();
-            let escala: Vec<(String, u64, u64)> = ports
+            // Compat mode listens on the published port, as Kompose does.
+            let kompose: Vec<(String, u64, u64)> = ports
                 .iter()
-                .map(|(_, _, target)| (target.to_string(), u64::from(*target), u64::from(*target)))
+                .map(|(name, port, target)| ((*name).to_owned(), u64::from(*port), u64::from(*target)))
                 .collect();
-            assert_eq!(got, escala, "{}/{service}", e.golden);
-            for ((_, kp, kt), (_, ep, et)) in ports.iter().zip(&got) {
-                assert_eq!(u64::from(*kt), *et, "same targetPort as Kompose");
-                if kp != kt {
-                    assert_ne!(u64::from(*kp), *ep, "the documented difference");
-                }
-            }
+            assert_eq!(got, kompose, "{}/{service}", e.golden);
         }
     }
 }

@@ -396,13 +396,14 @@ fn tls_ingresses_on_traefik_redirect_http_to_https() {
         serde_json::json!({"redirectScheme": {"scheme": "https", "permanent": true}})
     );
     // Another controller has no Traefik CRDs; compat mode matches Kompose.
-    for k in [
-        Kubernetes::new().ingress_class("nginx"),
-        Kubernetes::new().compat(true),
+    for (k, ingress) in [
+        (Kubernetes::new().ingress_class("nginx"), "shop-example-ingress.yaml"),
+        // Kompose writes one Ingress per service, named after it.
+        (Kubernetes::new().compat(true), "web-ingress.yaml"),
     ] {
         let files = render(&s(), &k);
         assert!(files.get("https-redirect-middleware.yaml").is_none());
-        let tls = doc(&files, "shop-example-ingress.yaml");
+        let tls = doc(&files, ingress);
         assert!(tls["metadata"]["annotations"].get(annotation).is_none());
     }
 }

@@ -183,10 +183,12 @@ pub(crate) fn whole_configs<'a>(
             let escala_core::ConfigSource::Values(values) = &c.source else {
                 return false;
             };
-            !values.is_empty()
-                && values.keys().all(|key| {
-                    matches!(s.env.get(key), Some(Env::Config { config, key: k }) if *config == c.name && k == key)
-                })
+            // Every key the service's own, or overridden by its own value (`env` wins over
+            // `envFrom` in Kubernetes, as `environment` over `env_file` in compose).
+            let own = |key: &String| matches!(s.env.get(key), Some(Env::Config { config, key: k }) if *config == c.name && k == key);
+            values.keys().any(own)
+                && values.keys().all(|key| s.env.contains_key(key))
+
         })
         .map(|c| &c.name)
         .collect()
@@ -209,7 +211,7 @@ fn env(k: &Kubernetes, plan: &PhasePlan<'_>, s: &ModelService) -> (Vec<EnvVar>, 
     let mut env: Vec<EnvVar> = s
         .env
         .iter()
-        .filter(|(_, value)| !matches!(value, Env::Config { config, .. } if whole.contains(&config)))
+        .filter(|(name, value)| !matches!(value, Env::Config { config, key } if whole.contains(&config) && key == *name))
         .map(|(key, value)| match value {
             Env::SecretFile(_) => EnvVar {
                 name: key.clone(),

@@ -168,7 +168,7 @@ pub(super) fn render(
             })
             .collect::<Vec<_>>();
         let mut ports = ports;
-        if ports.is_empty() && k.compat {
+        if ports.is_empty() && k.compat && s.exposure == Exposure::Headless {
             // Kompose gives a headless Service without ports a placeholder port.
             ports.push(ServicePort {
                 name: Some("headless".into()),
