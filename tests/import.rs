@@ -291,8 +291,14 @@ fn env_files_are_read_and_environment_wins() {
     assert_eq!(web.env["NODE_ENV"], Env::literal("production"));
     // The env file is a config (Kompose's ConfigMap); `environment` still wins.
     assert_eq!(web.env["LOG_LEVEL"], Env::config("web-env", "LOG_LEVEL"));
-    let config = system.configs.iter().find(|c| c.name == "web-env").expect("the env file's config");
-    assert!(matches!(&config.source, escala::ConfigSource::Values(v) if v["LOG_LEVEL"] == "info" && v["NODE_ENV"] == "development" && !v.contains_key("STRIPE_API_KEY")));
+    let config = system
+        .configs
+        .iter()
+        .find(|c| c.name == "web-env")
+        .expect("the env file's config");
+    assert!(
+        matches!(&config.source, escala::ConfigSource::Values(v) if v["LOG_LEVEL"] == "info" && v["NODE_ENV"] == "development" && !v.contains_key("STRIPE_API_KEY"))
+    );
     assert_eq!(web.env["STRIPE_API_KEY"], Env::secret("stripe-api-key"));
     assert!(
         !code.contains("sk_test"),
@@ -897,7 +903,9 @@ fn kompose_equivalence_on_every_golden_file() {
             // Compat mode listens on the published port, as Kompose does.
             let kompose: Vec<(String, u64, u64)> = ports
                 .iter()
-                .map(|(name, port, target)| ((*name).to_owned(), u64::from(*port), u64::from(*target)))
+                .map(|(name, port, target)| {
+                    ((*name).to_owned(), u64::from(*port), u64::from(*target))
+                })
                 .collect();
             assert_eq!(got, kompose, "{}/{service}", e.golden);
         }
@@ -972,4 +980,42 @@ fn an_empty_file_or_bytes_that_are_not_text_are_errors_that_say_where() {
     std::fs::write(&bad, b"services:\n  web:\n    image: ng\xffinx\n").expect("write");
     let exit = escala::cli::cmd::import::run(&bad, &[], None, None, false);
     assert_eq!(exit, escala::cli::Exit::Findings);
+}
+
+/// A compose secret renamed for Kubernetes (`db_password` → `db-password`) is mounted under
+/// its new name; the variables and commands that named its compose path follow it.
+#[test]
+fn renamed_secrets_keep_their_references() {
+    let file = ComposeFile {
+        path: "f.yml".into(),
+        text: "services:\n  db:\n    image: postgres:17\n    command: [\"sh\", \"-c\", \"cat /run/secrets/db_password\"]\n    environment:\n      POSTGRES_PASSWORD_FILE: /run/secrets/db_password\n      OTHER: file=/run/secrets/db_password\n    secrets: [db_password]\nsecrets:\n  db_password:\n    environment: DB_PASSWORD\n".into(),
+    };
+    let (s, _) = compose(&[file], &BTreeMap::new()).expect("imports");
+    let db = &s.services[0];
+    assert_eq!(db.secrets, [escala::Name::from("db-password")]);
+    assert_eq!(
+        db.env["POSTGRES_PASSWORD_FILE"],
+        escala::Env::secret_file("db-password")
+    );
+    assert_eq!(
+        db.env["OTHER"],
+        escala::Env::literal("file=/run/secrets/db-password")
+    );
+    assert_eq!(db.command[2], "cat /run/secrets/db-password");
+}
+
+/// A Windows host path is a located error, not a volume named `c`.
+#[test]
+fn windows_paths_are_refused_where_they_are() {
+    let file = ComposeFile {
+        path: "f.yml".into(),
+        text: "services:\n  db:\n    image: postgres:17\n    volumes:\n      - C:\\Users\\x:D:\\config\n".into(),
+    };
+    let (_, diags) = compose(&[file], &BTreeMap::new()).expect("parses");
+    let errors: Vec<_> = diags
+        .iter()
+        .filter(|d| d.severity == escala::Severity::Error)
+        .map(|d| (d.path.as_str(), d.message.contains("Windows path")))
+        .collect();
+    assert_eq!(errors, [("services.db.volumes[0]", true)]);
 }

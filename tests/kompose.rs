@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 /// Fixtures semantically equal, the last time this was raised. Lower it only with a reason.
-const FLOOR: usize = 0;
+const FLOOR: usize = 22;
 
 /// One line of `fixtures.tsv`.
 struct Case {
@@ -125,12 +125,17 @@ fn secret_env_file(want: &mut Value, got: &Value) -> bool {
         if c.get("envFrom").is_none() {
             continue;
         }
-        for g in theirs["containers"][i]["env"].as_array().into_iter().flatten() {
+        for g in theirs["containers"][i]["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let name = g["name"].as_str().unwrap_or_default();
             let known = c["env"]
                 .as_array()
                 .is_some_and(|env| env.iter().any(|e| e["name"] == g["name"]));
-            if !known && escala::looks_secret(name) && g["valueFrom"].get("secretKeyRef").is_some() {
+            if !known && escala::looks_secret(name) && g["valueFrom"].get("secretKeyRef").is_some()
+            {
                 match c["env"].as_array_mut() {
                     Some(env) => env.push(g.clone()),
                     None => c["env"] = Value::Array(vec![g.clone()]),
@@ -239,7 +244,10 @@ fn expected(case: &Case) -> BTreeMap<(String, String), Value> {
 fn key(v: &Value) -> (String, String) {
     (
         v["kind"].as_str().unwrap_or_default().to_owned(),
-        v["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+        v["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }
 
@@ -260,8 +268,8 @@ fn escala(case: &Case) -> Result<BTreeMap<(String, String), Value>, String> {
         .unwrap_or_default();
     // Kompose's test script runs with a HOME; nothing else from the shell.
     env.insert("HOME".into(), "/root".into());
-    let (mut system, diags) = escala::cli::import::compose(&files, &env)
-        .map_err(|e| format!("import: {e}"))?;
+    let (mut system, diags) =
+        escala::cli::import::compose(&files, &env).map_err(|e| format!("import: {e}"))?;
     if diags.has_errors() {
         return Err(format!("import: {diags}"));
     }
@@ -274,7 +282,10 @@ fn escala(case: &Case) -> Result<BTreeMap<(String, String), Value>, String> {
     })?;
     let mut objects = BTreeMap::new();
     for (path, text) in &generated.files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if !name.ends_with(".yaml") || name == "kustomization.yaml" {
             continue;
         }
@@ -315,7 +326,10 @@ fn normalise(v: Value) -> Value {
                         }
                     }
                 }
-                if matches!(key, "env" | "envFrom" | "volumes" | "volumeMounts" | "ports") {
+                if matches!(
+                    key,
+                    "env" | "envFrom" | "volumes" | "volumeMounts" | "ports"
+                ) {
                     a.sort_by_key(|v| v.to_string());
                 }
                 (!a.is_empty()).then_some(Value::Array(a))
@@ -331,7 +345,10 @@ fn diff(want: &Value, got: &Value, at: &str, out: &mut Vec<String>) {
     match (want, got) {
         (Value::Object(a), Value::Object(b)) => {
             for k in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
-                let (x, y) = (a.get(k).unwrap_or(&Value::Null), b.get(k).unwrap_or(&Value::Null));
+                let (x, y) = (
+                    a.get(k).unwrap_or(&Value::Null),
+                    b.get(k).unwrap_or(&Value::Null),
+                );
                 diff(x, y, &format!("{at}.{k}"), out);
             }
         }

@@ -397,7 +397,10 @@ fn tls_ingresses_on_traefik_redirect_http_to_https() {
     );
     // Another controller has no Traefik CRDs; compat mode matches Kompose.
     for (k, ingress) in [
-        (Kubernetes::new().ingress_class("nginx"), "shop-example-ingress.yaml"),
+        (
+            Kubernetes::new().ingress_class("nginx"),
+            "shop-example-ingress.yaml",
+        ),
         // Kompose writes one Ingress per service, named after it.
         (Kubernetes::new().compat(true), "web-ingress.yaml"),
     ] {

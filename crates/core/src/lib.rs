@@ -84,9 +84,9 @@ pub mod prelude {
     pub use crate::{
         Access, Action, Alerts, Autoscale, Backups, Build, ByteSize, CitusCluster, Column,
         Condition, Config, ConfigMount, Cpu, Database, Dependency, Distribution, Duration, Engine,
-        Env, Exposure, ForeignKey, HealthCheck, IngressController, Mount, MountSource, Network, Node,
-        NodeRole, Partitioning, Phase, Placement, Platform, PoolMode, Pooler, Port, Protocol,
-        PullPolicy, Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table, Threshold, Tls,
-        Ulimit, Volume, Workload,
+        Env, Exposure, ForeignKey, HealthCheck, IngressController, Mount, MountSource, Network,
+        Node, NodeRole, Partitioning, Phase, Placement, Platform, PoolMode, Pooler, Port, Protocol,
+        PullPolicy, Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table,
+        Threshold, Tls, Ulimit, Volume, Workload,
     };
 }

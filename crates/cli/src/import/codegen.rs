@@ -117,7 +117,11 @@ fn mount(m: &Mount) -> String {
         MountSource::Volume(v) => format!("Mount::volume({}, {})", lit(v.as_str()), lit(&m.target)),
         MountSource::Bind(p) => format!("Mount::bind({}, {})", lit(p), lit(&m.target)),
         MountSource::Tmpfs { size: None } => format!("Mount::tmpfs({})", lit(&m.target)),
-        MountSource::Tmpfs { size: Some(s) } => format!("Mount {{ source: MountSource::Tmpfs {{ size: Some({}) }}, ..Mount::tmpfs({}) }}", bytes(*s), lit(&m.target)),
+        MountSource::Tmpfs { size: Some(s) } => format!(
+            "Mount {{ source: MountSource::Tmpfs {{ size: Some({}) }}, ..Mount::tmpfs({}) }}",
+            bytes(*s),
+            lit(&m.target)
+        ),
     };
     let mut out = base;
     if let Some(sub) = &m.sub_path {

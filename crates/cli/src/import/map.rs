@@ -364,6 +364,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
     let mut traefik: Vec<Label> = Vec::new();
     let mut kompose_labels: Vec<Label> = Vec::new();
     let mut health_node: Option<(&Node, String)> = None;
+    let mut renamed_secrets: Vec<(String, Name)> = Vec::new();
     let mut env_files: Vec<(&Node, String)> = Vec::new();
     for (key, pos, v) in entries {
         let path = format!("{at}.{key}");
@@ -530,6 +531,9 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                     }) {
                         ctx.warn(codes::UNSUPPORTED, &format!("{path}[{i}].target"), item.pos(), format!("secret `{src}` is mounted at `{t}`; escala mounts secrets at `/run/secrets/{n}`"), "point the program at /run/secrets/<name>");
                     }
+                    if src != n.as_str() {
+                        renamed_secrets.push((src, n.clone()));
+                    }
                     s.secrets.push(n);
                 }
             }
@@ -592,6 +596,24 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
     // Labels are read once every key is: `kompose.service.expose` needs the ports, which
     // may come after the labels in the file.
     super::kompose::labels(ctx, &mut s, &kompose_labels, health_node);
+    // A renamed secret is mounted under its new name: references to its compose path follow.
+    for (src, n) in &renamed_secrets {
+        let (old, new) = (format!("/run/secrets/{src}"), format!("/run/secrets/{n}"));
+        for value in s.env.values_mut() {
+            if let Env::Literal(v) | Env::NotSecret(v) = value {
+                if *v == old {
+                    *value = Env::secret_file(n.clone());
+                } else if v.contains(&old) {
+                    *v = v.replace(&old, &new);
+                }
+            }
+        }
+        for arg in s.command.iter_mut().chain(s.entrypoint.iter_mut()) {
+            if arg.contains(&old) {
+                *arg = arg.replace(&old, &new);
+            }
+        }
+    }
     routes(ctx, &mut s, traefik, at);
     // An HPA scales a workload into its bounds at once (Kompose leaves `replicas` as is);
     // the model states that starting count.
@@ -891,7 +913,22 @@ fn mounts(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
                 };
                 Some(if ro { m.read_only() } else { m })
             }
-            other => ctx.text(other, &at).map(|text| {
+            other => ctx.text(other, &at).and_then(|text| {
+                // `C:\Users\x:D:\config`: a Windows host path, which the `:`-split misreads
+                // as a volume named `c`; no Linux engine can mount it.
+                let windows = |p: &str| {
+                    let b = p.as_bytes();
+                    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
+                };
+                if windows(&text) || text.contains(":\\") || text.split(':').any(|p| p.starts_with('\\')) {
+                    ctx.error(
+                        &at,
+                        other.pos(),
+                        format!("`{text}` is a Windows path; Linux containers cannot mount it"),
+                        "write the path as the Linux host sees it (`/mnt/c/Users/x:/config`), or a named volume",
+                    );
+                    return None;
+                }
                 let parts: Vec<&str> = text.split(':').collect();
                 let (src, target, mode) = match parts.as_slice() {
                     [t] => ("", *t, ""),
@@ -913,11 +950,11 @@ fn mounts(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
                 } else {
                     Mount::volume(Name::from(Name::from(src).suggestion()), target)
                 };
-                if mode.split(',').any(|m| m == "ro") {
+                Some(if mode.split(',').any(|m| m == "ro") {
                     m.read_only()
                 } else {
                     m
-                }
+                })
             }),
         };
         if let Some(m) = mount {

@@ -43,6 +43,8 @@ pub(crate) struct ServiceSpec {
     #[serde(skip_serializing_if = "is_false")]
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<String>,
     #[serde(skip_serializing_if = "is_false")]
     pub init: bool,
@@ -115,6 +117,14 @@ pub(crate) struct MountSpec {
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs: Option<TmpfsSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume: Option<VolumeOptions>,
+}
+
+/// A volume mount's options: the sub-directory mounted.
+#[derive(Debug, Serialize)]
+pub(crate) struct VolumeOptions {
+    pub subpath: String,
 }
 
 #[derive(Debug, Serialize)]

@@ -21,7 +21,7 @@ use escala_core::{
 
 use file::{
     BuildSpec, FileRef, HealthSpec, MountSpec, PortSpec, ResourceValues, ResourcesSpec,
-    ServiceSpec, TmpfsSpec, UlimitSpec,
+    ServiceSpec, TmpfsSpec, UlimitSpec, VolumeOptions,
 };
 
 /// Which loader reads the file.
@@ -203,6 +203,12 @@ pub(crate) fn service(
                 target: m.target.clone(),
                 read_only: m.read_only,
                 tmpfs: None,
+                // Stack files (Engine 20.10) have no subpath: Swarm mounts the whole volume.
+                volume: m
+                    .sub_path
+                    .clone()
+                    .filter(|_| dialect == Dialect::Compose)
+                    .map(|subpath| VolumeOptions { subpath }),
             },
             MountSource::Bind(path) => MountSpec {
                 kind: "bind",
@@ -210,6 +216,7 @@ pub(crate) fn service(
                 target: m.target.clone(),
                 read_only: m.read_only,
                 tmpfs: None,
+                volume: None,
             },
             MountSource::Tmpfs { size } => MountSpec {
                 kind: "tmpfs",
@@ -217,9 +224,19 @@ pub(crate) fn service(
                 target: m.target.clone(),
                 read_only: m.read_only,
                 tmpfs: size.map(|b| TmpfsSpec { size: b.as_bytes() }),
+                volume: None,
             },
         });
     }
+    // Stack files have no pull policy: Swarm resolves the image when the service changes.
+    spec.pull_policy = s
+        .pull_policy
+        .filter(|_| dialect == Dialect::Compose)
+        .map(|p| match p {
+            escala_core::PullPolicy::Always => "always",
+            escala_core::PullPolicy::IfMissing => "missing",
+            escala_core::PullPolicy::Never => "never",
+        });
     if let Some(shm) = s.shm_size {
         match dialect {
             Dialect::Compose => spec.shm_size = Some(shm.to_docker()),
@@ -233,6 +250,7 @@ pub(crate) fn service(
                 tmpfs: Some(TmpfsSpec {
                     size: shm.as_bytes(),
                 }),
+                volume: None,
             }),
         }
     }

@@ -628,9 +628,7 @@ fn secret_commands_in(plan: &PhasePlan<'_>, ns: Option<&str>) -> Vec<String> {
             SecretSource::File(path) => format!("--from-file={key}={}", plan.host_path(path)),
             SecretSource::External(_) => format!("--from-literal={key}=…"),
         };
-        out.push(format!(
-            "kubectl{ns} create secret generic {name} {from}"
-        ));
+        out.push(format!("kubectl{ns} create secret generic {name} {from}"));
     }
     out
 }

@@ -25,7 +25,10 @@ struct Spec {
     groups: Vec<RuleGroup>,
 }
 
-pub(super) fn prometheus_rule(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Manifest, TargetError> {
+pub(super) fn prometheus_rule(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+) -> Result<Manifest, TargetError> {
     let name = format!("{}-alerts", plan.system().name);
     let mut metadata = meta(k, plan, &name, None);
     // kube-prometheus-stack selects rules by its release label by default.

@@ -82,7 +82,9 @@ pub(super) fn ingresses(
                 tls: tls.map(|t| {
                     vec![IngressTLS {
                         hosts: Some(vec![host.to_owned()]),
-                        secret_name: Some(t.secret.clone().unwrap_or_else(|| format!("{name}-tls"))),
+                        secret_name: Some(
+                            t.secret.clone().unwrap_or_else(|| format!("{name}-tls")),
+                        ),
                     }]
                 }),
                 ..IngressSpec::default()
@@ -174,9 +176,7 @@ fn per_service(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, Ta
                     vec![IngressTLS {
                         hosts: Some(hosts.iter().map(|h| (*h).to_owned()).collect()),
                         secret_name: Some(
-                            t.secret
-                                .clone()
-                                .unwrap_or_else(|| format!("{service}-tls")),
+                            t.secret.clone().unwrap_or_else(|| format!("{service}-tls")),
                         ),
                     }]
                 }),

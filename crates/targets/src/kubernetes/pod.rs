@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapEnvSource, ConfigMapKeySelector, ConfigMapVolumeSource, Container, ContainerPort,
-    EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource, ExecAction, HTTPGetAction, HostAlias,
-    HostPathVolumeSource, KeyToPath, NodeAffinity, NodeSelector, NodeSelectorRequirement,
-    NodeSelectorTerm, PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm,
-    PodSecurityContext, PodSpec, Probe, ResourceRequirements, SecretKeySelector,
-    SecretVolumeSource, SecurityContext, Sysctl, TCPSocketAction, TopologySpreadConstraint, Volume,
-    VolumeMount,
+    Affinity, Capabilities, ConfigMapEnvSource, ConfigMapKeySelector, ConfigMapVolumeSource,
+    Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar, EnvVarSource,
+    ExecAction, HTTPGetAction, HostAlias, HostPathVolumeSource, KeyToPath, NodeAffinity,
+    NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaimVolumeSource,
+    PodAffinity, PodAffinityTerm, PodSecurityContext, PodSpec, Probe, ResourceRequirements,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, Sysctl, TCPSocketAction,
+    TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -196,7 +196,11 @@ pub(crate) fn whole_configs<'a>(
 
 /// The container's environment, sorted by name as Kompose does, and the configs it takes
 /// whole (`envFrom`).
-fn env(k: &Kubernetes, plan: &PhasePlan<'_>, s: &ModelService) -> (Vec<EnvVar>, Vec<EnvFromSource>) {
+fn env(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+    s: &ModelService,
+) -> (Vec<EnvVar>, Vec<EnvFromSource>) {
     let whole = whole_configs(k, plan, s);
     let from = whole
         .iter()

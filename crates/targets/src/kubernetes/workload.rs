@@ -18,7 +18,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use escala_core::{
-    Exposure, MountSource, Name, PhasePlan, Protocol, Restart, Service as ModelService, TargetError, Workload,
+    Exposure, MountSource, Name, PhasePlan, Protocol, Restart, Service as ModelService,
+    TargetError, Workload,
 };
 
 use super::pod::pod_spec;
@@ -179,15 +180,20 @@ pub(super) fn render(
         let (type_, local) = match s.exposure {
             Exposure::Internal => (None, false),
             // Kompose writes the type of a headless Service out.
-            Exposure::Headless => ((k.compat && !s.ports.is_empty()).then_some("ClusterIP"), false),
+            Exposure::Headless => (
+                (k.compat && !s.ports.is_empty()).then_some("ClusterIP"),
+                false,
+            ),
             Exposure::NodePort => (Some("NodePort"), false),
             Exposure::LoadBalancer { local_traffic } => (Some("LoadBalancer"), local_traffic),
         };
         // Kompose names a LoadBalancer Service after its protocol (`<svc>-tcp`).
-        let lb_name = (k.compat && matches!(s.exposure, Exposure::LoadBalancer { .. })).then(|| {
-            let udp = s.ports.iter().all(|p| p.protocol == Protocol::Udp) && !s.ports.is_empty();
-            format!("{name}-{}", if udp { "udp" } else { "tcp" })
-        });
+        let lb_name =
+            (k.compat && matches!(s.exposure, Exposure::LoadBalancer { .. })).then(|| {
+                let udp =
+                    s.ports.iter().all(|p| p.protocol == Protocol::Udp) && !s.ports.is_empty();
+                format!("{name}-{}", if udp { "udp" } else { "tcp" })
+            });
         let mut metadata = object_meta();
         if let Some(n) = &lb_name {
             metadata.name = Some(n.clone());
@@ -206,7 +212,11 @@ pub(super) fn render(
             }),
             ..Service::default()
         };
-        out.push(Manifest::new(lb_name.as_deref().unwrap_or(name), "Service", &svc)?);
+        out.push(Manifest::new(
+            lb_name.as_deref().unwrap_or(name),
+            "Service",
+            &svc,
+        )?);
     }
 
     // Kompose: any volume entry forces Recreate.
