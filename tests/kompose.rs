@@ -97,7 +97,116 @@ const EXCEPTIONS: &[(&str, Exception)] = &[
         "a secret-looking variable of an env file is not in its ConfigMap; the container reads it from a Secret",
         secret_env_file,
     ),
+    (
+        "a binary file's binaryData is the file, base64-encoded once (Kompose encodes it twice, so the pod would read base64 text)",
+        binary_once,
+    ),
+    (
+        "a Deployment whose only volumes are ConfigMaps rolls (old and new pods can mount them at once); Kompose forces Recreate for any compose volume entry",
+        configmaps_roll,
+    ),
+    (
+        "a bind mount of an absolute host path stays a hostPath volume, with a warning; Kompose drops it without a word",
+        absolute_host_path,
+    ),
 ];
+
+/// RFC 4648 base64, to compare Kompose's double-encoded binaryData with escala's.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn binary_once(want: &mut Value, got: &Value) -> bool {
+    let mut hit = false;
+    let Some(data) = want["binaryData"].as_object_mut() else {
+        return false;
+    };
+    for (k, v) in data.iter_mut() {
+        if let Some(theirs) = got["binaryData"][k.as_str()].as_str() {
+            if v.as_str() == Some(base64(theirs.as_bytes()).as_str()) {
+                *v = Value::from(theirs);
+                hit = true;
+            }
+        }
+    }
+    hit
+}
+
+fn configmaps_roll(want: &mut Value, got: &Value) -> bool {
+    let only_configmaps = pod(got)["volumes"]
+        .as_array()
+        .is_some_and(|v| v.iter().all(|v| v.get("configMap").is_some()));
+    if want["kind"] == "Deployment"
+        && want["spec"]["strategy"]["type"] == "Recreate"
+        && got["spec"].get("strategy").is_none()
+        && only_configmaps
+    {
+        if let Some(spec) = want["spec"].as_object_mut() {
+            spec.remove("strategy");
+        }
+        return true;
+    }
+    false
+}
+
+fn absolute_host_path(want: &mut Value, got: &Value) -> bool {
+    let theirs = pod(got);
+    let host: Vec<&Value> = theirs["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| {
+            v["hostPath"]["path"]
+                .as_str()
+                .is_some_and(|p| p.starts_with('/'))
+        })
+        .collect();
+    let mut hit = false;
+    for v in host {
+        let ours = pod_mut(want);
+        let known = ours["volumes"]
+            .as_array()
+            .is_some_and(|vs| vs.iter().any(|x| x["name"] == v["name"]));
+        if known {
+            continue;
+        }
+        let mounts: Vec<Value> = theirs["containers"][0]["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["name"] == v["name"])
+            .cloned()
+            .collect();
+        match ours["volumes"].as_array_mut() {
+            Some(vs) => vs.push(v.clone()),
+            None => ours["volumes"] = Value::Array(vec![v.clone()]),
+        }
+        let c = &mut ours["containers"][0];
+        match c["volumeMounts"].as_array_mut() {
+            Some(ms) => ms.extend(mounts),
+            None => c["volumeMounts"] = Value::Array(mounts),
+        }
+        hit = true;
+    }
+    hit
+}
 
 fn secret_env_file(want: &mut Value, got: &Value) -> bool {
     let mut hit = false;
@@ -300,9 +409,42 @@ fn escala(case: &Case) -> Result<BTreeMap<(String, String), Value>, String> {
 }
 
 /// Drops what carries no behaviour: empty values (Kompose strips them), `status`,
-/// `creationTimestamp`; sorts `env` by name (Kompose sorts it; order does not matter to the
-/// kubelet).
+/// `creationTimestamp`, `readOnly` on a ConfigMap or Secret mount (the kubelet mounts those
+/// read-only whatever it says), a Service's `targetPort: 0` (the API server defaults it to the
+/// port); sorts `env`, ports and volumes (their order does not matter to the kubelet).
 fn normalise(v: Value) -> Value {
+    let mut v = v;
+    if v.get("spec").is_some()
+        && matches!(
+            v["kind"].as_str(),
+            Some("Deployment" | "StatefulSet" | "DaemonSet" | "CronJob" | "Pod")
+        )
+    {
+        read_only_config_mounts(pod_mut(&mut v));
+    }
+    normalised(v)
+}
+
+fn read_only_config_mounts(spec: &mut Value) {
+    let config: Vec<Value> = spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v.get("configMap").is_some() || v.get("secret").is_some())
+        .map(|v| v["name"].clone())
+        .collect();
+    for c in spec["containers"].as_array_mut().into_iter().flatten() {
+        for m in c["volumeMounts"].as_array_mut().into_iter().flatten() {
+            if config.contains(&m["name"]) {
+                if let Some(m) = m.as_object_mut() {
+                    m.remove("readOnly");
+                }
+            }
+        }
+    }
+}
+
+fn normalised(v: Value) -> Value {
     fn walk(v: Value, key: &str) -> Option<Value> {
         match v {
             Value::Null => None,

@@ -93,16 +93,7 @@ pub fn generate(
     let cwd = std::env::current_dir().unwrap_or_default();
     // Files the model names, for targets that embed them; a missing one is left out and the
     // target that needs it reports it.
-    let files: Vec<(String, String)> = system
-        .configs
-        .iter()
-        .filter_map(|c| match &c.source {
-            escala_core::ConfigSource::File(path) => std::fs::read_to_string(cwd.join(path))
-                .ok()
-                .map(|content| (path.clone(), content)),
-            _ => None,
-        })
-        .collect();
+    let files = config_files(&cwd, system);
     // An empty secret file: Swarm refuses it at deploy time, and no credential is empty.
     // Only its size is read, never its content.
     for (i, secret) in system.secrets.iter().enumerate() {
@@ -139,7 +130,10 @@ pub fn generate(
                 .clone()
                 .with_project_root(project_root(&cwd, &selection.out.join(&dir)));
             for (path, content) in &files {
-                plan = plan.with_file(path.clone(), content.clone());
+                plan = match String::from_utf8(content.clone()) {
+                    Ok(text) => plan.with_file(path.clone(), text),
+                    Err(e) => plan.with_binary_file(path.clone(), e.into_bytes()),
+                };
             }
             // Losses the phase acknowledges are not reported (PLAN.md lists them).
             let mut found = Diagnostics::new();
@@ -177,6 +171,41 @@ pub fn generate(
         out.dirs.push(dir);
     }
     Ok(out)
+}
+
+/// The files the model's configs name, read from `cwd`: a file config's file, and every
+/// regular file directly in a folder config's folder (`folder/name`). Unreadable ones are
+/// left out: the target that needs them reports it.
+fn config_files(cwd: &Path, system: &System) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for c in &system.configs {
+        match &c.source {
+            escala_core::ConfigSource::File(path) => {
+                if let Ok(content) = std::fs::read(cwd.join(path)) {
+                    out.push((path.clone(), content));
+                }
+            }
+            escala_core::ConfigSource::Dir(path) => {
+                let Ok(entries) = std::fs::read_dir(cwd.join(path)) else {
+                    continue;
+                };
+                let mut names: Vec<String> = entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect();
+                names.sort();
+                for name in names {
+                    let file = format!("{}/{name}", path.trim_end_matches('/'));
+                    if let Ok(content) = std::fs::read(cwd.join(&file)) {
+                        out.push((file, content));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The project root (`cwd`) as a relative path from the output directory `dir` (itself

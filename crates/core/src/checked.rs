@@ -52,6 +52,16 @@ pub struct PhasePlan<'a> {
     index: std::collections::HashMap<Name, usize>,
     root: String,
     files: std::collections::BTreeMap<String, String>,
+    binary: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+/// The content of a file the caller provided to a [`PhasePlan`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileContent<'a> {
+    /// UTF-8 text.
+    Text(&'a str),
+    /// Anything else (an archive, an image): Kubernetes carries it as `binaryData`.
+    Binary(&'a [u8]),
 }
 
 impl<'a> PhasePlan<'a> {
@@ -75,7 +85,45 @@ impl<'a> PhasePlan<'a> {
             index,
             root: ".".to_owned(),
             files: std::collections::BTreeMap::new(),
+            binary: std::collections::BTreeMap::new(),
         }
+    }
+    /// Provides the content of a file the model names that is not UTF-8 text (a file of a
+    /// [`ConfigSource::Dir`](crate::ConfigSource::Dir), or a binary
+    /// [`ConfigSource::File`](crate::ConfigSource::File)).
+    pub fn with_binary_file(mut self, path: impl Into<String>, content: Vec<u8>) -> Self {
+        self.binary.insert(path.into(), content);
+        self
+    }
+    /// The content of a file the model names, text or binary, if the caller provided it.
+    pub fn content(&self, path: &str) -> Option<FileContent<'_>> {
+        self.files
+            .get(path)
+            .map(|t| FileContent::Text(t))
+            .or_else(|| self.binary.get(path).map(|b| FileContent::Binary(b)))
+    }
+    /// The files the caller provided directly under the folder `dir` (a
+    /// [`ConfigSource::Dir`](crate::ConfigSource::Dir)), by name: `(name, content)`.
+    pub fn files_in(&self, dir: &str) -> Vec<(&str, FileContent<'_>)> {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        let text = self
+            .files
+            .iter()
+            .map(|(p, t)| (p, FileContent::Text(t.as_str())));
+        let binary = self
+            .binary
+            .iter()
+            .map(|(p, b)| (p, FileContent::Binary(b.as_slice())));
+        let mut out: Vec<(&str, FileContent<'_>)> = text
+            .chain(binary)
+            .filter_map(|(p, c)| {
+                p.strip_prefix(&prefix)
+                    .filter(|name| !name.is_empty() && !name.contains('/'))
+                    .map(|name| (name, c))
+            })
+            .collect();
+        out.sort_by_key(|(name, _)| *name);
+        out
     }
     /// Provides the content of a file the model names (a [`ConfigSource::File`](crate::ConfigSource::File)),
     /// read by the caller. Targets that must embed a file (Kubernetes ConfigMaps) take it from

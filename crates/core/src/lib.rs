@@ -54,7 +54,7 @@ pub mod volume;
 
 pub use alert::{Alerts, Threshold};
 pub use backup::Backups;
-pub use checked::{Checked, PhasePlan};
+pub use checked::{Checked, FileContent, PhasePlan};
 pub use cluster::CitusCluster;
 pub use diag::{Diagnostic, Diagnostics, Origin, Severity};
 pub use name::{Name, NameError};

@@ -87,6 +87,10 @@ pub fn looks_secret(name: &str) -> bool {
 pub enum ConfigSource {
     /// A file relative to the project root; mountable.
     File(String),
+    /// A folder relative to the project root: every regular file directly in it, each under
+    /// its name, mounted as a folder (a ConfigMap on Kubernetes, a read-only bind mount of
+    /// the folder on compose; Swarm configs are single files).
+    Dir(String),
     /// Inline file content; mountable.
     Inline(String),
     /// Key/value pairs that environment variables can reference; not mountable.
@@ -105,7 +109,7 @@ pub struct Config {
     pub name: Name,
     /// Its content.
     pub source: ConfigSource,
-    /// A [`ConfigSource::File`] outside the project folder, explicitly allowed (builder
+    /// A [`ConfigSource::File`] or [`ConfigSource::Dir`] outside the project folder, explicitly allowed (builder
     /// method: `.outside_project()`). Its content is copied into the generated files, so
     /// a path leaving the project is an error unless the model says so.
     #[serde(default, skip_serializing_if = "crate::service::is_false")]
@@ -118,6 +122,14 @@ impl Config {
         Config {
             name: name.into(),
             source: ConfigSource::File(path.into()),
+            outside_project: false,
+        }
+    }
+    /// A config holding every file of the project folder `path`, mounted as a folder.
+    pub fn dir(name: impl Into<Name>, path: impl Into<String>) -> Self {
+        Config {
+            name: name.into(),
+            source: ConfigSource::Dir(path.into()),
             outside_project: false,
         }
     }

@@ -42,13 +42,27 @@ pub(crate) fn unreadable_config_files<'a>(plan: &'a PhasePlan<'_>) -> Vec<(&'a N
         .iter()
         .filter_map(|c| match &c.source {
             escala_core::ConfigSource::File(path)
-                if plan.file(path).is_none() && mounts_config(plan, &c.name) =>
+                if plan.content(path).is_none() && mounts_config(plan, &c.name) =>
+            {
+                Some((&c.name, path.as_str()))
+            }
+            escala_core::ConfigSource::Dir(path)
+                if plan.files_in(path).is_empty() && mounts_config(plan, &c.name) =>
             {
                 Some((&c.name, path.as_str()))
             }
             _ => None,
         })
         .collect()
+}
+
+#[cfg(any(feature = "swarm", feature = "kubernetes"))]
+fn content_len(c: escala_core::FileContent<'_>) -> usize {
+    match c {
+        escala_core::FileContent::Text(t) => t.len(),
+        // Kubernetes stores it base64-encoded: 4 bytes for every 3.
+        escala_core::FileContent::Binary(b) => b.len().div_ceil(3) * 4,
+    }
 }
 
 /// The configs the phase mounts whose content is over `limit` bytes, with their size: an
@@ -64,7 +78,12 @@ pub(crate) fn oversized_configs<'a>(
         .filter(|c| mounts_config(plan, &c.name))
         .filter_map(|c| {
             let len = match &c.source {
-                escala_core::ConfigSource::File(path) => plan.file(path)?.len(),
+                escala_core::ConfigSource::File(path) => content_len(plan.content(path)?),
+                escala_core::ConfigSource::Dir(path) => plan
+                    .files_in(path)
+                    .iter()
+                    .map(|(name, c)| name.len() + content_len(*c))
+                    .sum(),
                 escala_core::ConfigSource::Inline(text) => text.len(),
                 escala_core::ConfigSource::Values(values) => {
                     values.iter().map(|(k, v)| k.len() + v.len()).sum()

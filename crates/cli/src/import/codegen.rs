@@ -432,6 +432,7 @@ pub fn infra_rs(system: &System, source: &str) -> String {
     for c in &system.configs {
         let x = match &c.source {
             ConfigSource::File(p) => format!("Config::file({}, {})", lit(c.name.as_str()), lit(p)),
+            ConfigSource::Dir(p) => format!("Config::dir({}, {})", lit(c.name.as_str()), lit(p)),
             ConfigSource::Inline(t) => {
                 format!("Config::inline({}, {})", lit(c.name.as_str()), lit(t))
             }
@@ -447,6 +448,11 @@ pub fn infra_rs(system: &System, source: &str) -> String {
                     pairs.join(", ")
                 )
             }
+        };
+        let x = if c.outside_project {
+            format!("{x}.outside_project()")
+        } else {
+            x
         };
         calls.push(format!(".config({x})"));
     }

@@ -958,9 +958,66 @@ fn mounts(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
             }),
         };
         if let Some(m) = mount {
-            s.mounts.push(m);
+            let relative = match item {
+                Node::Map(..) => (item.get("type").and_then(Node::str) == Some("bind"))
+                    .then(|| item.get("source").and_then(Node::str))
+                    .flatten(),
+                other => other
+                    .str()
+                    .and_then(|t| t.split_once(':').map(|(src, _)| src)),
+            }
+            .is_some_and(|src| src.starts_with('.'));
+            if !(relative && project_config(ctx, s, i, &m, &at, item.pos())) {
+                s.mounts.push(m);
+            }
         }
     }
+}
+
+/// A bind mount of a project file or folder that exists: a config (`<service>-cm<index>`,
+/// Kompose's ConfigMap name) mounted at the same path, so that Kubernetes can ship it; the
+/// other engines mount it as before, read-only. `false` when the path is not there.
+fn project_config(
+    ctx: &mut Ctx<'_>,
+    s: &mut Service,
+    i: usize,
+    m: &Mount,
+    at: &str,
+    pos: Pos,
+) -> bool {
+    let MountSource::Bind(host) = &m.source else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata(host) else {
+        return false;
+    };
+    let name = Name::from(format!("{}-cm{i}", s.name));
+    let mut config = if meta.is_file() {
+        Config::file(name.clone(), host.clone())
+    } else if meta.is_dir()
+        && std::fs::read_dir(host)
+            .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_file()))))
+    {
+        Config::dir(name.clone(), host.clone())
+    } else {
+        return false;
+    };
+    // The compose file itself is outside the project: importing it is asking for its files.
+    if host.starts_with('/') || host.starts_with("..") {
+        config = config.outside_project();
+    }
+    if !m.read_only {
+        ctx.warn(
+            codes::UNSUPPORTED,
+            at,
+            pos,
+            format!("the bind mount of `{host}` became the config `{name}`, which is read-only (Kompose makes it a ConfigMap too)"),
+            "if the service writes there, mount a volume instead",
+        );
+    }
+    s.configs.push(ConfigMount::new(name, m.target.clone()));
+    ctx.configs.push(config);
+    true
 }
 
 fn health(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<HealthCheck> {

@@ -21,11 +21,16 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     let secret_set: HashSet<&Name> = secrets.iter().copied().collect();
 
     for (i, c) in system.configs.iter().enumerate() {
-        if let ConfigSource::File(path) = &c.source {
+        if let ConfigSource::File(path) | ConfigSource::Dir(path) = &c.source {
+            let ctor = if matches!(c.source, ConfigSource::Dir(_)) {
+                "dir"
+            } else {
+                "file"
+            };
             if !c.outside_project && leaves_project(path) {
                 diags
                     .error(crate::codes::CONFIG_OUTSIDE, format!("configs[{i}]"), format!("config `{}` reads `{path}`, outside the project folder; its content would be copied into the generated files", c.name))
-                    .help(format!("copy the file into the project, or allow it explicitly: `Config::file(\"{}\", \"{path}\").outside_project()`", c.name));
+                    .help(format!("copy it into the project, or allow it explicitly: `Config::{ctor}(\"{}\", \"{path}\").outside_project()`", c.name));
             }
         }
     }

@@ -232,7 +232,8 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
                 file: Some(format!("./{}", crate::alerts::RULES_FILE)),
                 ..ObjectSpec::default()
             },
-            ConfigSource::Values(_) => continue,
+            // A folder is bind-mounted read-only by the service itself.
+            ConfigSource::Values(_) | ConfigSource::Dir(_) => continue,
         };
         file.configs.insert(config.name.to_string(), spec);
     }

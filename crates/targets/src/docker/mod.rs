@@ -262,9 +262,33 @@ pub(crate) fn service(
             target: format!("/run/secrets/{n}"),
         })
         .collect();
+    // A folder config is a read-only bind mount of the folder (compose configs are files).
+    let folder = |name: &Name| {
+        plan.system()
+            .configs
+            .iter()
+            .find(|c| &c.name == name)
+            .and_then(|c| match &c.source {
+                escala_core::ConfigSource::Dir(path) => Some(path.as_str()),
+                _ => None,
+            })
+    };
+    for c in &s.configs {
+        if let Some(path) = folder(&c.config) {
+            spec.volumes.push(MountSpec {
+                kind: "bind",
+                source: Some(dollar(&host_path(plan, path))),
+                target: c.target.clone(),
+                read_only: true,
+                tmpfs: None,
+                volume: None,
+            });
+        }
+    }
     spec.configs = s
         .configs
         .iter()
+        .filter(|c| folder(&c.config).is_none())
         .map(|c| FileRef {
             source: c.config.to_string(),
             target: c.target.clone(),

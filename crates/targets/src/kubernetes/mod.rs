@@ -36,11 +36,13 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::ByteString;
 use serde::Serialize;
 
 use escala_core::{
-    header, Access, Artifacts, ConfigSource, Diagnostics, Engine, IngressController, MountSource,
-    Name, Phase, PhasePlan, SecretSource, Target, TargetError, Unappliable, Volume, Workload,
+    header, Access, Artifacts, ConfigSource, Diagnostics, Engine, FileContent, IngressController,
+    MountSource, Name, Phase, PhasePlan, SecretSource, Target, TargetError, Unappliable, Volume,
+    Workload,
 };
 
 /// What the ConfigMap of `config` holds, as text: the file or inline content, the alert rules
@@ -50,8 +52,21 @@ pub(super) fn config_content(
     plan: &PhasePlan<'_>,
     config: &escala_core::Config,
 ) -> Result<Option<String>, TargetError> {
+    let text = |c: FileContent<'_>| match c {
+        FileContent::Text(t) => t.to_owned(),
+        FileContent::Binary(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+    };
     Ok(match &config.source {
-        ConfigSource::File(path) => plan.file(path).map(str::to_owned),
+        ConfigSource::File(path) => plan.content(path).map(text),
+        ConfigSource::Dir(path) => {
+            let files = plan.files_in(path);
+            (!files.is_empty()).then(|| {
+                files
+                    .into_iter()
+                    .map(|(name, c)| format!("{name}\0{}\0", text(c)))
+                    .collect()
+            })
+        }
         ConfigSource::Inline(content) => Some(content.clone()),
         ConfigSource::AlertRules => Some(crate::alerts::rules_file(
             "kubernetes",
@@ -62,6 +77,24 @@ pub(super) fn config_content(
             Some(values.iter().map(|(k, v)| format!("{k}={v}\n")).collect())
         }
     })
+}
+
+/// The key a one-file config has in its ConfigMap: the basename of its first mount's target
+/// (Kompose-compatible output: of the file itself, as Kompose names it).
+pub(crate) fn config_data_key(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+    config: &escala_core::Config,
+) -> String {
+    if let (true, ConfigSource::File(path)) = (k.compat, &config.source) {
+        return config_key(path);
+    }
+    plan.services()
+        .iter()
+        .flat_map(|s| s.configs.iter())
+        .find(|c| c.config == config.name)
+        .map(|c| config_key(&c.target))
+        .unwrap_or_else(|| config.name.to_string())
 }
 
 /// Diagnostic codes of the kubernetes target.
@@ -472,22 +505,58 @@ impl Kubernetes {
                 continue;
             }
             let mut data = BTreeMap::new();
-            let target = plan
-                .services()
-                .iter()
-                .flat_map(|s| s.configs.iter())
-                .find(|c| c.config == config.name)
-                .map(|c| config_key(&c.target))
-                .unwrap_or_else(|| config.name.to_string());
-            match config_content(plan, config)? {
-                Some(content) if !matches!(config.source, ConfigSource::Values(_)) => {
-                    data.insert(target, content);
+            let mut binary = BTreeMap::new();
+            let mut put = |key: String, content: FileContent<'_>| match content {
+                FileContent::Text(t) => {
+                    data.insert(key, t.to_owned());
                 }
-                _ => continue,
+                FileContent::Binary(b) => {
+                    binary.insert(key, ByteString(b.to_vec()));
+                }
+            };
+            match &config.source {
+                ConfigSource::File(path) => match plan.content(path) {
+                    Some(c) => put(config_data_key(self, plan, config), c),
+                    None => continue,
+                },
+                ConfigSource::Dir(path) => {
+                    for (name, c) in plan.files_in(path) {
+                        put(name.to_owned(), c);
+                    }
+                }
+                ConfigSource::Values(_) => continue,
+                ConfigSource::Inline(_) | ConfigSource::AlertRules => {
+                    match config_content(plan, config)? {
+                        Some(content) => put(
+                            config_data_key(self, plan, config),
+                            FileContent::Text(&content),
+                        ),
+                        None => continue,
+                    }
+                }
+            }
+            let mut metadata = meta(self, plan, config.name.as_str(), None);
+            if self.compat {
+                // Kompose labels a mounted file's ConfigMap with the (first) service, and
+                // marks a one-file one as mounted by subPath.
+                metadata.labels = plan
+                    .services()
+                    .iter()
+                    .filter(|s| s.configs.iter().any(|c| c.config == config.name))
+                    .map(|s| s.name.as_str())
+                    .min()
+                    .map(service_labels);
+                if matches!(config.source, ConfigSource::File(_)) {
+                    metadata.annotations = Some(BTreeMap::from([(
+                        "use-subpath".to_owned(),
+                        "true".to_owned(),
+                    )]));
+                }
             }
             let cm = ConfigMap {
-                metadata: meta(self, plan, config.name.as_str(), None),
-                data: Some(data),
+                metadata,
+                data: (!data.is_empty()).then_some(data),
+                binary_data: (!binary.is_empty()).then_some(binary),
                 ..ConfigMap::default()
             };
             manifests.push(Manifest::new(config.name.as_str(), "ConfigMap", &cm)?);

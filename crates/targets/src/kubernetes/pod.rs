@@ -17,12 +17,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use escala_core::{
-    Condition, Env, HealthCheck, MountSource, Name, PhasePlan, Probe as ModelProbe, Protocol,
-    PullPolicy, Restart, Service as ModelService, Spread,
+    Condition, ConfigSource, Env, HealthCheck, MountSource, Name, PhasePlan, Probe as ModelProbe,
+    Protocol, PullPolicy, Restart, Service as ModelService, Spread,
 };
 
 use super::workload::{controller, int, literal, Controller};
-use super::{config_key, secret_ref, service_labels, Kubernetes};
+use super::{config_data_key, config_key, secret_ref, service_labels, Kubernetes};
 
 fn probe(h: &HealthCheck, failure_threshold: u32, initial: bool) -> Probe {
     let (http_get, tcp_socket, exec) = match &h.probe {
@@ -105,7 +105,7 @@ pub(super) fn pod_spec(
 ) -> PodSpec {
     let name = s.name.as_str();
     let (env, env_from) = env(k, plan, s);
-    let (volumes, mounts) = volumes(plan, s, templates);
+    let (volumes, mounts) = volumes(k, plan, s, templates);
     let resources = resources(s);
     let (liveness, readiness, startup) = probes(k, s);
     let container = Container {
@@ -264,6 +264,7 @@ fn env(
 /// The pod's volumes and the container's mounts: the model's mounts, `/dev/shm`, secrets
 /// (each file at `/run/secrets/<name>`) and configs.
 fn volumes(
+    k: &Kubernetes,
     plan: &PhasePlan<'_>,
     s: &ModelService,
     templates: &BTreeMap<&Name, &Name>,
@@ -371,14 +372,34 @@ fn volumes(
         });
     }
     for c in &s.configs {
-        let key = config_key(&c.target);
+        let config = plan.system().configs.iter().find(|x| x.name == c.config);
+        if matches!(config.map(|x| &x.source), Some(ConfigSource::Dir(_))) {
+            // A folder: every key of the ConfigMap, a file each, mounted over the folder.
+            volumes.push(Volume {
+                name: c.config.to_string(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: c.config.to_string(),
+                    ..ConfigMapVolumeSource::default()
+                }),
+                ..Volume::default()
+            });
+            mounts.push(VolumeMount {
+                name: c.config.to_string(),
+                mount_path: c.target.clone(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            });
+            continue;
+        }
+        let path = config_key(&c.target);
+        let key = config.map_or_else(|| path.clone(), |x| config_data_key(k, plan, x));
         volumes.push(Volume {
             name: c.config.to_string(),
             config_map: Some(ConfigMapVolumeSource {
                 name: c.config.to_string(),
                 items: Some(vec![KeyToPath {
-                    key: key.clone(),
-                    path: key.clone(),
+                    key,
+                    path: path.clone(),
                     ..KeyToPath::default()
                 }]),
                 ..ConfigMapVolumeSource::default()
@@ -388,7 +409,7 @@ fn volumes(
         mounts.push(VolumeMount {
             name: c.config.to_string(),
             mount_path: c.target.clone(),
-            sub_path: Some(key),
+            sub_path: Some(path),
             read_only: Some(true),
             ..VolumeMount::default()
         });

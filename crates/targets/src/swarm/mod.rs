@@ -53,6 +53,8 @@ pub mod codes {
     pub const MISSING_FILE: &str = "escala::swarm::missing_file";
     /// A routed service on no network its proxy is on.
     pub const PROXY_UNREACHABLE: &str = "escala::swarm::proxy_unreachable";
+    /// A folder config: a Swarm config is one file.
+    pub const CONFIG_FOLDER: &str = "escala::swarm::config_folder";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
         (DROPPED, "Swarm ignores a feature of the model (build, depends_on, autoscaling, schedules, volume sizes, published ports of routed services on Dokploy)"),
@@ -66,6 +68,7 @@ pub mod codes {
         (TOO_LARGE, "a config is over Swarm's 500 KiB limit"),
         (MISSING_FILE, "a config file could not be read while building, so the config cannot be named after its content"),
         (PROXY_UNREACHABLE, "a routed service shares no network with the proxy (Traefik), which could not reach it"),
+        (CONFIG_FOLDER, "a service mounts a folder config, and a Swarm config is a single file"),
     ];
 }
 
@@ -132,6 +135,15 @@ impl Target for Swarm {
         let system = plan.system();
         let phase = plan.phase();
         let p = &phase.name;
+        for (i, c) in system.configs.iter().enumerate() {
+            if let ConfigSource::Dir(path) = &c.source {
+                if crate::usage::mounts_config(plan, &c.name) {
+                    diags
+                        .error(codes::CONFIG_FOLDER, format!("configs[{i}]"), format!("config `{}` is the folder `{path}`, and a Swarm config is a single file (phase `{p}`)", c.name))
+                        .help("declare a `Config::file` per file of the folder, each mounted at its path, or bake the folder into the image");
+                }
+            }
+        }
         for s in plan.services() {
             let at = format!("services.{}", s.name);
             let o = s.origin.as_ref();
@@ -392,7 +404,15 @@ fn stack_file(
     {
         let (path, content) = match &config.source {
             // A config file lives in the repository, which Dokploy checks out too.
-            ConfigSource::File(path) => (plan.host_path(path), plan.file(path).map(str::to_owned)),
+            ConfigSource::File(path) => (
+                plan.host_path(path),
+                plan.content(path).map(|c| match c {
+                    escala_core::FileContent::Text(t) => t.to_owned(),
+                    escala_core::FileContent::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+                }),
+            ),
+            // Refused by the check: a Swarm config is one file.
+            ConfigSource::Dir(_) => continue,
             ConfigSource::Inline(content) => {
                 // Stack files cannot hold content; the config becomes a file beside them.
                 let rel = format!("configs/{}", config.name);
