@@ -173,6 +173,12 @@ pub struct Service {
     #[builder(default, setter(transform = |limits: impl IntoIterator<Item = (impl Into<String>, Ulimit)>| limits.into_iter().map(|(k, v)| (k.into(), v)).collect()))]
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub ulimits: IndexMap<String, Ulimit>,
+    /// Supplementary groups of the container's process (compose `group_add`, Kubernetes
+    /// `supplementalGroups`): access to a device or a shared folder owned by that group.
+    /// Swarm has no equivalent and reports it.
+    #[builder(default, setter(into))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<u32>,
     /// When the engine pulls the image (compose `pull_policy`, Kubernetes
     /// `imagePullPolicy`); unset, the engine's default.
     #[builder(default, setter(strip_option))]

@@ -321,6 +321,16 @@ fn service(s: &Service) -> String {
     if let Some(g) = s.fs_group {
         b.push_str(&format!(".fs_group({g})"));
     }
+    if !s.groups.is_empty() {
+        b.push_str(&format!(
+            ".groups([{}])",
+            s.groups
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if let Some(p) = s.pull_policy {
         b.push_str(&format!(".pull_policy(PullPolicy::{p:?})"));
     }

@@ -241,6 +241,26 @@ fn name(ctx: &mut Ctx<'_>, raw: &str, path: &str, pos: Pos) -> Name {
     fixed
 }
 
+/// A value that switches something on or off (`yes`, `false`, `0`…): under a name that looks
+/// like a secret's (`ALLOW_EMPTY_PASSWORD`), it is a setting, not a credential.
+fn switch(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "yes"
+            | "no"
+            | "y"
+            | "n"
+            | "true"
+            | "false"
+            | "on"
+            | "off"
+            | "0"
+            | "1"
+            | "enabled"
+            | "disabled"
+    )
+}
+
 fn secret_name(var: &str) -> Name {
     Name::from(Name::from(var).suggestion())
 }
@@ -365,6 +385,7 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
     let mut kompose_labels: Vec<Label> = Vec::new();
     let mut health_node: Option<(&Node, String)> = None;
     let mut renamed_secrets: Vec<(String, Name)> = Vec::new();
+    let mut legacy_memory: Vec<(bool, ByteSize)> = Vec::new();
     let mut env_files: Vec<(&Node, String)> = Vec::new();
     for (key, pos, v) in entries {
         let path = format!("{at}.{key}");
@@ -374,6 +395,34 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
             "command" => s.command = ctx.texts(v, &path),
             "entrypoint" => s.entrypoint = ctx.texts(v, &path),
             "user" => s.user = ctx.text(v, &path),
+            // The service-level forms of `deploy.resources` (which wins when both are set).
+            "mem_limit" | "mem_reservation" => {
+                if let Some(text) = ctx.text(v, &path) {
+                    match docker_size(&text) {
+                        Some(b) => legacy_memory.push((key == "mem_limit", b)),
+                        None => ctx.error(
+                            &path,
+                            v.pos(),
+                            format!("`{text}` is not a size"),
+                            "write a size such as `512m` or `1g`",
+                        ),
+                    }
+                }
+            }
+            "group_add" => {
+                for (j, g) in ctx.texts(v, &path).into_iter().enumerate() {
+                    match g.parse::<u32>() {
+                        Ok(g) => s.groups.push(g),
+                        Err(_) => ctx.warn(
+                            codes::UNSUPPORTED,
+                            &format!("{path}[{j}]"),
+                            v.pos(),
+                            format!("the group `{g}` is a name; escala adds numeric groups only (a name is resolved in the image)"),
+                            "write the group's number",
+                        ),
+                    }
+                }
+            }
             "read_only" => s.read_only_root = ctx.text(v, &path).as_deref() == Some("true"),
             "cap_add" => s.capabilities = ctx.texts(v, &path),
             "environment" => {
@@ -397,6 +446,10 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                             let name = secret_name(var);
                             ctx.secrets.push(Secret::from_env(name.clone(), var));
                             Env::secret(name)
+                        }
+                        // `ALLOW_EMPTY_PASSWORD=yes`: a switch, not a secret.
+                        (_, Some(val)) if looks_secret(&k) && switch(val) => {
+                            Env::NotSecret(val.clone())
                         }
                         (_, Some(val)) if looks_secret(&k) && !val.is_empty() => {
                             let name = secret_name(&k);
@@ -595,6 +648,14 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
     }
     // Labels are read once every key is: `kompose.service.expose` needs the ports, which
     // may come after the labels in the file.
+    for (limit, b) in legacy_memory {
+        let slot = if limit {
+            &mut s.resources.memory_limit
+        } else {
+            &mut s.resources.memory_request
+        };
+        slot.get_or_insert(b);
+    }
     super::kompose::labels(ctx, &mut s, &kompose_labels, health_node);
     // A renamed secret is mounted under its new name: references to its compose path follow.
     for (src, n) in &renamed_secrets {
@@ -666,7 +727,7 @@ fn env_file(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
         let config = env_file_config(&file, &s.name);
         let mut values = Vec::new();
         for (k, value) in super::interp::dotenv(&text) {
-            if looks_secret(&k) && !value.is_empty() {
+            if looks_secret(&k) && !value.is_empty() && !switch(&value) {
                 if s.env.contains_key(&k) {
                     continue;
                 }
@@ -801,7 +862,7 @@ fn build(ctx: &mut Ctx<'_>, v: &Node, path: &str) -> Option<Build> {
 fn ports(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
     for (i, item) in seq(v).into_iter().enumerate() {
         let at = format!("{path}[{i}]");
-        let parsed: Option<Port> = match item {
+        let parsed: Result<Vec<Port>, String> = match item {
             Node::Map(..) => {
                 ctx.only(
                     item,
@@ -825,51 +886,122 @@ fn ports(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
                         "escala publishes on every interface; route through Traefik instead",
                     );
                 }
-                target.map(|t| {
-                    let mut p = if udp { Port::udp(t) } else { Port::tcp(t) };
-                    p.publish = published;
-                    p.name = item.get("name").and_then(Node::str).map(str::to_owned);
-                    p
-                })
+                target
+                    .map(|t| {
+                        let mut p = if udp { Port::udp(t) } else { Port::tcp(t) };
+                        p.publish = published;
+                        p.name = item.get("name").and_then(Node::str).map(str::to_owned);
+                        vec![p]
+                    })
+                    .ok_or_else(|| "the long syntax needs a numeric `target`".to_owned())
             }
-            other => ctx.text(other, &at).and_then(|text| {
-                let (spec, proto) = text.split_once('/').unwrap_or((&text, "tcp"));
-                let parts: Vec<&str> = spec.split(':').collect();
-                let (host, container) = match parts.as_slice() {
-                    [c] => (None, *c),
-                    [h, c] => (Some(*h), *c),
-                    [_ip, h, c] => {
+            other => match ctx.text(other, &at) {
+                None => continue,
+                Some(text) => {
+                    let (ports, host_ip) = short_ports(&text);
+                    if host_ip {
                         ctx.unsupported(
                             &at,
                             "host IP",
                             other.pos(),
                             "escala publishes on every interface",
                         );
-                        (Some(*h), *c)
                     }
-                    _ => (None, ""),
-                };
-                let c = container.parse::<u16>().ok()?;
-                let mut p = if proto == "udp" {
-                    Port::udp(c)
-                } else {
-                    Port::tcp(c)
-                };
-                p.publish = host.and_then(|h| h.parse().ok());
-                Some(p)
-            }),
+                    ports
+                }
+            },
         };
         match parsed {
-            Some(p) if s.port(p.container).is_none() => s.ports.push(p),
-            Some(_) => {}
-            None => ctx.error(
+            Ok(ports) => {
+                for p in ports {
+                    // Compose lists a port once per protocol; a repeat (`3000` and
+                    // `3000-3005`) is the same port.
+                    if !s
+                        .ports
+                        .iter()
+                        .any(|q| q.container == p.container && q.protocol == p.protocol)
+                    {
+                        s.ports.push(p);
+                    }
+                }
+            }
+            Err(why) => ctx.error(
                 &at,
                 item.pos(),
-                "not a port escala can read (ranges are not supported)".into(),
-                "write `HOST:CONTAINER` or the long syntax with `target:`",
+                format!("not a port escala can read: {why}"),
+                "write `CONTAINER`, `HOST:CONTAINER`, a range `HOST1-HOST2:CONTAINER1-CONTAINER2`, or the long syntax with `target:`",
             ),
         }
     }
+}
+
+/// The most ports one range may expand to.
+const MAX_RANGE: u32 = 1024;
+
+/// Compose's short port syntax, `[IP:][HOST[-HOST]:]CONTAINER[-CONTAINER][/PROTOCOL]`, a port
+/// per number of a range; and whether it named a host IP (left out).
+fn short_ports(text: &str) -> (Result<Vec<Port>, String>, bool) {
+    let (spec, proto) = text.split_once('/').unwrap_or((text, "tcp"));
+    let udp = match proto {
+        "tcp" => false,
+        "udp" => true,
+        other => {
+            return (
+                Err(format!("`{other}` is not a protocol (tcp or udp)")),
+                false,
+            )
+        }
+    };
+    // An IPv6 host IP is bracketed; split at the last two colons.
+    let mut parts: Vec<&str> = spec.rsplitn(3, ':').collect();
+    parts.reverse();
+    let (ip, host, container) = match parts.as_slice() {
+        [c] => (false, None, *c),
+        [h, c] => (false, Some(*h), *c),
+        [_ip, h, c] => (true, (!h.is_empty()).then_some(*h), *c),
+        _ => return (Err("empty".into()), false),
+    };
+    let range = |r: &str| -> Result<(u16, u16), String> {
+        let (a, b) = r.split_once('-').unwrap_or((r, r));
+        let a: u16 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{a}` is not a port number"))?;
+        let b: u16 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{b}` is not a port number"))?;
+        if b < a {
+            return Err(format!("the range `{r}` runs backwards"));
+        }
+        if u32::from(b - a) >= MAX_RANGE {
+            return Err(format!("the range `{r}` has more than {MAX_RANGE} ports"));
+        }
+        Ok((a, b))
+    };
+    let result = (|| {
+        let (c1, c2) = range(container)?;
+        let published = host.map(range).transpose()?;
+        if let Some((h1, h2)) = published {
+            if h2 - h1 != c2 - c1 {
+                return Err(format!(
+                    "`{}` and `{container}` are ranges of different lengths",
+                    host.unwrap_or_default()
+                ));
+            }
+        }
+        Ok((c1..=c2)
+            .enumerate()
+            .map(|(i, c)| {
+                let mut p = if udp { Port::udp(c) } else { Port::tcp(c) };
+                // `i` < MAX_RANGE, so it fits a u16.
+                let offset = u16::try_from(i).unwrap_or(u16::MAX);
+                p.publish = published.map(|(h1, _)| h1.saturating_add(offset));
+                p
+            })
+            .collect())
+    })();
+    (result, ip)
 }
 
 fn mounts(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {

@@ -44,6 +44,8 @@ pub(crate) struct ServiceSpec {
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub group_add: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shm_size: Option<String>,
     #[serde(skip_serializing_if = "is_false")]

@@ -228,6 +228,9 @@ pub(crate) fn service(
             },
         });
     }
+    if dialect == Dialect::Compose {
+        spec.group_add = s.groups.iter().map(u32::to_string).collect();
+    }
     // Stack files have no pull policy: Swarm resolves the image when the service changes.
     spec.pull_policy = s
         .pull_policy
@@ -521,6 +524,31 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
             diags
                 .warning(codes.dropped, format!("{at}.workload"), format!("{engine} has no scheduler; in phase `{p}`, `{}` runs once per deploy instead of on `{schedule}`", s.name))
                 .help("run it from the host's cron, or use a Kubernetes phase")
+                .origin(o);
+        }
+        if s.pull_policy.is_some() && codes.engine == "Swarm" {
+            diags
+                .warning(codes.dropped, format!("{at}.pull_policy"), format!("stack files have no pull policy; in phase `{p}`, Swarm resolves `{}`'s image when the service is deployed or updated", s.name))
+                .help("pin the image by digest or tag to control what runs")
+                .origin(o);
+        }
+        if codes.engine == "Swarm" {
+            for (i, m) in s
+                .mounts
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.sub_path.is_some())
+            {
+                diags
+                    .warning(codes.dropped, format!("{at}.mounts[{i}].sub_path"), format!("stack files have no volume subpath; in phase `{p}`, `{}` mounts the whole volume at `{}`", s.name, m.target))
+                    .help("use a volume of its own for that directory")
+                    .origin(o);
+            }
+        }
+        if !s.groups.is_empty() && codes.engine == "Swarm" {
+            diags
+                .warning(codes.dropped, format!("{at}.groups"), format!("Swarm services have no supplementary groups; in phase `{p}`, `{}` runs without {:?}", s.name, s.groups))
+                .help("give the image's user those groups, or use a compose or Kubernetes phase")
                 .origin(o);
         }
         if s.readiness.is_some() {

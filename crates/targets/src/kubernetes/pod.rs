@@ -639,6 +639,8 @@ fn pod_security(k: &Kubernetes, s: &ModelService) -> Option<PodSecurityContext> 
     };
     let ctx = PodSecurityContext {
         fs_group: s.fs_group.map(i64::from).or_else(derived),
+        supplemental_groups: (!s.groups.is_empty())
+            .then(|| s.groups.iter().map(|g| i64::from(*g)).collect()),
         sysctls: (!s.sysctls.is_empty()).then(|| {
             s.sysctls
                 .iter()

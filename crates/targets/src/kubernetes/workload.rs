@@ -187,36 +187,45 @@ pub(super) fn render(
             Exposure::NodePort => (Some("NodePort"), false),
             Exposure::LoadBalancer { local_traffic } => (Some("LoadBalancer"), local_traffic),
         };
-        // Kompose names a LoadBalancer Service after its protocol (`<svc>-tcp`).
-        let lb_name =
-            (k.compat && matches!(s.exposure, Exposure::LoadBalancer { .. })).then(|| {
-                let udp =
-                    s.ports.iter().all(|p| p.protocol == Protocol::Udp) && !s.ports.is_empty();
-                format!("{name}-{}", if udp { "udp" } else { "tcp" })
-            });
-        let mut metadata = object_meta();
-        if let Some(n) = &lb_name {
-            metadata.name = Some(n.clone());
-            metadata.labels = Some(service_labels(n));
-        }
-        let svc = Service {
-            metadata,
-            spec: Some(ServiceSpec {
-                // A StatefulSet's Service is headless: each replica keeps its DNS name.
-                cluster_ip: headless.then(|| "None".into()),
-                type_: type_.map(Into::into),
-                external_traffic_policy: local.then(|| "Local".into()),
-                ports: (!ports.is_empty()).then_some(ports),
-                selector: Some(labels.clone()),
-                ..ServiceSpec::default()
-            }),
-            ..Service::default()
+        // Kompose writes a LoadBalancer Service per protocol, named after it (`<svc>-tcp`,
+        // `<svc>-udp`).
+        let split = k.compat && matches!(s.exposure, Exposure::LoadBalancer { .. });
+        let groups: Vec<(Option<String>, Vec<ServicePort>)> = if split {
+            let udp = |p: &ServicePort| p.protocol.as_deref() == Some("UDP");
+            let (u, t): (Vec<ServicePort>, Vec<ServicePort>) = ports.into_iter().partition(udp);
+            [("tcp", t), ("udp", u)]
+                .into_iter()
+                .filter(|(_, ports)| !ports.is_empty())
+                .map(|(proto, ports)| (Some(format!("{name}-{proto}")), ports))
+                .collect()
+        } else {
+            vec![(None, ports)]
         };
-        out.push(Manifest::new(
-            lb_name.as_deref().unwrap_or(name),
-            "Service",
-            &svc,
-        )?);
+        for (lb_name, ports) in groups {
+            let mut metadata = object_meta();
+            if let Some(n) = &lb_name {
+                metadata.name = Some(n.clone());
+                metadata.labels = Some(service_labels(n));
+            }
+            let svc = Service {
+                metadata,
+                spec: Some(ServiceSpec {
+                    // A StatefulSet's Service is headless: each replica keeps its DNS name.
+                    cluster_ip: headless.then(|| "None".into()),
+                    type_: type_.map(Into::into),
+                    external_traffic_policy: local.then(|| "Local".into()),
+                    ports: (!ports.is_empty()).then_some(ports),
+                    selector: Some(labels.clone()),
+                    ..ServiceSpec::default()
+                }),
+                ..Service::default()
+            };
+            out.push(Manifest::new(
+                lb_name.as_deref().unwrap_or(name),
+                "Service",
+                &svc,
+            )?);
+        }
     }
 
     // Kompose: any volume entry forces Recreate.
