@@ -1019,3 +1019,129 @@ fn windows_paths_are_refused_where_they_are() {
         .collect();
     assert_eq!(errors, [("services.db.volumes[0]", true)]);
 }
+
+fn import_diags(text: &str) -> (System, escala::Diagnostics) {
+    let file = ComposeFile {
+        path: "f.yml".into(),
+        text: text.into(),
+    };
+    compose(&[file], &BTreeMap::new()).expect("imports")
+}
+
+/// Port ranges expand a port per number (`9090-9091:8080-8081`), a repeated port is listed
+/// once per protocol, and a range too long or of mismatched lengths is a located error.
+#[test]
+fn port_ranges_expand() {
+    let (s, diags) = import_diags(
+        "services:\n  web:\n    image: nginx\n    ports:\n      - \"3000\"\n      - \"3000-3002\"\n      - \"9090-9091:8080-8081\"\n      - \"6379/tcp\"\n      - \"6379/udp\"\n      - \"127.0.0.1:5000-5001:5000-5001\"\n",
+    );
+    let ports: Vec<(u16, Option<u16>, escala::Protocol)> = s.services[0]
+        .ports
+        .iter()
+        .map(|p| (p.container, p.publish, p.protocol))
+        .collect();
+    use escala::Protocol::{Tcp, Udp};
+    assert_eq!(
+        ports,
+        [
+            (3000, None, Tcp),
+            (3001, None, Tcp),
+            (3002, None, Tcp),
+            (8080, Some(9090), Tcp),
+            (8081, Some(9091), Tcp),
+            (6379, None, Tcp),
+            (6379, None, Udp),
+            (5000, Some(5000), Tcp),
+            (5001, Some(5001), Tcp),
+        ]
+    );
+    assert!(!diags.has_errors(), "{diags}");
+    for bad in ["1-5000", "9090-9092:8080-8081", "80:81/sctp", "5-3"] {
+        let (_, diags) = import_diags(&format!(
+            "services:\n  web:\n    image: nginx\n    ports: [\"{bad}\"]\n"
+        ));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.severity == escala::Severity::Error && d.path == "services.web.ports[0]"),
+            "{bad}: {diags}"
+        );
+    }
+}
+
+/// A secret interpolated into a command would land in infra.rs: a located error instead.
+#[test]
+fn a_secret_in_a_command_is_refused() {
+    let (s, diags) = import_diags(
+        "services:\n  cache:\n    image: redis\n    command: redis-server --requirepass ${REDIS_PASSWORD}\n",
+    );
+    assert!(s.services[0].command.is_empty());
+    let e: Vec<_> = diags
+        .iter()
+        .filter(|d| d.severity == escala::Severity::Error)
+        .map(|d| d.path.as_str())
+        .collect();
+    assert_eq!(e, ["services.cache.command"]);
+    // `$$VAR` is the shell's, read at run time: fine.
+    let (s, diags) = import_diags(
+        "services:\n  cache:\n    image: redis\n    command: [\"sh\", \"-c\", \"exec redis-server --requirepass \\\"$$REDIS_PASSWORD\\\"\"]\n",
+    );
+    assert!(!diags.has_errors(), "{diags}");
+    assert_eq!(
+        s.services[0].command[2],
+        "exec redis-server --requirepass \"$REDIS_PASSWORD\""
+    );
+}
+
+/// Small importer rules: `app: {}` joins a network without a warning, Kompose's service
+/// volume labels size the claims, `mem_limit` and `group_add` map, a switch under a
+/// secret-looking name stays a setting.
+#[test]
+fn service_level_details_import() {
+    let (s, diags) = import_diags(
+        "services:\n  db:\n    image: postgres:17\n    mem_limit: 512m\n    group_add: [\"1234\"]\n    environment:\n      ALLOW_EMPTY_PASSWORD: \"no\"\n    networks:\n      app: {}\n    volumes: [\"data:/var/lib/postgresql/data\"]\n    labels:\n      kompose.volume.size: 5Gi\nnetworks:\n  app: {}\nvolumes:\n  data: {}\n",
+    );
+    assert!(diags.is_empty(), "{diags}");
+    let db = &s.services[0];
+    assert_eq!(db.resources.memory_limit, Some(escala::ByteSize::mib(512)));
+    assert_eq!(db.groups, [1234]);
+    assert_eq!(
+        db.env["ALLOW_EMPTY_PASSWORD"],
+        escala::Env::NotSecret("no".into())
+    );
+    assert_eq!(s.volumes[0].size, Some(escala::ByteSize::gib(5)));
+}
+
+/// A bind mount of a project file or folder that exists becomes a config mounted at the same
+/// path (Kompose's ConfigMap `<service>-cm<index>`); one that does not stays a bind mount.
+#[test]
+fn project_bind_mounts_become_configs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("conf.d")).expect("dir");
+    std::fs::write(dir.path().join("conf.d/a.conf"), "a").expect("file");
+    std::fs::write(dir.path().join("app.ini"), "x=1").expect("file");
+    let path = dir.path().join("compose.yaml");
+    let file = ComposeFile {
+        path: path.display().to_string(),
+        text: "services:\n  web:\n    image: nginx\n    volumes:\n      - ./conf.d:/etc/nginx/conf.d:ro\n      - ./app.ini:/app.ini\n      - ./missing:/data\n".into(),
+    };
+    let (s, diags) = compose(&[file], &BTreeMap::new()).expect("imports");
+    let web = &s.services[0];
+    let configs: Vec<(&str, &str)> = web
+        .configs
+        .iter()
+        .map(|c| (c.config.as_str(), c.target.as_str()))
+        .collect();
+    assert_eq!(
+        configs,
+        [("web-cm0", "/etc/nginx/conf.d"), ("web-cm1", "/app.ini")]
+    );
+    assert!(matches!(&s.configs[0].source, escala::ConfigSource::Dir(p) if p.ends_with("/conf.d")));
+    assert!(
+        matches!(&s.configs[1].source, escala::ConfigSource::File(p) if p.ends_with("/app.ini"))
+    );
+    assert_eq!(web.mounts.len(), 1, "the missing path stays a bind mount");
+    // Not `:ro`: the service could have written there; a config is read-only.
+    let warned: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(warned, ["services.web.volumes[1]"]);
+}

@@ -38,6 +38,8 @@ pub struct Interpolated {
     pub missing: Vec<String>,
     /// `${VAR?message}` / `${VAR:?message}` whose variable was unset: (var, message).
     pub required: Vec<(String, String)>,
+    /// Every variable the value names, in order.
+    pub used: Vec<String>,
 }
 
 /// Interpolates `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?msg}`, `${VAR?msg}`,
@@ -69,6 +71,7 @@ pub fn interpolate(s: &str, env: &BTreeMap<String, String>) -> Interpolated {
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .unwrap_or(inner.len());
                 let (name, op) = inner.split_at(name_len);
+                out.used.push(name.to_owned());
                 let value = env.get(name);
                 let set_nonempty = value.is_some_and(|v| !v.is_empty());
                 if let Some(d) = op.strip_prefix(":-") {
@@ -104,6 +107,7 @@ pub fn interpolate(s: &str, env: &BTreeMap<String, String>) -> Interpolated {
                     j += 1;
                 }
                 let name: String = chars[start..j].iter().collect();
+                out.used.push(name.clone());
                 match env.get(&name) {
                     Some(v) => out.value.push_str(v),
                     None => out.missing.push(name),

@@ -90,8 +90,8 @@ fn probe_labels(ctx: &mut Ctx<'_>, labels: &[(&str, &Label)]) -> Option<HealthCh
         }
     } else if let Some(l) = get("test") {
         // Kompose splits the test into words, as a shell would, and runs it without one.
-        match shell_words(&l.value) {
-            Some(words) if !words.is_empty() => Probe::Command(words),
+        match shell_words::split(&l.value) {
+            Ok(words) if !words.is_empty() => Probe::Command(words),
             _ => {
                 ctx.error(
                     &l.path,
@@ -150,46 +150,6 @@ fn probe_labels(ctx: &mut Ctx<'_>, labels: &[(&str, &Label)]) -> Option<HealthCh
         }
     }
     Some(h)
-}
-
-/// Splits a command line into words as a POSIX shell would (quotes and backslashes), or
-/// `None` when a quote is left open.
-fn shell_words(line: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' | '\n' => {
-                if let Some(w) = word.take() {
-                    words.push(w);
-                }
-            }
-            '\'' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => w.push(c),
-                    }
-                }
-            }
-            '"' => {
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => w.push(chars.next()?),
-                        c => w.push(c),
-                    }
-                }
-            }
-            '\\' => word.get_or_insert_with(String::new).push(chars.next()?),
-            c => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    words.extend(word);
-    Some(words)
 }
 
 fn one(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, value: &str, path: &str, pos: Pos) {
@@ -346,6 +306,30 @@ fn one(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, value: &str, path: &str, p
                 "write a numeric group id such as `1000`",
             ),
         },
+        "volume.size" | "volume.storage-class-name" => {
+            let size = if key == "volume.size" {
+                match value.parse::<ByteSize>() {
+                    Ok(b) => Some(b),
+                    Err(_) => {
+                        ctx.error(
+                            path,
+                            pos,
+                            format!("`{value}` is not a size"),
+                            "write a Kubernetes quantity such as `20Gi`",
+                        );
+                        return;
+                    }
+                }
+            } else {
+                None
+            };
+            let class = (key != "volume.size").then(|| value.to_owned());
+            for m in &s.mounts {
+                if let MountSource::Volume(v) = &m.source {
+                    ctx.volume_defaults.push((v.clone(), size, class.clone()));
+                }
+            }
+        }
         "volume.subpath" => {
             for m in s
                 .mounts

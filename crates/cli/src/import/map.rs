@@ -40,6 +40,9 @@ pub(super) struct Ctx<'a> {
     pub secrets: Vec<Secret>,
     /// Configs the services made (their env files), added to the system once each.
     pub configs: Vec<Config>,
+    /// Sizes and storage classes a service's `kompose.volume.*` labels give the volumes it
+    /// mounts; a volume's own label wins.
+    pub volume_defaults: Vec<(Name, Option<ByteSize>, Option<String>)>,
     pub routes: Vec<Route>,
     pub dokploy: bool,
 }
@@ -241,6 +244,20 @@ fn name(ctx: &mut Ctx<'_>, raw: &str, path: &str, pos: Pos) -> Name {
     fixed
 }
 
+/// The first secret-looking variable a command or entrypoint interpolates (`${DB_PASSWORD}`).
+fn secret_in_args(v: &Node) -> Option<String> {
+    let words: Vec<&str> = match v {
+        Node::Seq(items, _) => items.iter().filter_map(Node::str).collect(),
+        other => other.str().into_iter().collect(),
+    };
+    words.into_iter().find_map(|w| {
+        super::interp::interpolate(w, &BTreeMap::new())
+            .used
+            .into_iter()
+            .find(|var| looks_secret(var))
+    })
+}
+
 /// A value that switches something on or off (`yes`, `false`, `0`…): under a name that looks
 /// like a secret's (`ALLOW_EMPTY_PASSWORD`), it is a setting, not a credential.
 fn switch(value: &str) -> bool {
@@ -356,6 +373,16 @@ pub(super) fn system(ctx: &mut Ctx<'_>, doc: &Node, default_name: &str) -> Syste
             system.secrets.push(s);
         }
     }
+    for (name, size, class) in std::mem::take(&mut ctx.volume_defaults) {
+        if let Some(v) = system.volumes.iter_mut().find(|v| v.name == name) {
+            if v.size.is_none() {
+                v.size = size;
+            }
+            if v.storage_class.is_none() {
+                v.storage_class = class;
+            }
+        }
+    }
     for c in std::mem::take(&mut ctx.configs) {
         if !system.configs.iter().any(|x| x.name == c.name) {
             system.configs.push(c);
@@ -392,8 +419,21 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
         match key.as_str() {
             "image" => s.image = ctx.text(v, &path),
             "build" => s.build = build(ctx, v, &path),
-            "command" => s.command = ctx.texts(v, &path),
-            "entrypoint" => s.entrypoint = ctx.texts(v, &path),
+            "command" | "entrypoint" => {
+                // A secret's value interpolated into the argv would land in infra.rs.
+                if let Some(var) = secret_in_args(v) {
+                    ctx.error(
+                        &path,
+                        v.pos(),
+                        format!("`{key}` interpolates `${{{var}}}`, which looks like a secret; escala does not copy its value into infra.rs"),
+                        &format!("let the container read it at run time: set `{var}` in `environment:` from a secret, and write the {key} through a shell, `[\"sh\", \"-c\", \"exec … \\\"$${var}\\\"\"]` (`$$` keeps the `$` for the shell)"),
+                    );
+                } else if key == "command" {
+                    s.command = ctx.texts(v, &path);
+                } else {
+                    s.entrypoint = ctx.texts(v, &path);
+                }
+            }
             "user" => s.user = ctx.text(v, &path),
             // The service-level forms of `deploy.resources` (which wins when both are set).
             "mem_limit" | "mem_reservation" => {
@@ -562,7 +602,10 @@ fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Service {
                 }
                 Node::Map(nets, _) => {
                     for (n, npos, opts) in nets {
-                        if !opts.is_null() {
+                        // `app: {}` and `app:` say nothing beyond joining.
+                        let empty =
+                            opts.is_null() || matches!(opts, Node::Map(o, _) if o.is_empty());
+                        if !empty {
                             ctx.unsupported(
                                 &format!("{path}.{n}"),
                                 "aliases / ipv4_address",

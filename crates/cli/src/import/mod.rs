@@ -137,6 +137,7 @@ pub fn compose(
         diags: Diagnostics::new(),
         secrets: Vec::new(),
         configs: Vec::new(),
+        volume_defaults: Vec::new(),
         routes: Vec::new(),
         dokploy: false,
     };
