@@ -5,7 +5,9 @@
 use escala_core::prelude::*;
 use escala_core::{Exposure, Probe, PullPolicy};
 
-use super::map::{codes, timing, Ctx, Label};
+use super::map::{codes, Ctx};
+use super::service::timing;
+use super::traefik::Label;
 use super::yaml::{Node, Pos};
 
 /// Applies every `kompose.*` label of a service. `health` is its compose `healthcheck`

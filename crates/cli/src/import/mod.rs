@@ -7,9 +7,16 @@
 //! and values that look like secrets become secret references, never literals in `infra.rs`.
 
 mod codegen;
+mod deploy;
+mod env;
 pub mod interp;
 mod kompose;
 mod map;
+mod mounts;
+mod ports;
+mod service;
+mod top;
+mod traefik;
 pub mod yaml;
 
 use std::collections::BTreeMap;
