@@ -74,7 +74,6 @@ fn every_unrepresentable_key_is_a_diagnostic_with_a_location() {
         .collect();
     for expected in [
         "escala::import::unsupported 2:1",   // version
-        "escala::import::unsupported 9:5",   // container_name
         "escala::import::secret_value 36:7", // API_TOKEN
         "escala::import::unsupported 51:5",  // privileged
     ] {
@@ -83,7 +82,12 @@ fn every_unrepresentable_key_is_a_diagnostic_with_a_location() {
             "{expected} not in {found:#?}"
         );
     }
-    let code = import("syntax").2;
+    let (system, _, code) = import("syntax");
+    assert_eq!(
+        system.services[0].container_name.as_deref(),
+        Some("app"),
+        "container_name is the container's name"
+    );
     assert!(
         !code.contains("abc123"),
         "a secret-looking value never lands in infra.rs"

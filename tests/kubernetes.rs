@@ -912,3 +912,59 @@ fn a_scheduled_job_runs_as_many_copies_as_on_swarm() {
         (Some(3), Some(3))
     );
 }
+
+/// A sidecar (`network_of`, compose's `network_mode: service:<x>`) is a second container of
+/// the pods of the service it runs beside, with its own mounts; it has no workload of its
+/// own. compose writes `network_mode`, Swarm refuses it.
+#[test]
+fn a_sidecar_is_a_container_of_its_hosts_pods() {
+    let web = Service::builder()
+        .name("web")
+        .image("nginx:1.27")
+        .ports([Port::tcp(80)])
+        .container_name("web-main")
+        .build();
+    let exporter = Service::builder()
+        .name("exporter")
+        .image("nginx/nginx-prometheus-exporter:1.3")
+        .network_of("web")
+        .mounts([Mount::tmpfs("/tmp")])
+        .build();
+    let system = k3s(vec![web, exporter]);
+    let files = render(&system, &Kubernetes::new());
+    assert!(files.get("exporter-deployment.yaml").is_none());
+    let pod = &doc(&files, "web-deployment.yaml")["spec"]["template"]["spec"];
+    let names: Vec<&str> = pod["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["web-main", "exporter"]);
+    assert_eq!(pod["containers"][1]["volumeMounts"][0]["mountPath"], "/tmp");
+    assert_eq!(pod["volumes"][0]["name"], "exporter-tmpfs0");
+
+    let compose = system.clone().phase(Phase::new("one", Engine::Compose));
+    let checked = compose.check().expect("valid");
+    let plan = checked.plan("one").expect("phase");
+    let files = escala::targets::compose::Compose::new()
+        .render(&plan)
+        .expect("renders");
+    let yaml: Value =
+        serde_yaml::from_str(files.get("docker-compose.yml").expect("compose")).expect("yaml");
+    assert_eq!(yaml["services"]["exporter"]["network_mode"], "service:web");
+    assert!(yaml["services"]["exporter"].get("networks").is_none());
+    assert_eq!(yaml["services"]["web"]["container_name"], "web-main");
+
+    let swarm = system.phase(Phase::new("swarm", Engine::Swarm));
+    let checked = swarm.check().expect("valid");
+    let plan = checked.plan("swarm").expect("phase");
+    let mut diags = escala::Diagnostics::new();
+    escala::targets::swarm::Swarm::new().check(&plan, &mut diags);
+    let errors: Vec<&str> = diags
+        .iter()
+        .filter(|d| d.severity == escala::Severity::Error)
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(errors, [escala::targets::swarm::codes::SHARED_NAMESPACE]);
+}

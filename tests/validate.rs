@@ -1272,3 +1272,69 @@ fn a_node_over_capacity_points_at_its_declaration() {
         .unwrap_or_else(|| panic!("{d}"));
     assert_eq!(e.origin.as_ref().map(|o| o.line), Some(line), "{d}");
 }
+
+fn sidecar() -> Service {
+    Service::builder()
+        .name("metrics")
+        .image("busybox:1.37")
+        .network_of("web")
+        .build()
+}
+
+#[test]
+fn sidecars_share_a_service_that_is_not_one() {
+    assert!(errors(&base().service(sidecar())).is_empty());
+    let mut ports = sidecar();
+    ports.ports = vec![Port::tcp(9100)];
+    fails_with(
+        base().service(ports),
+        codes::SERVICE_SIDECAR,
+        "services.metrics.network_of",
+    );
+    let mut nets = sidecar();
+    nets.networks = vec!["edge".into()];
+    fails_with(
+        base()
+            .service(nets)
+            .network(Network::builder().name("edge").build()),
+        codes::SERVICE_SIDECAR,
+        "services.metrics.network_of",
+    );
+    let mut chained = sidecar();
+    chained.name = "log".into();
+    chained.network_of = Some("metrics".into());
+    fails_with(
+        base().service(sidecar()).service(chained),
+        codes::SERVICE_SIDECAR,
+        "services.log.network_of",
+    );
+    let mut nowhere = sidecar();
+    nowhere.network_of = Some("wbe".into());
+    fails_with(
+        base().service(nowhere),
+        codes::REF_UNKNOWN,
+        "services.metrics.network_of",
+    );
+}
+
+#[test]
+fn container_names_are_labels_of_one_container() {
+    let mut system = base();
+    system.services[0].container_name = Some("web-1".into());
+    assert!(errors(&system).is_empty(), "one replica, a valid name");
+    let mut system = base();
+    system.services[0].container_name = Some("Web_1".into());
+    fails_with(
+        system,
+        codes::SERVICE_CONTAINER_NAME,
+        "services.web.container_name",
+    );
+    let mut system = base();
+    system.services[0].container_name = Some("web-1".into());
+    system.services[0].replicas = 2;
+    fails_with(
+        system,
+        codes::SERVICE_CONTAINER_NAME,
+        "services.web.container_name",
+    );
+}

@@ -44,6 +44,11 @@ codes! {
     SERVICE_SECRET_LITERAL = "escala::service::secret_literal", "an environment variable named like a secret holds a literal value, which every generated file would carry";
     /// A container path is not absolute, or two mounts share a target.
     SERVICE_BAD_MOUNT = "escala::service::bad_mount", "a mount target is relative or used twice";
+    /// A sidecar (`network_of`) that publishes ports, joins networks, names a sidecar, or
+    /// itself.
+    SERVICE_SIDECAR = "escala::service::bad_sidecar", "a service sharing another's network namespace publishes ports, joins networks of its own, or shares a sidecar's or its own";
+    /// A container name Kubernetes rejects, or a named container with several replicas.
+    SERVICE_CONTAINER_NAME = "escala::service::container_name", "a container name is not a DNS label, or a named container has more than one replica, which compose cannot run";
     /// A reference names nothing.
     REF_UNKNOWN = "escala::ref::unknown", "a reference names an object that does not exist";
     /// A service depends on itself.

@@ -173,6 +173,19 @@ pub struct Service {
     #[builder(default, setter(transform = |limits: impl IntoIterator<Item = (impl Into<String>, Ulimit)>| limits.into_iter().map(|(k, v)| (k.into(), v)).collect()))]
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub ulimits: IndexMap<String, Ulimit>,
+    /// The name of the service's container: compose's `container_name` (a named container
+    /// cannot be scaled, so `check` refuses it with more than one replica on compose), the
+    /// container's name inside a Kubernetes pod. Unset, the service's name.
+    #[builder(default, setter(strip_option, into))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// Runs in the network namespace of another service, reaching it on `localhost` (compose
+    /// `network_mode: service:<name>`): a sidecar. On Kubernetes it is a second container of
+    /// that service's pods, scaled with them; Swarm cannot share a namespace between services
+    /// and refuses it. Such a service publishes no ports and joins no network of its own.
+    #[builder(default, setter(strip_option, into))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_of: Option<Name>,
     /// Supplementary groups of the container's process (compose `group_add`, Kubernetes
     /// `supplementalGroups`): access to a device or a shared folder owned by that group.
     /// Swarm has no equivalent and reports it.

@@ -321,6 +321,12 @@ fn service(s: &Service) -> String {
     if let Some(g) = s.fs_group {
         b.push_str(&format!(".fs_group({g})"));
     }
+    if let Some(c) = &s.container_name {
+        b.push_str(&format!(".container_name({})", lit(c)));
+    }
+    if let Some(h) = &s.network_of {
+        b.push_str(&format!(".network_of({})", lit(h.as_str())));
+    }
     if !s.groups.is_empty() {
         b.push_str(&format!(
             ".groups([{}])",

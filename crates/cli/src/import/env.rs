@@ -48,7 +48,16 @@ pub(super) fn env_file(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str)
         // secret-looking one becomes a secret instead and is not in the config.
         let config = env_file_config(&file, &s.name);
         let mut values = Vec::new();
-        for (k, value) in super::interp::dotenv(&text) {
+        // Values are interpolated as compose does, looking into the service's own
+        // `environment` first (Kompose's rule too), then the project's environment.
+        let mut lookup = ctx.env.clone();
+        for (k, v) in &s.env {
+            if let Env::Literal(v) | Env::NotSecret(v) = v {
+                lookup.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, raw) in super::interp::dotenv(&text) {
+            let value = super::interp::interpolate(&raw, &lookup).value;
             if looks_secret(&k) && !value.is_empty() && !switch(&value) {
                 if s.env.contains_key(&k) {
                     continue;

@@ -290,12 +290,35 @@ pub(super) fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Serv
             }
             "deploy" => deploy(ctx, &mut s, v, &path, &mut traefik),
             "env_file" => env_files.push((v, path.clone())),
-            "container_name" => ctx.unsupported(
-                &path,
-                key,
-                *pos,
-                "escala never sets container names (they prevent scaling and collide on Dokploy)",
-            ),
+            "container_name" => {
+                if let Some(c) = ctx.text(v, &path) {
+                    // Kompose's rule: lowercased, `_` → `-`.
+                    let valid = Name::from(Name::from(c.as_str()).suggestion());
+                    if valid.as_str() != c {
+                        ctx.warn(
+                            codes::RENAMED,
+                            &path,
+                            *pos,
+                            format!("container name `{c}` became `{valid}`, which Kubernetes accepts"),
+                            "names are lowercase letters, digits and `-`",
+                        );
+                    }
+                    s.container_name = Some(valid.to_string());
+                }
+            }
+            "network_mode" => match ctx.text(v, &path) {
+                Some(mode) if mode.starts_with("service:") => {
+                    let host = mode.trim_start_matches("service:");
+                    s.network_of = Some(Name::from(Name::from(host).suggestion()));
+                }
+                Some(mode) => ctx.unsupported(
+                    &path,
+                    &format!("network_mode: {mode}"),
+                    *pos,
+                    "escala shares a namespace with another service only (`service:<name>`); reach the host or other containers over a network",
+                ),
+                None => {}
+            },
             other => ctx.unsupported(
                 &path,
                 other,

@@ -49,6 +49,31 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     for s in &system.services {
         let at = format!("services.{}", s.name);
         let origin = s.origin.as_ref();
+        if let Some(host) = &s.network_of {
+            sidecar(system, s, host, &at, diags);
+        }
+        if let Some(c) = &s.container_name {
+            if Name::from(c.as_str()).validate().is_err() {
+                diags
+                    .error(
+                        crate::codes::SERVICE_CONTAINER_NAME,
+                        format!("{at}.container_name"),
+                        format!(
+                            "container name `{c}` is not a DNS label, which Kubernetes requires"
+                        ),
+                    )
+                    .help(format!(
+                        "use lowercase letters, digits and `-`: `{}`",
+                        Name::from(c.as_str()).suggestion()
+                    ))
+                    .origin(origin);
+            } else if s.replicas > 1 || s.autoscale.is_some() {
+                diags
+                    .error(crate::codes::SERVICE_CONTAINER_NAME, format!("{at}.container_name"), format!("`{}` names its container `{c}` and runs more than one replica; compose cannot start two containers of one name", s.name))
+                    .help("drop `.container_name(..)` (the service's name reaches it), or run one replica")
+                    .origin(origin);
+            }
+        }
         for (i, dep) in s.depends_on.iter().enumerate() {
             let path = format!("{at}.depends_on[{i}]");
             if dep.service == s.name {
@@ -470,4 +495,48 @@ fn leaves_project(path: &str) -> bool {
         }
     }
     false
+}
+
+/// A service in another's network namespace: the host exists, is not a sidecar itself, and
+/// the sidecar has no ports or networks of its own (compose refuses both).
+fn sidecar(system: &System, s: &crate::Service, host: &Name, at: &str, diags: &mut Diagnostics) {
+    let origin = s.origin.as_ref();
+    let path = format!("{at}.network_of");
+    let Some(h) = system.services.iter().find(|x| &x.name == host) else {
+        unknown(
+            diags,
+            path,
+            "service",
+            host,
+            system.services.iter().map(|x| &x.name),
+            "System::service",
+        )
+        .origin(origin);
+        return;
+    };
+    let why = if h.name == s.name {
+        Some(format!("`{}` shares its own network namespace", s.name))
+    } else if h.network_of.is_some() {
+        Some(format!(
+            "`{}` is itself a sidecar; share `{}`'s namespace with the service it runs beside",
+            h.name, s.name
+        ))
+    } else if !s.ports.is_empty() {
+        Some(format!("`{}` runs in `{host}`'s network namespace and publishes ports of its own; they are `{host}`'s ports", s.name))
+    } else if !s.networks.is_empty() {
+        Some(format!(
+            "`{}` runs in `{host}`'s network namespace and joins networks of its own",
+            s.name
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        diags
+            .error(crate::codes::SERVICE_SIDECAR, path, why)
+            .help(format!(
+                "declare the ports and networks on `{host}`, which the sidecar shares"
+            ))
+            .origin(origin);
+    }
 }

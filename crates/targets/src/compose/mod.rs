@@ -176,6 +176,12 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
             spec.labels.extend(labels);
             uses_dokploy_network |= joined;
         }
+        if let Some(host) = &s.network_of {
+            // A sidecar has the host's network namespace, and compose refuses networks here.
+            spec.network_mode = Some(format!("service:{host}"));
+            spec.networks.clear();
+        }
+        spec.container_name = s.container_name.clone();
         file.services.insert(s.name.to_string(), spec);
     }
     for n in system

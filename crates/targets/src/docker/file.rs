@@ -43,6 +43,10 @@ pub(crate) struct ServiceSpec {
     #[serde(skip_serializing_if = "is_false")]
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_mode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_add: Vec<String>,

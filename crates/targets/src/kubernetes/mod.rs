@@ -475,7 +475,8 @@ impl Kubernetes {
             )?);
         }
         let templates = claim_template_volumes(plan);
-        for s in plan.services() {
+        // A sidecar is a container of the pods of the service it runs beside.
+        for s in plan.services().iter().filter(|s| s.network_of.is_none()) {
             manifests.extend(workload::render(self, plan, s, &templates)?);
         }
         // Standalone claims for every mounted volume that is not a claim template.

@@ -96,20 +96,63 @@ fn security(k: &Kubernetes, s: &ModelService) -> Option<SecurityContext> {
     (ctx != SecurityContext::default()).then_some(ctx)
 }
 
-/// The pod template of a service: its container, volumes, init containers and placement.
+/// The pod template of a service: its container (and its sidecars'), volumes, init
+/// containers and placement.
 pub(super) fn pod_spec(
     k: &Kubernetes,
     plan: &PhasePlan<'_>,
     s: &ModelService,
     templates: &BTreeMap<&Name, &Name>,
 ) -> PodSpec {
+    let (main, mut volumes) = container(k, plan, s, templates);
+    let mut containers = vec![main];
+    // Services in this one's network namespace are containers of its pods.
+    for t in plan
+        .services()
+        .iter()
+        .filter(|t| t.network_of.as_ref() == Some(&s.name))
+    {
+        let (c, vs) = container(k, plan, t, templates);
+        containers.push(c);
+        for v in vs {
+            if !volumes.iter().any(|x| x.name == v.name) {
+                volumes.push(v);
+            }
+        }
+    }
+    let init = wait_for_dependencies(k, plan, s);
+    PodSpec {
+        containers,
+        init_containers: (!init.is_empty()).then_some(init),
+        security_context: pod_security(k, s),
+        termination_grace_period_seconds: s
+            .stop_grace_period
+            .map(|d| i64::try_from(d.as_secs_ceil()).unwrap_or(i64::MAX)),
+        // The pod's `pause` process is then PID 1 of every container, and reaps zombies.
+        share_process_namespace: s.init.then_some(true),
+        host_aliases: host_aliases(s),
+        volumes: (!volumes.is_empty()).then_some(volumes),
+        restart_policy: restart_policy(k, s).map(Into::into),
+        affinity: affinity(s, templates),
+        topology_spread_constraints: spread(s),
+        ..PodSpec::default()
+    }
+}
+
+/// One service's container, and the volumes it mounts.
+fn container(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+    s: &ModelService,
+    templates: &BTreeMap<&Name, &Name>,
+) -> (Container, Vec<Volume>) {
     let name = s.name.as_str();
     let (env, env_from) = env(k, plan, s);
     let (volumes, mounts) = volumes(k, plan, s, templates);
     let resources = resources(s);
     let (liveness, readiness, startup) = probes(k, s);
     let container = Container {
-        name: name.to_owned(),
+        name: s.container_name.clone().unwrap_or_else(|| name.to_owned()),
         image: Some(s.image.clone().unwrap_or_else(|| name.to_owned())),
         image_pull_policy: s.pull_policy.map(|p| {
             match p {
@@ -147,23 +190,7 @@ pub(super) fn pod_spec(
         working_dir: s.working_dir.clone(),
         ..Container::default()
     };
-    let init = wait_for_dependencies(k, plan, s);
-    PodSpec {
-        containers: vec![container],
-        init_containers: (!init.is_empty()).then_some(init),
-        security_context: pod_security(k, s),
-        termination_grace_period_seconds: s
-            .stop_grace_period
-            .map(|d| i64::try_from(d.as_secs_ceil()).unwrap_or(i64::MAX)),
-        // The pod's `pause` process is then PID 1 of every container, and reaps zombies.
-        share_process_namespace: s.init.then_some(true),
-        host_aliases: host_aliases(s),
-        volumes: (!volumes.is_empty()).then_some(volumes),
-        restart_policy: restart_policy(k, s).map(Into::into),
-        affinity: affinity(s, templates),
-        topology_spread_constraints: spread(s),
-        ..PodSpec::default()
-    }
+    (container, volumes)
 }
 
 /// The key/value configs a service takes whole, each key under its own name: Kompose's

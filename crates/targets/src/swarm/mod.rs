@@ -55,6 +55,8 @@ pub mod codes {
     pub const PROXY_UNREACHABLE: &str = "escala::swarm::proxy_unreachable";
     /// A folder config: a Swarm config is one file.
     pub const CONFIG_FOLDER: &str = "escala::swarm::config_folder";
+    /// A service in another's network namespace, which Swarm services cannot share.
+    pub const SHARED_NAMESPACE: &str = "escala::swarm::shared_namespace";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
         (DROPPED, "Swarm ignores a feature of the model (build, depends_on, autoscaling, schedules, volume sizes, published ports of routed services on Dokploy)"),
@@ -69,6 +71,7 @@ pub mod codes {
         (MISSING_FILE, "a config file could not be read while building, so the config cannot be named after its content"),
         (PROXY_UNREACHABLE, "a routed service shares no network with the proxy (Traefik), which could not reach it"),
         (CONFIG_FOLDER, "a service mounts a folder config, and a Swarm config is a single file"),
+        (SHARED_NAMESPACE, "a service runs in another's network namespace (a sidecar), which Swarm services cannot share"),
     ];
 }
 
@@ -135,6 +138,21 @@ impl Target for Swarm {
         let system = plan.system();
         let phase = plan.phase();
         let p = &phase.name;
+        for s in plan.services() {
+            let at = format!("services.{}", s.name);
+            if let Some(host) = &s.network_of {
+                diags
+                    .error(codes::SHARED_NAMESPACE, format!("{at}.network_of"), format!("`{}` runs in `{host}`'s network namespace, and Swarm services cannot share one (phase `{p}`)", s.name))
+                    .help(format!("reach `{host}` by its service name instead of `localhost`, or leave `{}` out of this phase (`Phase::without`)", s.name))
+                    .origin(s.origin.as_ref());
+            }
+            if let Some(c) = &s.container_name {
+                diags
+                    .warning(codes::DROPPED, format!("{at}.container_name"), format!("stack files ignore container names; in phase `{p}`, `{}`'s containers get Swarm's names, not `{c}`", s.name))
+                    .help("reach the service by its name")
+                    .origin(s.origin.as_ref());
+            }
+        }
         for (i, c) in system.configs.iter().enumerate() {
             if let ConfigSource::Dir(path) = &c.source {
                 if crate::usage::mounts_config(plan, &c.name) {
