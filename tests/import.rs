@@ -1148,4 +1148,14 @@ fn project_bind_mounts_become_configs() {
     // Not `:ro`: the service could have written there; a config is read-only.
     let warned: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(warned, ["services.web.volumes[1]"]);
+    // A path leaving the compose file's folder stays a bind mount: its content is not
+    // copied into generated files without the model saying so.
+    std::fs::create_dir(dir.path().join("sub")).expect("dir");
+    let file = ComposeFile {
+        path: dir.path().join("sub/compose.yaml").display().to_string(),
+        text: "services:\n  web:\n    image: nginx\n    volumes: [\"../app.ini:/app.ini:ro\"]\n".into(),
+    };
+    let (s, _) = compose(&[file], &BTreeMap::new()).expect("imports");
+    assert!(s.configs.is_empty());
+    assert!(matches!(&s.services[0].mounts[0].source, escala::MountSource::Bind(p) if p.ends_with("/app.ini")));
 }

@@ -101,7 +101,11 @@ pub(super) fn mounts(ctx: &mut Ctx<'_>, s: &mut Service, v: &Node, path: &str) {
                     .str()
                     .and_then(|t| t.split_once(':').map(|(src, _)| src)),
             }
-            .is_some_and(|src| src.starts_with('.'));
+            .is_some_and(|src| {
+                // Within the compose file's folder: `..` would reach files the project
+                // does not hold, which stay bind mounts.
+                src.starts_with('.') && !src.split('/').any(|c| c == "..")
+            });
             if !(relative && project_config(ctx, s, i, &m, &at, item.pos())) {
                 s.mounts.push(m);
             }
@@ -137,7 +141,8 @@ pub(super) fn project_config(
     } else {
         return false;
     };
-    // The compose file itself is outside the project: importing it is asking for its files.
+    // The path stays in the compose file's folder; when that folder is outside the project,
+    // importing the file is asking for its files.
     if host.starts_with('/') || host.starts_with("..") {
         config = config.outside_project();
     }
