@@ -1153,9 +1153,12 @@ fn project_bind_mounts_become_configs() {
     std::fs::create_dir(dir.path().join("sub")).expect("dir");
     let file = ComposeFile {
         path: dir.path().join("sub/compose.yaml").display().to_string(),
-        text: "services:\n  web:\n    image: nginx\n    volumes: [\"../app.ini:/app.ini:ro\"]\n".into(),
+        text: "services:\n  web:\n    image: nginx\n    volumes: [\"../app.ini:/app.ini:ro\"]\n"
+            .into(),
     };
     let (s, _) = compose(&[file], &BTreeMap::new()).expect("imports");
     assert!(s.configs.is_empty());
-    assert!(matches!(&s.services[0].mounts[0].source, escala::MountSource::Bind(p) if p.ends_with("/app.ini")));
+    assert!(
+        matches!(&s.services[0].mounts[0].source, escala::MountSource::Bind(p) if p.ends_with("/app.ini"))
+    );
 }

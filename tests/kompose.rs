@@ -479,8 +479,10 @@ fn key(v: &Value) -> (String, String) {
     )
 }
 
-/// What escala writes for a case: its objects, or why it wrote nothing.
-fn escala(case: &Case) -> Result<BTreeMap<(String, String), Value>, String> {
+/// What escala writes for a case: its objects and files, or why it wrote nothing.
+type Written = (BTreeMap<(String, String), Value>, BTreeMap<PathBuf, String>);
+
+fn escala(case: &Case) -> Result<Written, String> {
     let files: Vec<escala::cli::import::ComposeFile> = case
         .files
         .iter()
@@ -509,6 +511,7 @@ fn escala(case: &Case) -> Result<BTreeMap<(String, String), Value>, String> {
         other => format!("render: {other}"),
     })?;
     let mut objects = BTreeMap::new();
+    let files = generated.files.clone();
     for (path, text) in &generated.files {
         let name = path
             .file_name()
@@ -524,7 +527,7 @@ fn escala(case: &Case) -> Result<BTreeMap<(String, String), Value>, String> {
             }
         }
     }
-    Ok(objects)
+    Ok((objects, files))
 }
 
 /// Drops what carries no behaviour: empty values (Kompose strips them), `status`,
@@ -684,6 +687,7 @@ fn kompose_fixtures_convert_like_kompose() {
     }
     let mut score = Score::default();
     let mut report = String::new();
+    let mut invalid: Vec<String> = Vec::new();
     for case in cases() {
         let label = case
             .expected
@@ -698,7 +702,21 @@ fn kompose_fixtures_convert_like_kompose() {
         let want = expected(&case);
         score.objects += want.len();
         let got = match escala(&case) {
-            Ok(got) => got,
+            Ok((got, files)) => {
+                // What compat mode writes is valid Kubernetes, whatever Kompose wrote.
+                let dir = tempfile::tempdir().expect("tmp");
+                for (path, text) in &files {
+                    let at = dir.path().join(path);
+                    std::fs::create_dir_all(at.parent().expect("a folder")).expect("mkdir");
+                    std::fs::write(at, text).expect("write");
+                }
+                if let Err(e) =
+                    crate::conformance::kubernetes_accepts(&dir.path().join("k8s/kubernetes"))
+                {
+                    invalid.push(format!("{label}: {e}"));
+                }
+                got
+            }
             Err(e) => {
                 report.push_str(&format!("\n## {label} — FAILS\n{}\n{e}\n", case.command));
                 score.failed.push(label);
@@ -769,6 +787,7 @@ fn kompose_fixtures_convert_like_kompose() {
         score.objects,
         score.skipped.len(),
     );
+    assert!(invalid.is_empty(), "{}", invalid.join("\n"));
     assert!(
         score.equal.len() >= FLOOR,
         "the Kompose score dropped: {} equal, the floor is {FLOOR}",

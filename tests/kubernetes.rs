@@ -923,6 +923,9 @@ fn a_sidecar_is_a_container_of_its_hosts_pods() {
         .image("nginx:1.27")
         .ports([Port::tcp(80)])
         .container_name("web-main")
+        .pull_policy(PullPolicy::Always)
+        .groups([1234])
+        .mounts([Mount::volume("cache", "/var/cache/nginx").sub_path("nginx")])
         .build();
     let exporter = Service::builder()
         .name("exporter")
@@ -930,7 +933,7 @@ fn a_sidecar_is_a_container_of_its_hosts_pods() {
         .network_of("web")
         .mounts([Mount::tmpfs("/tmp")])
         .build();
-    let system = k3s(vec![web, exporter]);
+    let system = k3s(vec![web, exporter]).volume(Volume::builder().name("cache").build());
     let files = render(&system, &Kubernetes::new());
     assert!(files.get("exporter-deployment.yaml").is_none());
     let pod = &doc(&files, "web-deployment.yaml")["spec"]["template"]["spec"];
@@ -942,7 +945,14 @@ fn a_sidecar_is_a_container_of_its_hosts_pods() {
         .collect();
     assert_eq!(names, ["web-main", "exporter"]);
     assert_eq!(pod["containers"][1]["volumeMounts"][0]["mountPath"], "/tmp");
-    assert_eq!(pod["volumes"][0]["name"], "exporter-tmpfs0");
+    assert_eq!(pod["containers"][0]["imagePullPolicy"], "Always");
+    assert_eq!(pod["containers"][0]["volumeMounts"][0]["subPath"], "nginx");
+    assert_eq!(pod["securityContext"]["supplementalGroups"][0], 1234);
+    assert!(pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .any(|v| v["name"] == "exporter-tmpfs0"));
 
     let compose = system.clone().phase(Phase::new("one", Engine::Compose));
     let checked = compose.check().expect("valid");
@@ -955,6 +965,17 @@ fn a_sidecar_is_a_container_of_its_hosts_pods() {
     assert_eq!(yaml["services"]["exporter"]["network_mode"], "service:web");
     assert!(yaml["services"]["exporter"].get("networks").is_none());
     assert_eq!(yaml["services"]["web"]["container_name"], "web-main");
+    assert_eq!(yaml["services"]["web"]["pull_policy"], "always");
+    assert_eq!(yaml["services"]["web"]["group_add"][0], "1234");
+    assert_eq!(
+        yaml["services"]["web"]["volumes"][0]["volume"]["subpath"],
+        "nginx"
+    );
+    let errors = crate::support::schema_errors(
+        &crate::support::compose_schema(),
+        files.get("docker-compose.yml").expect("compose"),
+    );
+    assert!(errors.is_empty(), "{errors:?}");
 
     let swarm = system.phase(Phase::new("swarm", Engine::Swarm));
     let checked = swarm.check().expect("valid");
@@ -966,5 +987,17 @@ fn a_sidecar_is_a_container_of_its_hosts_pods() {
         .filter(|d| d.severity == escala::Severity::Error)
         .map(|d| d.code.as_str())
         .collect();
-    assert_eq!(errors, [escala::targets::swarm::codes::SHARED_NAMESPACE]);
+    assert!(
+        errors.contains(&escala::targets::swarm::codes::SHARED_NAMESPACE),
+        "{errors:?}"
+    );
+    // What stack files cannot say is reported, not dropped in silence.
+    for path in [
+        "services.web.pull_policy",
+        "services.web.groups",
+        "services.web.mounts[0].sub_path",
+        "services.web.container_name",
+    ] {
+        assert!(diags.iter().any(|d| d.path == path), "{path}: {diags}");
+    }
 }
