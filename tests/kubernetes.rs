@@ -1001,3 +1001,49 @@ fn a_sidecar_is_a_container_of_its_hosts_pods() {
         assert!(diags.iter().any(|d| d.path == path), "{path}: {diags}");
     }
 }
+
+/// Init steps: init containers after the dependency waits on Kubernetes; on compose a
+/// one-shot service each, in order, that the service waits for; Swarm reports them.
+#[test]
+fn init_steps_run_before_the_service_on_every_engine() {
+    let web = Service::builder()
+        .name("web")
+        .image("ghcr.io/acme/web:1.0")
+        .ports([Port::tcp(80)])
+        .init_steps([
+            InitStep::new("migrate", "ghcr.io/acme/web:1.0", ["web", "migrate"]),
+            InitStep::new("warm", "busybox:1.37", ["sh", "-c", "echo $$HOME"]),
+        ])
+        .build();
+    let system = k3s(vec![web]).phase(Phase::new("one", Engine::Compose));
+    let files = render(&system, &Kubernetes::new());
+    let pod = &doc(&files, "web-deployment.yaml")["spec"]["template"]["spec"];
+    let steps: Vec<&str> = pod["initContainers"]
+        .as_array()
+        .expect("init containers")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(steps, ["migrate", "warm"]);
+    assert_eq!(pod["initContainers"][0]["command"][1], "migrate");
+
+    let checked = system.check().expect("valid");
+    let plan = checked.plan("one").expect("phase");
+    let files = escala::targets::compose::Compose::new()
+        .render(&plan)
+        .expect("renders");
+    let text = files.get("docker-compose.yml").expect("compose");
+    let yaml: Value = serde_yaml::from_str(text).expect("yaml");
+    let services = &yaml["services"];
+    assert_eq!(
+        services["web"]["depends_on"]["web-warm"]["condition"],
+        "service_completed_successfully"
+    );
+    assert_eq!(
+        services["web-warm"]["depends_on"]["web-migrate"]["condition"],
+        "service_completed_successfully"
+    );
+    assert_eq!(services["web-migrate"]["restart"], "no");
+    let errors = crate::support::schema_errors(&crate::support::compose_schema(), text);
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -67,8 +67,8 @@ pub use route::{Route, Tls};
 pub use secret::{looks_secret, Config, ConfigSource, Secret, SecretSource};
 pub use service::{
     sysctl_is_namespaced, Autoscale, Build, Condition, ConfigMount, Dependency, Env, Exposure,
-    HealthCheck, Mount, MountSource, NodeRole, Placement, Port, Probe, Protocol, PullPolicy,
-    Resources, Restart, Service, Spread, Ulimit, Workload, ULIMITS,
+    HealthCheck, InitStep, Mount, MountSource, NodeRole, Placement, Port, Probe, Protocol,
+    PullPolicy, Resources, Restart, Service, Spread, Ulimit, Workload, ULIMITS,
 };
 pub use system::System;
 pub use table::{
@@ -84,9 +84,9 @@ pub mod prelude {
     pub use crate::{
         Access, Action, Alerts, Autoscale, Backups, Build, ByteSize, CitusCluster, Column,
         Condition, Config, ConfigMount, Cpu, Database, Dependency, Distribution, Duration, Engine,
-        Env, Exposure, ForeignKey, HealthCheck, IngressController, Mount, MountSource, Network,
-        Node, NodeRole, Partitioning, Phase, Placement, Platform, PoolMode, Pooler, Port, Protocol,
-        PullPolicy, Resources, Restart, Route, Secret, Service, Spread, SqlType, System, Table,
-        Threshold, Tls, Ulimit, Volume, Workload,
+        Env, Exposure, ForeignKey, HealthCheck, IngressController, InitStep, Mount, MountSource,
+        Network, Node, NodeRole, Partitioning, Phase, Placement, Platform, PoolMode, Pooler, Port,
+        Protocol, PullPolicy, Resources, Restart, Route, Secret, Service, Spread, SqlType, System,
+        Table, Threshold, Tls, Ulimit, Volume, Workload,
     };
 }

@@ -186,6 +186,13 @@ pub struct Service {
     #[builder(default, setter(strip_option, into))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_of: Option<Name>,
+    /// One-shot steps that run to completion, in order, before the service starts
+    /// (migrations, waiting for a dependency, fixing permissions): Kubernetes init containers,
+    /// and on compose a one-shot service each (`<service>-<step>`) the service waits for
+    /// (`service_completed_successfully`). Swarm cannot order them and reports it.
+    #[builder(default, setter(into))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_steps: Vec<InitStep>,
     /// Supplementary groups of the container's process (compose `group_add`, Kubernetes
     /// `supplementalGroups`): access to a device or a shared folder owned by that group.
     /// Swarm has no equivalent and reports it.
@@ -664,6 +671,40 @@ impl HealthCheck {
     pub fn start_period(mut self, d: Duration) -> Self {
         self.start_period = d;
         self
+    }
+}
+
+/// A one-shot step run to completion before a service starts (an init container).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct InitStep {
+    /// Its name (`migrate`), unique among the service's steps.
+    pub name: Name,
+    /// The image it runs.
+    pub image: String,
+    /// The command (the image's own when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+}
+
+impl InitStep {
+    /// A step named `name` running `image` with `command`.
+    ///
+    /// ```
+    /// use escala_core::InitStep;
+    /// let wait = InitStep::new("wait-db", "busybox:1.37", ["sh", "-c", "until nc -z db 5432; do sleep 1; done"]);
+    /// assert_eq!(wait.command.len(), 3);
+    /// ```
+    pub fn new(
+        name: impl Into<Name>,
+        image: impl Into<String>,
+        command: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        InitStep {
+            name: name.into(),
+            image: image.into(),
+            command: command.into_iter().map(Into::into).collect(),
+        }
     }
 }
 

@@ -327,6 +327,25 @@ fn service(s: &Service) -> String {
     if let Some(h) = &s.network_of {
         b.push_str(&format!(".network_of({})", lit(h.as_str())));
     }
+    if !s.init_steps.is_empty() {
+        let steps: Vec<String> = s
+            .init_steps
+            .iter()
+            .map(|st| {
+                let command = if st.command.is_empty() {
+                    "Vec::<String>::new()".to_owned()
+                } else {
+                    list(&st.command)
+                };
+                format!(
+                    "InitStep::new({}, {}, {command})",
+                    lit(st.name.as_str()),
+                    lit(&st.image),
+                )
+            })
+            .collect();
+        b.push_str(&format!(".init_steps([{}])", steps.join(", ")));
+    }
     if !s.groups.is_empty() {
         b.push_str(&format!(
             ".groups([{}])",

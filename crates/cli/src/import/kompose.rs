@@ -3,7 +3,7 @@
 //! security. A label escala does not represent is a located warning, never dropped.
 
 use escala_core::prelude::*;
-use escala_core::{Exposure, Probe, PullPolicy};
+use escala_core::{Exposure, InitStep, Name, Probe, PullPolicy};
 
 use super::map::{codes, Ctx};
 use super::service::timing;
@@ -26,17 +26,23 @@ pub(super) fn labels(
         "kompose.service.external-traffic-policy" => 2,
         _ => 1,
     });
+    let mut init: Vec<(&str, &Label)> = Vec::new();
     let mut readiness: Vec<(&str, &Label)> = Vec::new();
     let mut liveness: Vec<(&str, &Label)> = Vec::new();
     for l in ordered {
         let key = l.key.strip_prefix("kompose.").unwrap_or_default();
-        if let Some(k) = key.strip_prefix("service.healthcheck.readiness.") {
+        if let Some(k) = key.strip_prefix("init.containers.") {
+            init.push((k, l));
+        } else if let Some(k) = key.strip_prefix("service.healthcheck.readiness.") {
             readiness.push((k, l));
         } else if let Some(k) = key.strip_prefix("service.healthcheck.liveness.") {
             liveness.push((k, l));
         } else {
             one(ctx, s, key, &l.value, &l.path, l.pos);
         }
+    }
+    if !init.is_empty() {
+        init_step(ctx, s, &init);
     }
     if !readiness.is_empty() {
         s.readiness = probe_labels(ctx, &readiness);
@@ -61,6 +67,65 @@ pub(super) fn labels(
             }
         }
     }
+}
+
+/// Kompose's `init.containers.{name,image,command}`: one init step (name `init-service`
+/// unless given); the command a JSON-style list (`["sh", "-c", "…"]`) or words.
+fn init_step(ctx: &mut Ctx<'_>, s: &mut Service, labels: &[(&str, &Label)]) {
+    let get = |k: &str| labels.iter().find(|(x, _)| *x == k).map(|(_, l)| *l);
+    for (k, l) in labels {
+        if !matches!(*k, "name" | "image" | "command") {
+            ctx.unsupported(
+                &l.path,
+                &l.key,
+                l.pos,
+                "Kompose's init container labels are name, image and command",
+            );
+        }
+    }
+    let Some(image) = get("image") else {
+        let l = labels[0].1;
+        ctx.error(
+            &l.path,
+            l.pos,
+            "an init container needs `kompose.init.containers.image`".into(),
+            "add the image it runs",
+        );
+        return;
+    };
+    let command = match get("command").map(|l| (l, l.value.trim())) {
+        None => Vec::new(),
+        Some((_, text)) if text.starts_with('[') => {
+            match serde_json::from_str::<Vec<String>>(text) {
+                Ok(words) => words,
+                Err(_) => text
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|w| w.trim().trim_matches(['"', '\'']).to_owned())
+                    .filter(|w| !w.is_empty())
+                    .collect(),
+            }
+        }
+        Some((l, text)) => match shell_words::split(text) {
+            Ok(words) => words,
+            Err(_) => {
+                ctx.error(
+                    &l.path,
+                    l.pos,
+                    format!("`{text}` is not a command"),
+                    "write `[\"sh\", \"-c\", \"…\"]` or words quoted as in a shell",
+                );
+                return;
+            }
+        },
+    };
+    let name = get("name").map_or("init-service", |l| l.value.as_str());
+    s.init_steps.push(InitStep::new(
+        Name::from(Name::from(name).suggestion()),
+        image.value.clone(),
+        command,
+    ));
 }
 
 /// A probe from Kompose's `service.healthcheck.{readiness,liveness}.*` labels.

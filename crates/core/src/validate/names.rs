@@ -81,6 +81,29 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     }
     for s in &system.services {
         let at = format!("services.{}", s.name);
+        let mut steps = HashSet::new();
+        for (i, step) in s.init_steps.iter().enumerate() {
+            let here = format!("{at}.init_steps[{i}]");
+            name(&step.name, format!("{here}.name"), s.origin.as_ref(), diags);
+            image_at(
+                &step.image,
+                format!("{here}.image"),
+                s.origin.as_ref(),
+                diags,
+            );
+            let compose_name = format!("{}-{}", s.name, step.name);
+            if !steps.insert(&step.name)
+                || system
+                    .services
+                    .iter()
+                    .any(|o| o.name.as_str() == compose_name)
+            {
+                diags
+                    .error(NAME_DUPLICATE, format!("{here}.name"), format!("init step `{}` of `{}` is named twice, or its compose service `{compose_name}` is another service's name", step.name, s.name))
+                    .help("give each step a name of its own")
+                    .origin(s.origin.as_ref());
+            }
+        }
         match (&s.image, &s.build) {
             (None, None) => {
                 diags

@@ -16,7 +16,7 @@ use escala_core::{
     SecretSource, Service, Target, TargetError, Workload,
 };
 
-use crate::docker::file::{DependsSpec, DeploySpec, File, NetworkSpec, ObjectSpec};
+use crate::docker::file::{DependsSpec, DeploySpec, File, NetworkSpec, ObjectSpec, ServiceSpec};
 use crate::docker::{self, Dialect, Vars};
 
 /// Diagnostic codes of the compose target.
@@ -182,7 +182,43 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
             spec.networks.clear();
         }
         spec.container_name = s.container_name.clone();
+        // Each init step: a one-shot service on the same networks, after the same
+        // dependencies, that the service waits for.
+        let mut steps = Vec::new();
+        for step in &s.init_steps {
+            let step_name = format!("{}-{}", s.name, step.name);
+            let mut one = ServiceSpec {
+                image: Some(step.image.clone()),
+                command: step.command.iter().map(|a| docker::dollar(a)).collect(),
+                restart: Some("no".into()),
+                networks: spec.networks.clone(),
+                network_mode: spec.network_mode.clone(),
+                depends_on: spec.depends_on.clone(),
+                ..ServiceSpec::default()
+            };
+            // Steps run in order: each after the previous one.
+            if let Some(previous) = steps.last().map(|(n, _): &(String, ServiceSpec)| n.clone()) {
+                one.depends_on.insert(
+                    previous,
+                    DependsSpec {
+                        condition: "service_completed_successfully",
+                    },
+                );
+            }
+            steps.push((step_name, one));
+        }
+        if let Some((last, _)) = steps.last() {
+            spec.depends_on.insert(
+                last.clone(),
+                DependsSpec {
+                    condition: "service_completed_successfully",
+                },
+            );
+        }
         file.services.insert(s.name.to_string(), spec);
+        for (n, one) in steps {
+            file.services.insert(n, one);
+        }
     }
     for n in system
         .networks

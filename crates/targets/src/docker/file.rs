@@ -150,7 +150,7 @@ pub(crate) struct FileRef {
     pub target: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub(crate) struct DependsSpec {
     pub condition: &'static str,
 }

@@ -545,6 +545,12 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
                     .origin(o);
             }
         }
+        if !s.init_steps.is_empty() && codes.engine == "Swarm" {
+            diags
+                .warning(codes.dropped, format!("{at}.init_steps"), format!("Swarm cannot run a step before a service starts; in phase `{p}`, `{}` starts without its init steps", s.name))
+                .help("make the program wait or migrate at start, or run the step by hand before `docker stack deploy`")
+                .origin(o);
+        }
         if !s.groups.is_empty() && codes.engine == "Swarm" {
             diags
                 .warning(codes.dropped, format!("{at}.groups"), format!("Swarm services have no supplementary groups; in phase `{p}`, `{}` runs without {:?}", s.name, s.groups))

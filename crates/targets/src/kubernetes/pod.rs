@@ -120,7 +120,15 @@ pub(super) fn pod_spec(
             }
         }
     }
-    let init = wait_for_dependencies(k, plan, s);
+    // Waiting for the dependencies first, then the service's own steps, in order.
+    let mut init = wait_for_dependencies(k, plan, s);
+    init.extend(s.init_steps.iter().map(|step| Container {
+        name: step.name.to_string(),
+        image: Some(step.image.clone()),
+        command:
+            (!step.command.is_empty()).then(|| step.command.iter().map(|a| literal(a)).collect()),
+        ..Container::default()
+    }));
     PodSpec {
         containers,
         init_containers: (!init.is_empty()).then_some(init),
