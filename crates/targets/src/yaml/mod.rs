@@ -14,88 +14,24 @@
 //! null plain.
 
 use serde::Serialize;
-use serde_json::Value;
 
-/// Serializes `value` as a YAML document (without `---`).
+mod emit;
+#[cfg(test)]
+mod reference;
+
+/// Serializes `value` as a YAML document (without `---`), straight from its `Serialize`
+/// implementation into the text.
 pub fn to_string<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
-    let value = serde_json::to_value(value)?;
-    let mut out = String::new();
-    match &value {
-        Value::Object(map) if !map.is_empty() => mapping(map, 0, &mut out),
-        Value::Array(seq) if !seq.is_empty() => sequence(seq, 0, &mut out),
-        other => {
-            out.push_str(&scalar(other));
-            out.push('\n');
-        }
-    }
-    Ok(out)
-}
-
-fn indent(n: usize, out: &mut String) {
-    out.extend(std::iter::repeat_n(' ', n));
-}
-
-fn mapping(map: &serde_json::Map<String, Value>, at: usize, out: &mut String) {
-    for (i, (k, v)) in map.iter().enumerate() {
-        if i > 0 {
-            indent(at, out);
-        }
-        out.push_str(&key(k));
-        out.push(':');
-        value_after(v, at, out);
-    }
-}
-
-fn sequence(seq: &[Value], at: usize, out: &mut String) {
-    for (i, v) in seq.iter().enumerate() {
-        if i > 0 {
-            indent(at, out);
-        }
-        out.push('-');
-        match v {
-            Value::Object(map) if !map.is_empty() => {
-                out.push(' ');
-                mapping(map, at + 2, out);
-            }
-            Value::Array(inner) if !inner.is_empty() => {
-                out.push(' ');
-                sequence(inner, at + 2, out);
-            }
-            other => {
-                out.push(' ');
-                scalar_after(other, at + 2, out);
-            }
-        }
-    }
-}
-
-/// Writes a scalar after `key:` or `-` and ends the line: a literal block indented to `at`
-/// for text it holds exactly, else a one-line scalar.
-fn scalar_after(v: &Value, at: usize, out: &mut String) {
-    match v {
-        Value::String(s) if literal_safe(s) => {
-            let body = s.strip_suffix('\n');
-            out.push_str(if body.is_some() { "|\n" } else { "|-\n" });
-            for line in body.unwrap_or(s).split('\n') {
-                if !line.is_empty() {
-                    indent(at, out);
-                    out.push_str(line);
-                }
-                out.push('\n');
-            }
-        }
-        other => {
-            out.push_str(&scalar(other));
-            out.push('\n');
-        }
-    }
+    let mut em = emit::Emitter::new(1024);
+    value.serialize(&mut em)?;
+    Ok(em.out)
 }
 
 /// Whether a literal block scalar reads back as exactly `s`: several lines of printable
 /// characters (no tabs or control characters), no trailing spaces (a line of spaces would
 /// be read as empty), a first line that does not start with a space (it sets the block's
 /// indentation) and at most one final line break (`|` keeps one, `|-` none).
-fn literal_safe(s: &str) -> bool {
+pub(crate) fn literal_safe(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with([' ', '\n'])
         && !s.ends_with("\n\n")
@@ -104,7 +40,7 @@ fn literal_safe(s: &str) -> bool {
 }
 
 /// Characters a double-quoted scalar writes as they are.
-fn passes_unescaped(c: char) -> bool {
+pub(crate) fn passes_unescaped(c: char) -> bool {
     match c {
         ' '..='~' => true,
         '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'.. => {
@@ -114,41 +50,9 @@ fn passes_unescaped(c: char) -> bool {
     }
 }
 
-/// Writes what follows `key:` — a scalar on the same line, or a nested block below it.
-fn value_after(v: &Value, at: usize, out: &mut String) {
-    match v {
-        Value::Object(map) if !map.is_empty() => {
-            out.push('\n');
-            indent(at + 2, out);
-            mapping(map, at + 2, out);
-        }
-        Value::Array(seq) if !seq.is_empty() => {
-            out.push('\n');
-            indent(at + 2, out);
-            sequence(seq, at + 2, out);
-        }
-        other => {
-            out.push(' ');
-            scalar_after(other, at + 2, out);
-        }
-    }
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::Null => "null".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => quoted(s),
-        Value::Array(_) => "[]".to_owned(),
-        Value::Object(_) => "{}".to_owned(),
-    }
-}
-
 /// A YAML double-quoted scalar. Everything outside YAML's printable set is escaped, and so
 /// are the characters YAML 1.1 folds as line breaks (NEL, LS, PS) and the BOM.
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
+pub(crate) fn quoted_into(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -158,16 +62,21 @@ fn quoted(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
             c if passes_unescaped(c) => out.push(c),
-            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push_str(&format!("\\U{:08X}", c as u32)),
+            c if (c as u32) <= 0xFFFF => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\U{:08X}", c as u32);
+            }
         }
     }
     out.push('"');
-    out
 }
 
 /// Keys are plain when unambiguous in every YAML version, quoted otherwise.
-fn key(k: &str) -> String {
+pub(crate) fn key_into(k: &str, out: &mut String) {
     const RESERVED: [&str; 11] = [
         "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", "<<",
     ];
@@ -179,9 +88,9 @@ fn key(k: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
         && !RESERVED.contains(&k.to_ascii_lowercase().as_str());
     if plain {
-        k.to_owned()
+        out.push_str(k);
     } else {
-        quoted(k)
+        quoted_into(k, out);
     }
 }
 
@@ -241,6 +150,55 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn the_serializer_writes_what_the_reference_emitter_writes(v in json_value()) {
+            proptest::prop_assert_eq!(to_string(&v).unwrap(), super::reference::to_string(&v).unwrap());
+        }
+
+        #[test]
+        fn typed_values_write_as_their_json_does(
+            words in proptest::collection::vec("[a-z\n ]{0,8}", 0..4),
+            n in proptest::option::of(proptest::num::i64::ANY),
+            f in proptest::num::f64::ANY,
+            nested in proptest::collection::btree_map("[a-zA-Z0-9_.]{1,6}", proptest::collection::vec(proptest::num::u16::ANY, 0..3), 0..4),
+        ) {
+            #[derive(serde::Serialize)]
+            enum Kind { Unit, New(u8), Tuple(u8, String), Struct { a: Vec<String> } }
+            #[derive(serde::Serialize)]
+            struct Typed {
+                words: Vec<String>,
+                n: Option<i64>,
+                f: f64,
+                nested: std::collections::BTreeMap<String, Vec<u16>>,
+                kinds: Vec<Kind>,
+                unit: (),
+                tuple: (u8, char),
+                #[serde(skip_serializing_if = "Option::is_none")]
+                skipped: Option<u8>,
+                bytes: serde_bytes_like::Bytes,
+            }
+            mod serde_bytes_like {
+                pub struct Bytes(pub Vec<u8>);
+                impl serde::Serialize for Bytes {
+                    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                        s.serialize_bytes(&self.0)
+                    }
+                }
+            }
+            let t = Typed {
+                kinds: vec![Kind::Unit, Kind::New(1), Kind::Tuple(2, words.join("")), Kind::Struct { a: words.clone() }, Kind::Struct { a: vec![] }],
+                words,
+                n,
+                f,
+                nested,
+                unit: (),
+                tuple: (7, 'x'),
+                skipped: None,
+                bytes: serde_bytes_like::Bytes(vec![0, 255]),
+            };
+            proptest::prop_assert_eq!(to_string(&t).unwrap(), super::reference::to_string(&t).unwrap());
+        }
+
         #[test]
         fn any_json_round_trips_through_the_emitter(v in json_value()) {
             let text = to_string(&v).unwrap();
