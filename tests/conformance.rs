@@ -498,22 +498,15 @@ fn mermaid_parses_every_plans_diagram() {
     assert!(!run(&[broken]).status.success(), "a broken diagram fails");
 }
 
-/// An interrupted build leaves no temporary file, and no partial file under a final name:
-/// the finanzas example's `build`, its renames slowed down by strace, gets SIGINT half-way.
-#[test]
-fn an_interrupted_build_leaves_no_temporary_file() {
-    if !conformance("an interrupted build (strace slows the renames, SIGINT half-way)") {
-        return;
-    }
+/// The finanzas example's `build --out out`, its renames slowed down by strace (100 ms each).
+fn slowed_build(out: &std::path::Path) -> std::process::Child {
     let exe = root().join("target/debug/examples/finanzas");
     assert!(
         exe.is_file(),
         "{} is missing: `cargo test --workspace` builds the examples",
         exe.display()
     );
-    let dir = tempfile::tempdir().expect("tmp");
-    let out = dir.path().join("deploy");
-    let mut child = Command::new("strace")
+    Command::new("strace")
         .args([
             "-f",
             "-q",
@@ -525,33 +518,31 @@ fn an_interrupted_build_leaves_no_temporary_file() {
         .args(["-e", "inject=rename,renameat,renameat2:delay_enter=100000"])
         .arg(&exe)
         .args(["build", "--out"])
-        .arg(&out)
+        .arg(out)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("strace is missing (Debian's strace)");
-    // Wait until some, not all, files are in place: the renames take 100 ms each.
-    let start = std::time::Instant::now();
-    let count = |pred: &dyn Fn(&std::path::Path) -> bool| {
-        let mut n = 0;
-        let mut stack = vec![out.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if pred(&p) {
-                    n += 1;
-                }
+        .expect("strace is missing (Debian's strace)")
+}
+
+/// Every file under `dir`, with its content.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read_to_string(&p).unwrap_or_default()));
             }
         }
-        n
-    };
-    let is_tmp = |p: &std::path::Path| p.to_string_lossy().ends_with(".escala-tmp");
-    while count(&|p| !is_tmp(p)) < 3 && start.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(count(&is_tmp) > 0, "the temporary files are written first");
+    out
+}
+
+fn interrupt(out: &std::path::Path, mut child: std::process::Child) {
     let finanzas = Command::new("pkill")
         .args(["-INT", "-f"])
         .arg(format!("examples/finanzas build --out {}", out.display()))
@@ -560,10 +551,99 @@ fn an_interrupted_build_leaves_no_temporary_file() {
     assert!(finanzas.success());
     let status = child.wait().expect("ends");
     assert!(!status.success(), "it was interrupted");
-    assert_eq!(count(&is_tmp), 0, "no temporary file left");
-    let placed = count(&|p| !is_tmp(p));
+}
+
+/// An interrupted build leaves no temporary file, and no partial file or folder under a final
+/// name: the finanzas example's `build`, its renames slowed down by strace, gets SIGINT
+/// half-way — once rewriting the files of existing folders (each renamed over the old one),
+/// once writing new folders (staged, each renamed into place whole).
+#[test]
+fn an_interrupted_build_leaves_no_temporary_file() {
+    if !conformance("an interrupted build (strace slows the renames, SIGINT half-way)") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("deploy");
+    let is_tmp = |p: &std::path::Path| {
+        p.to_string_lossy().ends_with(".escala-tmp")
+            || p.to_string_lossy().contains(".escala-stage")
+    };
+
+    // New folders: staged, then each moved into place whole.
+    let child = slowed_build(&out);
+    let start = std::time::Instant::now();
+    while !files_under(&out).iter().any(|(p, _)| is_tmp(p))
+        && start.elapsed() < std::time::Duration::from_secs(60)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     assert!(
-        (3..78).contains(&placed),
-        "interrupted half-way: {placed} files in place"
+        files_under(&out).iter().any(|(p, _)| is_tmp(p)),
+        "the files are staged first"
+    );
+    interrupt(&out, child);
+    assert!(
+        !files_under(&out).iter().any(|(p, _)| is_tmp(p)),
+        "nothing staged is left"
+    );
+    let whole = std::process::Command::new(root().join("target/debug/examples/finanzas"))
+        .args(["build", "--out"])
+        .arg(dir.path().join("whole"))
+        .output()
+        .expect("a whole build");
+    assert!(whole.status.success());
+    let reference = files_under(&dir.path().join("whole"));
+    for (p, content) in files_under(&out) {
+        let rel = p.strip_prefix(&out).expect("under out");
+        let same = reference
+            .iter()
+            .find(|(q, _)| q.strip_prefix(dir.path().join("whole")).ok() == Some(rel));
+        assert_eq!(
+            same.map(|(_, c)| c),
+            Some(&content),
+            "{} is whole",
+            rel.display()
+        );
+    }
+
+    // Existing folders: each file written beside its final name, renamed over it.
+    std::fs::remove_dir_all(&out).ok();
+    let status = Command::new(root().join("target/debug/examples/finanzas"))
+        .args(["build", "--out"])
+        .arg(&out)
+        .output()
+        .expect("build");
+    assert!(status.status.success());
+    for (p, content) in files_under(&out) {
+        if !p.ends_with(".escala-files") {
+            std::fs::write(&p, format!("{content}# stale\n")).expect("write");
+        }
+    }
+    let stale = |c: &str| c.ends_with("# stale\n");
+    let child = slowed_build(&out);
+    let start = std::time::Instant::now();
+    let renewed = || {
+        files_under(&out)
+            .iter()
+            .filter(|(p, c)| !is_tmp(p) && !stale(c) && !p.ends_with(".escala-files"))
+            .count()
+    };
+    while renewed() < 3 && start.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        files_under(&out).iter().any(|(p, _)| is_tmp(p)),
+        "the temporary files are written first"
+    );
+    interrupt(&out, child);
+    assert!(
+        !files_under(&out).iter().any(|(p, _)| is_tmp(p)),
+        "no temporary file left"
+    );
+    let placed = renewed();
+    let total = files_under(&out).len();
+    assert!(
+        placed >= 3 && placed + 10 < total,
+        "interrupted half-way: {placed} of {total} files renewed"
     );
 }

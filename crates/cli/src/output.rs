@@ -1,8 +1,9 @@
 //! The only module that touches the output directory: compare, write atomically, prune.
 //!
-//! Rules: nothing is written outside `--out`; every file is written to a temporary file in
-//! its own directory and renamed into place only after all temporary files were written, so
-//! an interrupted build leaves the previous files intact. A file is escala's to delete only
+//! Rules: nothing is written outside `--out`; every file is written to a temporary file (in
+//! its own directory, or for a folder that does not exist yet, in a staging folder that
+//! becomes it with one rename) and moved into place only after all temporary files were
+//! written, so an interrupted build leaves the previous files intact. A file is escala's to delete only
 //! if escala wrote it: `build` records every file it writes in `<out>/.escala-files`, and
 //! `--prune` removes only files that record lists and the model no longer produces — regular
 //! files, never through a link. Output from before the record existed is pruned only where
@@ -112,8 +113,18 @@ pub fn compare(
     selection: &Selection,
 ) -> Result<Comparison, OutputError> {
     let mut cmp = Comparison::default();
+    // A folder that does not exist holds no file: one lookup per folder, not per file.
+    let mut folders: std::collections::HashMap<PathBuf, bool> = std::collections::HashMap::new();
     for (rel, content) in &generated.files {
         let path = out.join(rel);
+        let folder = path.parent().unwrap_or(out).to_path_buf();
+        let there = *folders
+            .entry(folder)
+            .or_insert_with_key(|f| fs::symlink_metadata(f).is_ok());
+        if !there {
+            cmp.changed.push((rel.clone(), None, content.clone()));
+            continue;
+        }
         let current = match fs::read(&path) {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
@@ -255,11 +266,15 @@ pub(crate) fn is_escala_header(line: &str) -> bool {
 /// The temporary files of the write in progress, for the interrupt handler to remove.
 static STAGED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
-/// Removes every staged temporary file. Called on an interrupt, with the lock held until the
-/// process exits, so no new temporary file appears after it.
+/// Removes every staged temporary file or folder. Called on an interrupt, with the lock held
+/// until the process exits, so no new temporary file appears after it.
 fn remove_staged(staged: &mut Vec<PathBuf>) {
     for tmp in staged.drain(..) {
-        let _ = fs::remove_file(tmp);
+        if fs::symlink_metadata(&tmp).is_ok_and(|m| m.is_dir()) {
+            let _ = fs::remove_dir_all(tmp);
+        } else {
+            let _ = fs::remove_file(tmp);
+        }
     }
 }
 
@@ -283,8 +298,35 @@ fn clean_up_on_interrupt() {
     });
 }
 
-/// Writes every changed file atomically: all temporaries first, then all renames. An
-/// interrupt (SIGINT, SIGTERM, SIGHUP) removes the temporaries and exits 130.
+/// The staging folder of a build, at the root of `out`.
+const STAGE: &str = ".escala-stage";
+
+/// The first folder on the way from `out` to `rel`'s file that does not exist yet (its
+/// parent does), relative to `out`; `None` when the file's folder exists.
+fn new_folder(
+    out: &Path,
+    rel: &Path,
+    known: &mut std::collections::HashMap<PathBuf, bool>,
+) -> Option<PathBuf> {
+    let mut at = PathBuf::new();
+    let parent = rel.parent()?;
+    for c in parent.components() {
+        at.push(c);
+        let there = *known
+            .entry(at.clone())
+            .or_insert_with(|| fs::symlink_metadata(out.join(&at)).is_ok());
+        if !there {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Writes every changed file atomically: all temporaries first, then all renames. A file in
+/// a folder that exists is written beside its final name and renamed over it; the files of a
+/// folder that does not exist yet are written into a staging folder, and the whole new folder
+/// is renamed into place at once (one rename, not one per file). An interrupt (SIGINT,
+/// SIGTERM, SIGHUP) removes the temporaries and exits 130.
 pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Result<(), OutputError> {
     clean_up_on_interrupt();
     let stage = |tmp: &Path| {
@@ -294,11 +336,38 @@ pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Resul
             .push(tmp.to_owned());
     };
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut made: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let mut known: std::collections::HashMap<PathBuf, bool> = std::collections::HashMap::new();
+    let staging = out.join(STAGE);
+    let mut mkdir = |dir: &Path| -> Result<(), OutputError> {
+        if made.insert(dir.to_path_buf()) {
+            fs::create_dir_all(dir).map_err(err("cannot create directory", dir))?;
+        }
+        Ok(())
+    };
     let result = (|| {
+        let mut new_folders: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut staging_ready = false;
         for (rel, _, content) in changed {
             let path = out.join(rel);
+            if let Some(folder) = new_folder(out, rel, &mut known) {
+                // A leftover of an interrupted build is not ours to trust: start clean.
+                if !staging_ready {
+                    if fs::symlink_metadata(&staging).is_ok() {
+                        fs::remove_dir_all(&staging)
+                            .map_err(err("cannot remove a stale staging folder", &staging))?;
+                    }
+                    stage(&staging);
+                    staging_ready = true;
+                }
+                new_folders.insert(folder);
+                let tmp = staging.join(rel);
+                mkdir(tmp.parent().unwrap_or(&staging))?;
+                fs::write(&tmp, content).map_err(err("cannot write", &tmp))?;
+                continue;
+            }
             let dir = path.parent().unwrap_or(out);
-            fs::create_dir_all(dir).map_err(err("cannot create directory", dir))?;
+            mkdir(dir)?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -311,6 +380,20 @@ pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Resul
         }
         for (tmp, path) in &staged {
             fs::rename(tmp, path).map_err(err("cannot replace", path))?;
+        }
+        // Outermost first: a folder inside another new folder arrives with it.
+        let mut placed: Vec<&PathBuf> = Vec::new();
+        for folder in &new_folders {
+            if placed.iter().any(|p| folder.starts_with(p)) {
+                continue;
+            }
+            let to = out.join(folder);
+            mkdir(to.parent().unwrap_or(out))?;
+            fs::rename(staging.join(folder), &to).map_err(err("cannot place", &to))?;
+            placed.push(folder);
+        }
+        if !new_folders.is_empty() {
+            fs::remove_dir_all(&staging).map_err(err("cannot remove", &staging))?;
         }
         Ok(())
     })();
