@@ -53,6 +53,41 @@ pub struct PhasePlan<'a> {
     root: String,
     files: std::collections::BTreeMap<String, String>,
     binary: std::collections::BTreeMap<String, Vec<u8>>,
+    used: Used,
+}
+
+/// The volumes, networks, secrets and configs the plan's services use, looked up once.
+#[derive(Clone, Debug, Default)]
+struct Used {
+    volumes: std::collections::HashSet<Name>,
+    networks: std::collections::HashSet<Name>,
+    secrets: std::collections::HashSet<Name>,
+    configs: std::collections::HashSet<Name>,
+    /// The services in each service's network namespace (`network_of`), by index.
+    sidecars: std::collections::HashMap<Name, Vec<usize>>,
+}
+
+impl Used {
+    fn of(services: &[Service]) -> Self {
+        let mut used = Used::default();
+        for (i, s) in services.iter().enumerate() {
+            if let Some(host) = &s.network_of {
+                used.sidecars.entry(host.clone()).or_default().push(i);
+            }
+        }
+        for s in services {
+            for m in &s.mounts {
+                if let crate::MountSource::Volume(v) = &m.source {
+                    used.volumes.insert(v.clone());
+                }
+            }
+            used.networks.extend(s.networks.iter().cloned());
+            used.secrets.extend(s.secrets.iter().cloned());
+            used.configs
+                .extend(s.configs.iter().map(|c| c.config.clone()));
+        }
+        used
+    }
 }
 
 /// The content of a file the caller provided to a [`PhasePlan`].
@@ -77,6 +112,7 @@ impl<'a> PhasePlan<'a> {
         if phase_services_run_replica(system, phase) {
             volumes.extend(crate::replica::volumes(system));
         }
+        let used = Used::of(&services);
         PhasePlan {
             system,
             phase,
@@ -86,7 +122,33 @@ impl<'a> PhasePlan<'a> {
             root: ".".to_owned(),
             files: std::collections::BTreeMap::new(),
             binary: std::collections::BTreeMap::new(),
+            used,
         }
+    }
+    /// The services that run in `name`'s network namespace (its sidecars), in model order.
+    pub fn sidecars_of(&self, name: &Name) -> impl Iterator<Item = &Service> {
+        self.used
+            .sidecars
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.services.get(*i))
+    }
+    /// Whether a service of the plan mounts the volume `name`.
+    pub fn mounts_volume(&self, name: &Name) -> bool {
+        self.used.volumes.contains(name)
+    }
+    /// Whether a service of the plan joins the network `name`.
+    pub fn joins_network(&self, name: &Name) -> bool {
+        self.used.networks.contains(name)
+    }
+    /// Whether a service of the plan mounts the secret `name`.
+    pub fn mounts_secret(&self, name: &Name) -> bool {
+        self.used.secrets.contains(name)
+    }
+    /// Whether a service of the plan mounts the config `name`.
+    pub fn mounts_config(&self, name: &Name) -> bool {
+        self.used.configs.contains(name)
     }
     /// Provides the content of a file the model names that is not UTF-8 text (a file of a
     /// [`ConfigSource::Dir`](crate::ConfigSource::Dir), or a binary

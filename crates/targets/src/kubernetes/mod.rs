@@ -480,21 +480,21 @@ impl Kubernetes {
             manifests.extend(workload::render(self, plan, s, &templates)?);
         }
         // Standalone claims for every mounted volume that is not a claim template.
+        // Per volume: whether every mount of it is read-only (absent: not mounted).
+        let mut read_only_mounts: std::collections::HashMap<&Name, bool> =
+            std::collections::HashMap::new();
+        for m in plan.services().iter().flat_map(|s| s.mounts.iter()) {
+            if let MountSource::Volume(x) = &m.source {
+                *read_only_mounts.entry(x).or_insert(true) &= m.read_only;
+            }
+        }
         for v in plan.volumes() {
             if templates.contains_key(&v.name) {
                 continue;
             }
-            let mounts: Vec<bool> = plan
-                .services()
-                .iter()
-                .flat_map(|s| s.mounts.iter())
-                .filter(|m| matches!(&m.source, MountSource::Volume(x) if x == &v.name))
-                .map(|m| m.read_only)
-                .collect();
-            if mounts.is_empty() {
+            let Some(&read_only) = read_only_mounts.get(&v.name) else {
                 continue;
-            }
-            let read_only = mounts.iter().all(|r| *r);
+            };
             manifests.push(Manifest::new(
                 v.name.as_str(),
                 "PersistentVolumeClaim",
@@ -679,14 +679,17 @@ fn secret_commands_in(plan: &PhasePlan<'_>, ns: Option<&str>) -> Vec<String> {
     let ns = ns.map(|ns| format!(" -n {ns}")).unwrap_or_default();
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
+    let in_env: std::collections::HashSet<&Name> = plan
+        .services()
+        .iter()
+        .flat_map(|s| s.env.values())
+        .filter_map(|e| match e {
+            escala_core::Env::Secret(n) => Some(n),
+            _ => None,
+        })
+        .collect();
     for secret in &plan.system().secrets {
-        let used = plan.services().iter().any(|s| {
-            s.secrets.contains(&secret.name)
-                || s.env
-                    .values()
-                    .any(|e| matches!(e, escala_core::Env::Secret(n) if n == &secret.name))
-        });
-        if !used {
+        if !plan.mounts_secret(&secret.name) && !in_env.contains(&secret.name) {
             continue;
         }
         let (name, key) = secret_ref(plan, &secret.name);

@@ -107,11 +107,7 @@ pub(super) fn pod_spec(
     let (main, mut volumes) = container(k, plan, s, templates);
     let mut containers = vec![main];
     // Services in this one's network namespace are containers of its pods.
-    for t in plan
-        .services()
-        .iter()
-        .filter(|t| t.network_of.as_ref() == Some(&s.name))
-    {
+    for t in plan.sidecars_of(&s.name) {
         let (c, vs) = container(k, plan, t, templates);
         containers.push(c);
         for v in vs {

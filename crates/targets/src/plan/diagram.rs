@@ -79,11 +79,12 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         }
         out.push_str("  end\n");
     }
+    let placed: std::collections::HashSet<&str> = placed.iter().map(String::as_str).collect();
     let rest: Vec<&str> = plan
         .services()
         .iter()
         .map(|s| s.name.as_str())
-        .filter(|s| !placed.iter().any(|p| p == s))
+        .filter(|s| !placed.contains(s))
         .collect();
     if !rest.is_empty() {
         let title = if nodes.is_empty() {
@@ -107,13 +108,13 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         ));
     }
     // The volumes services write, as cylinders.
-    let mut volumes: Vec<String> = Vec::new();
+    let mut volumes: std::collections::HashSet<&escala_core::Name> =
+        std::collections::HashSet::new();
     for s in plan.services() {
         for m in s.mounts.iter().filter(|m| !m.read_only) {
             if let escala_core::MountSource::Volume(v) = &m.source {
-                if !volumes.contains(&v.to_string()) {
+                if volumes.insert(v) {
                     out.push_str(&format!("  {}[(\"{v}\")]\n", id("vol", v.as_str())));
-                    volumes.push(v.to_string());
                 }
                 out.push_str(&format!(
                     "  {} --- {}\n",

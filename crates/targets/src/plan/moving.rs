@@ -176,8 +176,10 @@ pub(crate) fn section(plan: &PhasePlan<'_>, from: &Phase) -> String {
     }
     out.push_str("### Services\n\n| service | before | after |\n|---|---|---|\n");
     let mut rows = 0;
+    let by_name: std::collections::HashMap<&escala_core::Name, &escala_core::Service> =
+        before.iter().map(|b| (&b.name, b)).collect();
     for s in plan.services() {
-        let old = before.iter().find(|b| b.name == s.name);
+        let old = by_name.get(&s.name).copied();
         let (was, is) = (old.map_or("—".to_owned(), shape), shape(s));
         let placement = old.is_some_and(|o| o.placement != s.placement);
         let resources = old.is_some_and(|o| o.resources != s.resources);
