@@ -90,6 +90,7 @@ pub fn generate(
     };
     let mut diags = Diagnostics::new();
     let mut work = Vec::new();
+    let mut plans: Vec<escala_core::PhasePlan<'_>> = Vec::new();
     let cwd = std::env::current_dir().unwrap_or_default();
     // Files the model names, for targets that embed them; a missing one is left out and the
     // target that needs it reports it.
@@ -124,25 +125,39 @@ pub fn generate(
             out.skipped
                 .push((phase.name.to_string(), phase.engine.as_str()));
         }
+        // One plan per project root (every target of a phase has the same depth, so usually
+        // one per phase): a plan holds every service, and cloning it per target cost more
+        // than rendering small targets.
+        let mut this_phase: Vec<usize> = Vec::new();
         for target in chosen {
             let dir = Path::new(phase.name.as_str()).join(target.name());
-            let mut plan = plan
-                .clone()
-                .with_project_root(project_root(&cwd, &selection.out.join(&dir)));
-            for (path, content) in &files {
-                plan = match String::from_utf8(content.clone()) {
-                    Ok(text) => plan.with_file(path.clone(), text),
-                    Err(e) => plan.with_binary_file(path.clone(), e.into_bytes()),
-                };
-            }
+            let root = project_root(&cwd, &selection.out.join(&dir));
+            let index = match this_phase
+                .iter()
+                .find(|i| plans[**i].project_root() == root)
+            {
+                Some(i) => *i,
+                None => {
+                    let mut p = plan.clone().with_project_root(root);
+                    for (path, content) in &files {
+                        p = match String::from_utf8(content.clone()) {
+                            Ok(text) => p.with_file(path.clone(), text),
+                            Err(e) => p.with_binary_file(path.clone(), e.into_bytes()),
+                        };
+                    }
+                    plans.push(p);
+                    this_phase.push(plans.len() - 1);
+                    plans.len() - 1
+                }
+            };
             // Losses the phase acknowledges are not reported (PLAN.md lists them).
             let mut found = Diagnostics::new();
-            target.check(&plan, &mut found);
+            target.check(&plans[index], &mut found);
             found.retain(|d| {
                 d.severity == escala_core::Severity::Error || phase.accepted_loss(d).is_none()
             });
             diags.extend(found);
-            work.push((plan, target, dir));
+            work.push((index, target, dir));
         }
     }
     if selection.deny_warnings {
@@ -158,8 +173,8 @@ pub fn generate(
     } else {
         out.warnings.extend(diags);
     }
-    for (plan, target, dir) in work {
-        for (path, content) in target.render(&plan)? {
+    for (index, target, dir) in work {
+        for (path, content) in target.render(&plans[index])? {
             if !is_safe(Path::new(&path)) {
                 return Err(GenerateError::UnsafePath {
                     target: target.name(),
