@@ -86,6 +86,113 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The YAML writer against a serialization floor: the same typed objects (Kubernetes
+    // Deployments as escala builds them) written by serde_json, the fastest serializer that
+    // also quotes every string, which escala's YAML rules require.
+    let mut group = c.benchmark_group("serializer");
+    group.sample_size(10);
+    for n in [100, 10_000] {
+        let objects = deployments(n);
+        group.bench_with_input(BenchmarkId::new("escala-yaml", n), &objects, |b, o| {
+            b.iter(|| {
+                o.iter()
+                    .map(|d| escala::targets::yaml::to_string(d).map_or(0, |t| t.len()))
+                    .sum::<usize>()
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("serde_json-floor", n), &objects, |b, o| {
+            b.iter(|| {
+                o.iter()
+                    .map(|d| serde_json::to_vec(d).map_or(0, |t| t.len()))
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+}
+
+/// `n` Deployments of a typical service: labels, a container with ports, env, probes,
+/// resources and a volume.
+fn deployments(n: usize) -> Vec<k8s_openapi::api::apps::v1::Deployment> {
+    use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
+        VolumeMount,
+    };
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    (0..n)
+        .map(|i| {
+            let name = format!("svc-{i}");
+            let labels =
+                std::collections::BTreeMap::from([("io.kompose.service".to_owned(), name.clone())]);
+            let probe = Probe {
+                http_get: Some(HTTPGetAction {
+                    path: Some("/health".into()),
+                    port: IntOrString::Int(8080),
+                    ..HTTPGetAction::default()
+                }),
+                period_seconds: Some(30),
+                ..Probe::default()
+            };
+            Deployment {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    namespace: Some("synthetic".into()),
+                    labels: Some(labels.clone()),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(DeploymentSpec {
+                    replicas: Some(2),
+                    selector: LabelSelector {
+                        match_labels: Some(labels.clone()),
+                        ..LabelSelector::default()
+                    },
+                    template: PodTemplateSpec {
+                        metadata: Some(ObjectMeta {
+                            labels: Some(labels),
+                            ..ObjectMeta::default()
+                        }),
+                        spec: Some(PodSpec {
+                            containers: vec![Container {
+                                name: name.clone(),
+                                image: Some("ghcr.io/acme/app:1.0".into()),
+                                ports: Some(vec![ContainerPort {
+                                    container_port: 8080,
+                                    protocol: Some("TCP".into()),
+                                    ..ContainerPort::default()
+                                }]),
+                                env: Some(vec![
+                                    EnvVar {
+                                        name: "INDEX".into(),
+                                        value: Some(i.to_string()),
+                                        ..EnvVar::default()
+                                    },
+                                    EnvVar {
+                                        name: "MODE".into(),
+                                        value: Some("production".into()),
+                                        ..EnvVar::default()
+                                    },
+                                ]),
+                                liveness_probe: Some(probe.clone()),
+                                readiness_probe: Some(probe),
+                                volume_mounts: Some(vec![VolumeMount {
+                                    name: "data".into(),
+                                    mount_path: "/data".into(),
+                                    ..VolumeMount::default()
+                                }]),
+                                ..Container::default()
+                            }],
+                            ..PodSpec::default()
+                        }),
+                    },
+                    ..DeploymentSpec::default()
+                }),
+                ..Deployment::default()
+            }
+        })
+        .collect()
 }
 
 criterion_group! {

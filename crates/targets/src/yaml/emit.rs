@@ -44,8 +44,12 @@ impl Emitter {
     }
 
     fn indent(&mut self, n: usize) {
-        for _ in 0..n {
-            self.out.push(' ');
+        const SPACES: &str = "                                                                ";
+        let mut left = n;
+        while left > 0 {
+            let step = left.min(SPACES.len());
+            self.out.push_str(&SPACES[..step]);
+            left -= step;
         }
     }
 

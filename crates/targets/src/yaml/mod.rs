@@ -54,6 +54,14 @@ pub(crate) fn passes_unescaped(c: char) -> bool {
 /// are the characters YAML 1.1 folds as line breaks (NEL, LS, PS) and the BOM.
 pub(crate) fn quoted_into(s: &str, out: &mut String) {
     out.push('"');
+    // Most strings are printable ASCII without quotes or backslashes: copied whole.
+    if s.bytes()
+        .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -80,13 +88,14 @@ pub(crate) fn key_into(k: &str, out: &mut String) {
     const RESERVED: [&str; 11] = [
         "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", "<<",
     ];
-    let plain = k
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
-        && !RESERVED.contains(&k.to_ascii_lowercase().as_str());
+    let bytes = k.as_bytes();
+    let plain = bytes
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        && bytes
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'/'))
+        && (k.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(k)));
     if plain {
         out.push_str(k);
     } else {
