@@ -1148,6 +1148,23 @@ fn project_bind_mounts_become_configs() {
     // Not `:ro`: the service could have written there; a config is read-only.
     let warned: Vec<&str> = diags.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(warned, ["services.web.volumes[1]"]);
+    assert!(!s.configs[0].sensitive && !s.configs[1].sensitive);
+    // A private key, or a folder holding one, is a sensitive config: a Secret, not a ConfigMap.
+    std::fs::create_dir(dir.path().join("tls")).expect("dir");
+    std::fs::write(dir.path().join("tls/site.crt"), "cert").expect("file");
+    std::fs::write(dir.path().join("tls/site.key"), "key").expect("file");
+    std::fs::write(
+        dir.path().join("jwt.pem"),
+        "-----BEGIN PRIVATE KEY-----\nx\n",
+    )
+    .expect("file");
+    let file = ComposeFile {
+        path: path.display().to_string(),
+        text: "services:\n  web:\n    image: nginx\n    volumes:\n      - ./tls:/tls:ro\n      - ./jwt.pem:/jwt.pem:ro\n      - ./app.ini:/app.ini:ro\n".into(),
+    };
+    let (s, _) = compose(&[file], &BTreeMap::new()).expect("imports");
+    let sensitive: Vec<bool> = s.configs.iter().map(|c| c.sensitive).collect();
+    assert_eq!(sensitive, [true, true, false]);
     // A path leaving the compose file's folder stays a bind mount: its content is not
     // copied into generated files without the model saying so.
     std::fs::create_dir(dir.path().join("sub")).expect("dir");

@@ -1047,3 +1047,67 @@ fn init_steps_run_before_the_service_on_every_engine() {
     let errors = crate::support::schema_errors(&crate::support::compose_schema(), text);
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+/// A sensitive file config (a private key) never lands in a generated file: Kubernetes
+/// mounts it from a Secret whose `kubectl create secret` line is in `secrets.example`, compose
+/// and Swarm mount the file as a secret at the same path.
+#[test]
+fn a_sensitive_config_is_a_secret_on_every_engine() {
+    let web = Service::builder()
+        .name("web")
+        .image("nginx:1.27")
+        .ports([Port::tcp(443)])
+        .configs([ConfigMount::new("tls-key", "/etc/nginx/tls.key")])
+        .build();
+    let system = k3s(vec![web])
+        .config(Config::file("tls-key", "Cargo.toml").sensitive())
+        .phase(Phase::new("one", Engine::Compose))
+        .phase(Phase::new("swarm", Engine::Swarm));
+    let files = render(&system, &Kubernetes::new());
+    assert!(
+        files.iter().all(|(p, _)| !p.contains("configmap")),
+        "no ConfigMap"
+    );
+    assert!(
+        files.iter().all(|(_, text)| !text.contains("[workspace]")),
+        "the file's content is nowhere"
+    );
+    let pod = &doc(&files, "web-deployment.yaml")["spec"]["template"]["spec"];
+    assert_eq!(pod["volumes"][0]["secret"]["secretName"], "tls-key");
+    assert_eq!(pod["volumes"][0]["secret"]["items"][0]["key"], "Cargo.toml");
+    assert_eq!(
+        pod["containers"][0]["volumeMounts"][0]["subPath"],
+        "tls.key"
+    );
+    let example = files.get("secrets.example").expect("secrets.example");
+    assert!(
+        example
+            .contains("create secret generic tls-key --from-file=Cargo.toml=../../../Cargo.toml"),
+        "{example}"
+    );
+
+    let checked = system.check().expect("valid");
+    for (phase, target) in [("one", "compose"), ("swarm", "swarm")] {
+        let plan = crate::support::as_the_cli_does(checked.plan(phase).expect("phase"));
+        let t = escala::targets::all()
+            .into_iter()
+            .find(|t| t.name() == target)
+            .expect("target");
+        let out = t.render(&plan).expect("renders");
+        let (_, text) = out
+            .iter()
+            .find(|(p, _)| p.ends_with(".yml") && !p.contains("alerts"))
+            .expect("a compose or stack file");
+        let yaml: Value = serde_yaml::from_str(text).expect("yaml");
+        assert_eq!(
+            yaml["secrets"]["tls-key"]["file"], "../../../Cargo.toml",
+            "{target}"
+        );
+        assert!(yaml.get("configs").is_none(), "{target}");
+        assert_eq!(
+            yaml["services"]["web"]["secrets"][0]["target"], "/etc/nginx/tls.key",
+            "{target}"
+        );
+        assert!(!text.contains("[workspace]"), "{target}");
+    }
+}

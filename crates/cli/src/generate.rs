@@ -193,7 +193,8 @@ pub fn generate(
 /// left out: the target that needs them reports it.
 fn config_files(cwd: &Path, system: &System) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for c in &system.configs {
+    // A sensitive config's content is read when deploying, never here.
+    for c in system.configs.iter().filter(|c| !c.sensitive) {
         match &c.source {
             escala_core::ConfigSource::File(path) => {
                 if let Ok(content) = std::fs::read(cwd.join(path)) {

@@ -114,6 +114,12 @@ pub struct Config {
     /// a path leaving the project is an error unless the model says so.
     #[serde(default, skip_serializing_if = "crate::service::is_false")]
     pub outside_project: bool,
+    /// A file or folder config whose content is a credential (a private key): never written
+    /// into generated files (builder method: `.sensitive()`). Kubernetes mounts it from a
+    /// Secret created with the command in `secrets.example`; compose and Swarm mount the file
+    /// as a secret at the same path.
+    #[serde(default, skip_serializing_if = "crate::service::is_false")]
+    pub sensitive: bool,
 }
 
 impl Config {
@@ -123,6 +129,7 @@ impl Config {
             name: name.into(),
             source: ConfigSource::File(path.into()),
             outside_project: false,
+            sensitive: false,
         }
     }
     /// A config holding every file of the project folder `path`, mounted as a folder.
@@ -131,6 +138,7 @@ impl Config {
             name: name.into(),
             source: ConfigSource::Dir(path.into()),
             outside_project: false,
+            sensitive: false,
         }
     }
     /// A config with inline content.
@@ -139,6 +147,7 @@ impl Config {
             name: name.into(),
             source: ConfigSource::Inline(content.into()),
             outside_project: false,
+            sensitive: false,
         }
     }
     /// A config holding the system's alert rules as a Prometheus rules file
@@ -148,7 +157,14 @@ impl Config {
             name: name.into(),
             source: ConfigSource::AlertRules,
             outside_project: false,
+            sensitive: false,
         }
+    }
+    /// Marks a file or folder config as a credential: its content never enters a generated
+    /// file (a Kubernetes Secret made from `secrets.example`, a secret on compose and Swarm).
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
     }
     /// Allows a file config's path to leave the project folder (`/etc/…`, `../shared/…`):
     /// its content is copied into the generated files, so this is never the default.
@@ -170,6 +186,7 @@ impl Config {
                     .collect(),
             ),
             outside_project: false,
+            sensitive: false,
         }
     }
 }

@@ -34,6 +34,8 @@ pub(crate) fn unreadable_config_files<'a>(plan: &'a PhasePlan<'_>) -> Vec<(&'a N
     plan.system()
         .configs
         .iter()
+        // A sensitive one is read when deploying (`kubectl create secret`, a file secret).
+        .filter(|c| !c.sensitive)
         .filter_map(|c| match &c.source {
             escala_core::ConfigSource::File(path)
                 if plan.content(path).is_none() && mounts_config(plan, &c.name) =>
@@ -69,7 +71,7 @@ pub(crate) fn oversized_configs<'a>(
     plan.system()
         .configs
         .iter()
-        .filter(|c| mounts_config(plan, &c.name))
+        .filter(|c| mounts_config(plan, &c.name) && !c.sensitive)
         .filter_map(|c| {
             let len = match &c.source {
                 escala_core::ConfigSource::File(path) => content_len(plan.content(path)?),

@@ -489,6 +489,11 @@ pub fn infra_rs(system: &System, source: &str) -> String {
         } else {
             x
         };
+        let x = if c.sensitive {
+            format!("{x}.sensitive()")
+        } else {
+            x
+        };
         calls.push(format!(".config({x})"));
     }
     for r in &system.routes {

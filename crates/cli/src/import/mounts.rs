@@ -141,6 +141,10 @@ pub(super) fn project_config(
     } else {
         return false;
     };
+    // A private key (or a folder holding one) is a credential: never a ConfigMap's content.
+    if credential(host, &meta) {
+        config = config.sensitive();
+    }
     // The path stays in the compose file's folder; when that folder is outside the project,
     // importing the file is asking for its files.
     if host.starts_with('/') || host.starts_with("..") {
@@ -158,4 +162,49 @@ pub(super) fn project_config(
     s.configs.push(ConfigMount::new(name, m.target.clone()));
     ctx.configs.push(config);
     true
+}
+
+/// Whether a bind-mounted file looks like a credential — a private key, a keystore, an env
+/// file, a password file — or a folder holds one directly: by name, and by a PEM private key
+/// in its first 64 KiB.
+fn credential(path: &str, meta: &std::fs::Metadata) -> bool {
+    if meta.is_dir() {
+        return std::fs::read_dir(path).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                e.metadata()
+                    .is_ok_and(|m| m.is_file() && credential_file(&e.path()))
+            })
+        });
+    }
+    credential_file(std::path::Path::new(path))
+}
+
+fn credential_file(path: &std::path::Path) -> bool {
+    use std::io::Read as _;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or_default();
+    if matches!(
+        ext.as_str(),
+        "key" | "p12" | "pfx" | "jks" | "keystore" | "pkcs12"
+    ) || matches!(
+        name.as_str(),
+        ".env" | ".htpasswd" | ".netrc" | ".pgpass" | "credentials"
+    ) || name.starts_with("id_rsa")
+        || name.starts_with("id_ed25519")
+        || name.starts_with("id_ecdsa")
+        || escala_core::looks_secret(&stem.to_ascii_uppercase())
+    {
+        return true;
+    }
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .is_ok_and(|_| String::from_utf8_lossy(&head).contains("PRIVATE KEY-----"))
 }

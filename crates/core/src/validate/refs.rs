@@ -21,6 +21,11 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     let secret_set: HashSet<&Name> = secrets.iter().copied().collect();
 
     for (i, c) in system.configs.iter().enumerate() {
+        if c.sensitive && !matches!(c.source, ConfigSource::File(_) | ConfigSource::Dir(_)) {
+            diags
+                .error(REF_CONFIG_KIND, format!("configs[{i}].sensitive"), format!("config `{}` is marked sensitive, but only a file or folder config can be (its content is read when deploying)", c.name))
+                .help("declare the credential as a `Secret` (`Secret::from_env`, `Secret::from_file`) instead");
+        }
         if let ConfigSource::File(path) | ConfigSource::Dir(path) = &c.source {
             let ctor = if matches!(c.source, ConfigSource::Dir(_)) {
                 "dir"

@@ -260,6 +260,17 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
         .filter(|c| docker::mounts_config(plan, &c.name))
     {
         let spec = match &config.source {
+            // A credential is a secret read from the same file.
+            ConfigSource::File(path) if config.sensitive => {
+                file.secrets.insert(
+                    config.name.to_string(),
+                    ObjectSpec {
+                        file: Some(plan.host_path(path)),
+                        ..ObjectSpec::default()
+                    },
+                );
+                continue;
+            }
             // A config file lives in the repository, which Dokploy checks out too.
             ConfigSource::File(path) => ObjectSpec {
                 file: Some(plan.host_path(path)),

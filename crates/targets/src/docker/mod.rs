@@ -265,6 +265,22 @@ pub(crate) fn service(
             target: format!("/run/secrets/{n}"),
         })
         .collect();
+    // A sensitive file config is mounted as a secret at its path: its content never goes
+    // into a Swarm config (which `docker config inspect` shows).
+    let sensitive_file = |name: &Name| {
+        plan.system().configs.iter().any(|c| {
+            &c.name == name && c.sensitive && matches!(c.source, escala_core::ConfigSource::File(_))
+        })
+    };
+    spec.secrets.extend(
+        s.configs
+            .iter()
+            .filter(|c| sensitive_file(&c.config))
+            .map(|c| FileRef {
+                source: c.config.to_string(),
+                target: c.target.clone(),
+            }),
+    );
     // A folder config is a read-only bind mount of the folder (compose configs are files).
     let folder = |name: &Name| {
         plan.system()
@@ -291,7 +307,7 @@ pub(crate) fn service(
     spec.configs = s
         .configs
         .iter()
-        .filter(|c| folder(&c.config).is_none())
+        .filter(|c| folder(&c.config).is_none() && !sensitive_file(&c.config))
         .map(|c| FileRef {
             source: c.config.to_string(),
             target: c.target.clone(),

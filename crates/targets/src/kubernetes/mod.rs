@@ -502,7 +502,8 @@ impl Kubernetes {
             )?);
         }
         for config in &system.configs {
-            if !crate::usage::mounts_config(plan, &config.name) {
+            // A sensitive one is a Secret created from `secrets.example`, never a ConfigMap.
+            if !crate::usage::mounts_config(plan, &config.name) || config.sensitive {
                 continue;
             }
             let mut data = BTreeMap::new();
@@ -702,6 +703,23 @@ fn secret_commands_in(plan: &PhasePlan<'_>, ns: Option<&str>) -> Vec<String> {
             SecretSource::External(_) => format!("--from-literal={key}=…"),
         };
         out.push(format!("kubectl{ns} create secret generic {name} {from}"));
+    }
+    // Sensitive file and folder configs: the Secret their volume names, from the files.
+    for config in plan.system().configs.iter().filter(|c| c.sensitive) {
+        if !plan.mounts_config(&config.name) || !seen.insert(config.name.to_string()) {
+            continue;
+        }
+        let from = match &config.source {
+            ConfigSource::File(path) => {
+                format!("--from-file={}={}", config_key(path), plan.host_path(path))
+            }
+            ConfigSource::Dir(path) => format!("--from-file={}", plan.host_path(path)),
+            _ => continue,
+        };
+        out.push(format!(
+            "kubectl{ns} create secret generic {} {from}",
+            config.name
+        ));
     }
     out
 }

@@ -404,6 +404,38 @@ fn volumes(
     }
     for c in &s.configs {
         let config = plan.system().configs.iter().find(|x| x.name == c.config);
+        if let Some(x) = config.filter(|x| x.sensitive) {
+            // A credential: the Secret `secrets.example` creates from the file or folder,
+            // the file under its own name (as Kompose keys a file's ConfigMap).
+            let file = match &x.source {
+                ConfigSource::File(path) => Some(config_key(path)),
+                _ => None,
+            };
+            let path = config_key(&c.target);
+            volumes.push(Volume {
+                name: c.config.to_string(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(c.config.to_string()),
+                    items: file.map(|key| {
+                        vec![KeyToPath {
+                            key,
+                            path: path.clone(),
+                            ..KeyToPath::default()
+                        }]
+                    }),
+                    ..SecretVolumeSource::default()
+                }),
+                ..Volume::default()
+            });
+            mounts.push(VolumeMount {
+                name: c.config.to_string(),
+                mount_path: c.target.clone(),
+                sub_path: matches!(x.source, ConfigSource::File(_)).then_some(path),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            });
+            continue;
+        }
         if matches!(config.map(|x| &x.source), Some(ConfigSource::Dir(_))) {
             // A folder: every key of the ConfigMap, a file each, mounted over the folder.
             volumes.push(Volume {

@@ -71,7 +71,8 @@ fn config_digest(plan: &PhasePlan<'_>, s: &ModelService) -> Result<Option<String
             .env
             .values()
             .any(|e| matches!(e, escala_core::Env::Config { config: c, .. } if c == &config.name));
-        if mounted || in_env {
+        // A sensitive one's content is not read (its Secret is made when deploying).
+        if (mounted || in_env) && !config.sensitive {
             let content = super::config_content(plan, config)?.unwrap_or_default();
             used.push_str(&format!("{}\0{content}\0", config.name));
         }
