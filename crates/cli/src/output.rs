@@ -362,6 +362,11 @@ pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Resul
                 }
                 new_folders.insert(folder);
                 let tmp = staging.join(rel);
+                // Written with the lock held: once an interrupt takes it to remove the
+                // staging folder, no file appears in it any more.
+                let _writing = STAGED
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 mkdir(tmp.parent().unwrap_or(&staging))?;
                 fs::write(&tmp, content).map_err(err("cannot write", &tmp))?;
                 continue;
@@ -373,9 +378,13 @@ pub fn write(out: &Path, changed: &[(PathBuf, Option<String>, String)]) -> Resul
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let tmp = dir.join(format!(".{name}.escala-tmp"));
-            // Registered before it exists: an interrupt in between finds nothing to remove.
-            stage(&tmp);
             staged.push((tmp.clone(), path.clone()));
+            // Registered and written with the lock held: an interrupt removes it whole, and
+            // once the interrupt holds the lock no new one appears.
+            let mut pending = STAGED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            pending.push(tmp.clone());
             fs::write(&tmp, content).map_err(err("cannot write", &tmp))?;
         }
         for (tmp, path) in &staged {
