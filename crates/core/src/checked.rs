@@ -65,6 +65,10 @@ struct Used {
     configs: std::collections::HashSet<Name>,
     /// The services in each service's network namespace (`network_of`), by index.
     sidecars: std::collections::HashMap<Name, Vec<usize>>,
+    /// The system's secrets by name, by index.
+    secrets_by_name: std::collections::HashMap<Name, usize>,
+    /// The plan's volumes by name, by index.
+    volumes_by_name: std::collections::HashMap<Name, usize>,
 }
 
 impl Used {
@@ -112,7 +116,18 @@ impl<'a> PhasePlan<'a> {
         if phase_services_run_replica(system, phase) {
             volumes.extend(crate::replica::volumes(system));
         }
-        let used = Used::of(&services);
+        let mut used = Used::of(&services);
+        used.secrets_by_name = system
+            .secrets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        used.volumes_by_name = volumes
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.clone(), i))
+            .collect();
         PhasePlan {
             system,
             phase,
@@ -133,6 +148,20 @@ impl<'a> PhasePlan<'a> {
             .into_iter()
             .flatten()
             .filter_map(|i| self.services.get(*i))
+    }
+    /// The plan's volume `name`.
+    pub fn volume(&self, name: &Name) -> Option<&Volume> {
+        self.used
+            .volumes_by_name
+            .get(name)
+            .and_then(|i| self.volumes.get(*i))
+    }
+    /// The system's secret `name`, looked up by name once per plan.
+    pub fn secret(&self, name: &Name) -> Option<&crate::Secret> {
+        self.used
+            .secrets_by_name
+            .get(name)
+            .and_then(|i| self.system.secrets.get(*i))
     }
     /// Whether a service of the plan mounts the volume `name`.
     pub fn mounts_volume(&self, name: &Name) -> bool {

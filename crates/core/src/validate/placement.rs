@@ -48,7 +48,10 @@ fn placement_path(system: &System, phase: &Phase, s: &Service) -> (String, Optio
         ),
         None => (
             format!("services.{}.placement", s.name),
-            system.find_service(&s.name).and_then(|b| b.origin.clone()),
+            // A phase's copy keeps the origin of the service it was made from.
+            s.origin
+                .clone()
+                .or_else(|| system.find_service(&s.name).and_then(|b| b.origin.clone())),
         ),
     }
 }

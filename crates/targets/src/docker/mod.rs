@@ -157,12 +157,7 @@ pub(crate) fn service(
                     _ => None,
                 })
                 .unwrap_or_default(),
-            Env::Secret(name) => match system
-                .secrets
-                .iter()
-                .find(|x| &x.name == name)
-                .map(|x| &x.source)
-            {
+            Env::Secret(name) => match plan.secret(name).map(|x| &x.source) {
                 Some(SecretSource::Env(var)) => {
                     vars.insert(var.clone(), format!("secret `{name}`"));
                     required(var)
@@ -596,7 +591,7 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
         }
         for (key, value) in &s.env {
             let Env::Secret(name) = value else { continue };
-            let Some(secret) = system.secrets.iter().find(|x| &x.name == name) else {
+            let Some(secret) = plan.secret(name) else {
                 continue;
             };
             if !matches!(secret.source, SecretSource::Env(_)) {

@@ -638,8 +638,7 @@ struct Kustomization {
 
 /// The Secret (name, key) a model secret is read from in the cluster.
 pub(crate) fn secret_ref(plan: &PhasePlan<'_>, name: &Name) -> (String, String) {
-    let secret = plan.system().secrets.iter().find(|s| &s.name == name);
-    match secret.map(|s| &s.source) {
+    match plan.secret(name).map(|s| &s.source) {
         Some(SecretSource::External(external)) => (external.clone(), name.to_string()),
         _ => (name.to_string(), name.to_string()),
     }

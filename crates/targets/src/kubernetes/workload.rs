@@ -261,9 +261,7 @@ pub(super) fn render(
                 .iter()
                 .filter_map(|m| match &m.source {
                     MountSource::Volume(v) if templates.contains_key(v) => plan
-                        .volumes()
-                        .iter()
-                        .find(|x| &x.name == v)
+                        .volume(v)
                         .map(|vol| claim(k, plan, vol, m.read_only, true)),
                     _ => None,
                 })

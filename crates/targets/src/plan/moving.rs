@@ -94,16 +94,16 @@ fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[Service]) -> String {
     let moves = from.engine != to.engine || !same_nodes(from, to);
     let mut out = String::from("### Data\n\n");
     let db = system.database.as_ref();
-    let old: Vec<String> = stateful(before)
-        .iter()
-        .map(|(s, _)| s.name.to_string())
-        .collect();
+    let old: std::collections::HashSet<&escala_core::Name> =
+        stateful(before).iter().map(|(s, _)| &s.name).collect();
+    let declared: std::collections::HashSet<&escala_core::Name> =
+        system.services.iter().map(|s| &s.name).collect();
     for (s, volumes) in stateful(plan.services()) {
-        if !old.contains(&s.name.to_string()) {
+        if !old.contains(&s.name) {
             continue; // new in this phase: it starts empty
         }
         // The model's own copies (a read replica, Citus workers) are rebuilt, not moved.
-        if system.find_service(&s.name).is_none() {
+        if !declared.contains(&s.name) {
             continue;
         }
         let is_db = db.is_some_and(|d| d.service == s.name);

@@ -206,10 +206,9 @@ impl Target for Swarm {
             }
             for (key, value) in &s.env {
                 let Env::Secret(name) = value else { continue };
-                let from_env = system
-                    .secrets
-                    .iter()
-                    .any(|x| &x.name == name && matches!(x.source, SecretSource::Env(_)));
+                let from_env = plan
+                    .secret(name)
+                    .is_some_and(|x| matches!(x.source, SecretSource::Env(_)));
                 if from_env {
                     diags
                         .warning(codes::SECRET_IN_SPEC, format!("{at}.env.{key}"), format!("in phase `{p}`, `docker stack deploy` writes the value of secret `{name}` into `{key}` of `{}`'s service spec, where anyone who can `docker service inspect` it reads it", s.name))
