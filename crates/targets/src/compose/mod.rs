@@ -259,18 +259,11 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
         .iter()
         .filter(|c| docker::mounts_config(plan, &c.name))
     {
+        // A credential: a secret read from the same file.
+        if docker::sensitive_secret(plan, config, &mut file.secrets) {
+            continue;
+        }
         let spec = match &config.source {
-            // A credential is a secret read from the same file.
-            ConfigSource::File(path) if config.sensitive => {
-                file.secrets.insert(
-                    config.name.to_string(),
-                    ObjectSpec {
-                        file: Some(plan.host_path(path)),
-                        ..ObjectSpec::default()
-                    },
-                );
-                continue;
-            }
             // A config file lives in the repository, which Dokploy checks out too.
             ConfigSource::File(path) => ObjectSpec {
                 file: Some(plan.host_path(path)),

@@ -643,3 +643,27 @@ pub(crate) struct Codes {
     pub secret: &'static str,
     pub proxy_unreachable: &'static str,
 }
+
+/// A sensitive file config on compose and Swarm: a file secret of the same name (secrets are
+/// kept out of `docker config inspect`, and encrypted in Swarm's log), mounted at the config's
+/// path by [`service`]. `true` when `config` is one.
+pub(crate) fn sensitive_secret(
+    plan: &PhasePlan<'_>,
+    config: &escala_core::Config,
+    secrets: &mut IndexMap<String, file::ObjectSpec>,
+) -> bool {
+    let escala_core::ConfigSource::File(path) = &config.source else {
+        return false;
+    };
+    if !config.sensitive {
+        return false;
+    }
+    secrets.insert(
+        config.name.to_string(),
+        file::ObjectSpec {
+            file: Some(plan.host_path(path)),
+            ..file::ObjectSpec::default()
+        },
+    );
+    true
+}

@@ -69,12 +69,7 @@ pub(super) fn ingresses(
         let ingress = Ingress {
             metadata,
             spec: Some(IngressSpec {
-                ingress_class_name: Some(
-                    routes
-                        .iter()
-                        .find_map(|r| r.ingress_class.clone())
-                        .unwrap_or_else(|| k.class(plan)),
-                ),
+                ingress_class_name: Some(class_of(k, plan, &routes)),
                 rules: Some(vec![IngressRule {
                     host: Some(host.to_owned()),
                     http: Some(HTTPIngressRuleValue { paths }),
@@ -165,12 +160,7 @@ fn per_service(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, Ta
         let ingress = Ingress {
             metadata,
             spec: Some(IngressSpec {
-                ingress_class_name: Some(
-                    routes
-                        .iter()
-                        .find_map(|r| r.ingress_class.clone())
-                        .unwrap_or_else(|| k.class(plan)),
-                ),
+                ingress_class_name: Some(class_of(k, plan, &routes)),
                 rules: Some(rules),
                 tls: tls.map(|t| {
                     vec![IngressTLS {
@@ -187,6 +177,15 @@ fn per_service(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, Ta
         out.push(Manifest::new(service.as_str(), "Ingress", &ingress)?);
     }
     Ok(out)
+}
+
+/// The ingress class of an Ingress holding `routes`: the first a route names, else the
+/// phase's.
+fn class_of(k: &Kubernetes, plan: &PhasePlan<'_>, routes: &[&Route]) -> String {
+    routes
+        .iter()
+        .find_map(|r| r.ingress_class.clone())
+        .unwrap_or_else(|| k.class(plan))
 }
 
 /// The name of the Traefik middleware that redirects HTTP to HTTPS.

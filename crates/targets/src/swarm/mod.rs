@@ -419,19 +419,11 @@ fn stack_file(
         .iter()
         .filter(|c| docker::mounts_config(plan, &c.name))
     {
+        // A credential: a secret read from the same file.
+        if docker::sensitive_secret(plan, config, &mut file.secrets) {
+            continue;
+        }
         let (path, content) = match &config.source {
-            // A credential is a Swarm secret read from the same file (secrets are encrypted
-            // in the Raft log; configs are not).
-            ConfigSource::File(path) if config.sensitive => {
-                file.secrets.insert(
-                    config.name.to_string(),
-                    ObjectSpec {
-                        file: Some(plan.host_path(path)),
-                        ..ObjectSpec::default()
-                    },
-                );
-                continue;
-            }
             // A config file lives in the repository, which Dokploy checks out too.
             ConfigSource::File(path) => (
                 plan.host_path(path),
