@@ -458,7 +458,8 @@ fn mermaid_parses_every_plans_diagram() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut files = Vec::new();
     for (fixture, build) in systems::ALL {
-        let checked = build().check().expect("valid");
+        let model = build();
+        let checked = model.check().expect("valid");
         for (phase, target, artifacts) in render_all(&checked) {
             if target != "plan" {
                 continue;

@@ -338,7 +338,8 @@ fn the_generated_systems_check_and_build_every_phase() {
     ];
     let schema = compose_schema();
     for (name, build) in systems {
-        let checked = build().check().unwrap_or_else(|d| panic!("{name}: {d}"));
+        let model = build();
+        let checked = model.check().unwrap_or_else(|d| panic!("{name}: {d}"));
         let outputs = render_all(&checked);
         assert!(!outputs.is_empty(), "{name} renders");
         for (phase, target, files) in outputs {

@@ -33,7 +33,8 @@ fn fixtures_round_trip_through_json() {
 
 #[test]
 fn phase_overrides_apply_only_in_their_phase() {
-    let checked = systems::ALL[0].1().check().expect("finanzas checks");
+    let model = systems::ALL[0].1();
+    let checked = model.check().expect("finanzas checks");
     let replicas = |phase: &str, svc: &str| {
         let plan = checked.plan(phase).expect("phase exists");
         plan.services()

@@ -771,7 +771,8 @@ fn database_services_are_checked() {
 
 #[test]
 fn each_engine_gets_the_cluster_the_pooler_and_the_replica() {
-    let checked = systems::cluster().check().expect("checks");
+    let model = systems::cluster();
+    let checked = model.check().expect("checks");
     for phase in ["staging", "swarm", "k8s"] {
         let plan = checked.plan(phase).expect("phase");
         let names: Vec<&str> = plan.services().iter().map(|s| s.name.as_str()).collect();

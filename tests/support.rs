@@ -44,7 +44,7 @@ pub fn as_the_cli_does(plan: escala::PhasePlan<'_>) -> escala::PhasePlan<'_> {
 /// Renders every phase of `checked` with every target that accepts it, laid out as
 /// `build --out deploy` does (`deploy/<phase>/<target>/`, so the project root is `../../..`):
 /// `(phase, target, artifacts)`.
-pub fn render_all(checked: &Checked) -> Vec<(String, &'static str, Artifacts)> {
+pub fn render_all(checked: &Checked<'_>) -> Vec<(String, &'static str, Artifacts)> {
     let targets = escala::targets::all();
     let mut out = Vec::new();
     for plan in checked.plans() {
@@ -62,7 +62,7 @@ pub fn render_all(checked: &Checked) -> Vec<(String, &'static str, Artifacts)> {
 
 /// Runs `check` of every target over every phase, laid out as the CLI does (config files
 /// read), and returns the findings.
-pub fn fidelity(checked: &Checked) -> escala::Diagnostics {
+pub fn fidelity(checked: &Checked<'_>) -> escala::Diagnostics {
     let mut diags = escala::Diagnostics::new();
     let targets = escala::targets::all();
     for plan in checked.plans() {

@@ -183,7 +183,8 @@ fn secrets_swarm_cannot_inject_or_must_create() {
 }
 
 fn finanzas_stack() -> (serde_yaml::Value, escala::Artifacts) {
-    let checked = systems::ALL[0].1().check().expect("valid");
+    let model = systems::ALL[0].1();
+    let checked = model.check().expect("valid");
     let plan = checked
         .plan("swarm")
         .expect("phase")
@@ -315,7 +316,8 @@ fn finanzas_swarm_holds_no_secret_value() {
 
 #[test]
 fn dokploy_stack_mode_and_inline_configs() {
-    let checked = systems::stack().check().expect("valid");
+    let model = systems::stack();
+    let checked = model.check().expect("valid");
     let plan = checked.plan("dokploy").expect("phase");
     let files = Swarm::new().render(&plan).expect("renders");
     let doc: serde_yaml::Value =
@@ -630,7 +632,8 @@ fn a_port_in_host_mode_keeps_client_addresses_one_task_per_node() {
         0
     );
     // The mesh stays the default.
-    let checked = stack_like().check().unwrap_or_else(|d| panic!("{d}"));
+    let model = stack_like();
+    let checked = model.check().unwrap_or_else(|d| panic!("{d}"));
     let plan = checked.plan("s").expect("phase");
     let doc = yaml(&Swarm::new().render(&plan).expect("renders"), "stack.yml");
     assert_eq!(doc["services"]["cache"]["ports"][0]["mode"], "ingress");

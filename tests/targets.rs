@@ -9,7 +9,8 @@ use crate::systems;
 #[test]
 fn snapshots_of_every_fixture_and_target() {
     for (fixture, build) in systems::ALL {
-        let checked = build().check().unwrap_or_else(|d| panic!("{fixture}: {d}"));
+        let model = build();
+        let checked = model.check().unwrap_or_else(|d| panic!("{fixture}: {d}"));
         for (phase, target, files) in render_all(&checked) {
             insta::assert_snapshot!(format!("{fixture}__{phase}__{target}"), files.to_text());
         }
@@ -19,7 +20,8 @@ fn snapshots_of_every_fixture_and_target() {
 #[test]
 fn fidelity_reports_are_snapshotted_too() {
     for (fixture, build) in systems::ALL {
-        let checked = build().check().expect("valid");
+        let model = build();
+        let checked = model.check().expect("valid");
         let mut text = String::new();
         for d in checked
             .warnings()
@@ -36,7 +38,8 @@ fn fidelity_reports_are_snapshotted_too() {
 fn every_compose_file_is_valid_against_the_compose_spec() {
     let schema = compose_schema();
     for (fixture, build) in systems::ALL {
-        let checked = build().check().expect("valid");
+        let model = build();
+        let checked = model.check().expect("valid");
         for (phase, target, files) in render_all(&checked) {
             let Some(yaml) = files.get("docker-compose.yml") else {
                 continue;
@@ -52,7 +55,8 @@ fn every_stack_file_is_valid_against_the_swarm_schema() {
     let schema = swarm_schema();
     let mut seen = 0;
     for (fixture, build) in systems::ALL {
-        let checked = build().check().expect("valid");
+        let model = build();
+        let checked = model.check().expect("valid");
         for (phase, target, files) in render_all(&checked) {
             let Some(yaml) = files.get("stack.yml") else {
                 continue;
@@ -97,7 +101,8 @@ fn rendering_is_deterministic() {
 }
 
 fn finanzas_compose() -> serde_yaml::Value {
-    let checked = systems::ALL[0].1().check().expect("valid");
+    let model = systems::ALL[0].1();
+    let checked = model.check().expect("valid");
     // Laid out as `build --out deploy` writes it.
     let plan = checked
         .plan("single-node")
@@ -197,7 +202,8 @@ fn finanzas_secrets_are_references_only() {
         doc["secrets"]["postgres-password"]["environment"].as_str(),
         Some("POSTGRES_PASSWORD")
     );
-    let checked = systems::ALL[0].1().check().expect("valid");
+    let model = systems::ALL[0].1();
+    let checked = model.check().expect("valid");
     let plan = checked.plan("single-node").expect("phase");
     let files = escala::targets::compose::Compose::new()
         .render(&plan)
@@ -224,7 +230,8 @@ fn finanzas_secrets_are_references_only() {
 
 #[test]
 fn dollars_are_escaped_and_strings_quoted() {
-    let checked = systems::everything().check().expect("valid");
+    let model = systems::everything();
+    let checked = model.check().expect("valid");
     let plan = checked.plan("local").expect("phase");
     let files = escala::targets::compose::Compose::new()
         .render(&plan)
@@ -243,7 +250,8 @@ fn dollars_are_escaped_and_strings_quoted() {
 
 #[test]
 fn compose_and_swarm_phases_get_the_alert_rules() {
-    let checked = systems::ALL[0].1().check().expect("valid");
+    let model = systems::ALL[0].1();
+    let checked = model.check().expect("valid");
     for (phase, target, files) in render_all(&checked) {
         if target != "compose" && target != "swarm" {
             continue;
@@ -293,7 +301,8 @@ fn with_file_config() -> escala::System {
 
 #[test]
 fn a_config_change_reaches_swarm_and_kubernetes_services() {
-    let checked = with_file_config().check().expect("valid");
+    let model = with_file_config();
+    let checked = model.check().expect("valid");
     let targets = escala::targets::all();
     let render = |content: &str| -> Vec<String> {
         let mut out = Vec::new();
@@ -327,7 +336,8 @@ fn a_config_change_reaches_swarm_and_kubernetes_services() {
 
 #[test]
 fn a_config_file_that_cannot_be_read_is_an_error_in_swarm_and_kubernetes() {
-    let checked = with_file_config().check().expect("valid");
+    let model = with_file_config();
+    let checked = model.check().expect("valid");
     let mut diags = escala::Diagnostics::new();
     for plan in checked.plans() {
         for t in escala::targets::all()
@@ -356,7 +366,8 @@ fn a_config_file_that_cannot_be_read_is_an_error_in_swarm_and_kubernetes() {
 #[test]
 fn plans_name_only_what_the_engines_files_use() {
     for (fixture, build) in systems::ALL {
-        let checked = build().check().expect("valid");
+        let model = build();
+        let checked = model.check().expect("valid");
         let rendered = render_all(&checked);
         for (phase, target, files) in &rendered {
             if *target != "plan" {
@@ -423,7 +434,8 @@ fn plan_cpu(plan: &str) -> u64 {
 fn plan_capacity_sums_equal_the_rendered_workloads() {
     let mut compared = 0;
     for (fixture, build) in systems::ALL {
-        let checked = build().check().expect("valid");
+        let model = build();
+        let checked = model.check().expect("valid");
         let rendered = render_all(&checked);
         for (phase, target, files) in &rendered {
             let Some(p) = checked.plan(phase) else {

@@ -54,7 +54,8 @@ fn fails_with(system: System, code: &str, path: &str) {
 
 #[test]
 fn the_base_model_is_clean() {
-    let checked = base().check().expect("clean");
+    let model = base();
+    let checked = model.check().expect("clean");
     assert!(checked.warnings().is_empty(), "{}", checked.warnings());
 }
 
@@ -525,16 +526,14 @@ fn health_checks() {
             .build(),
     );
     fails_with(s, codes::HEALTH_BAD, "services.x.health.timeout");
-    let warned = base()
-        .service(
-            Service::builder()
-                .name("x")
-                .image("nginx")
-                .health(HealthCheck::tcp(9000))
-                .build(),
-        )
-        .check()
-        .expect("a warning only");
+    let model = base().service(
+        Service::builder()
+            .name("x")
+            .image("nginx")
+            .health(HealthCheck::tcp(9000))
+            .build(),
+    );
+    let warned = model.check().expect("a warning only");
     assert_eq!(warned.warnings().codes(), [codes::HEALTH_PORT]);
 }
 

@@ -50,12 +50,55 @@ pub enum GenerateError {
     },
 }
 
-/// Checks `system` and renders the selected phases with the selected `targets`.
+/// What [`generate_into`] found besides the files it handed out.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The `<phase>/<target>` directories that were rendered.
+    pub dirs: Vec<PathBuf>,
+    /// Warnings from the check and the targets' fidelity reports.
+    pub warnings: Diagnostics,
+    /// Phases no compiled-in target renders, with their engine.
+    pub skipped: Vec<(String, &'static str)>,
+}
+
+/// Checks `system` and renders the selected phases with the selected `targets`, holding
+/// every file in memory (see [`generate_into`] to stream them).
 pub fn generate(
     system: &System,
     targets: &[Box<dyn Target>],
     selection: &Selection,
 ) -> Result<Generated, GenerateError> {
+    let files = std::sync::Mutex::new(BTreeMap::new());
+    let outcome = generate_into(system, targets, selection, &|path, content| {
+        files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path, content);
+    })?;
+    Ok(Generated {
+        files: files
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+        dirs: outcome.dirs,
+        warnings: outcome.warnings,
+        skipped: outcome.skipped,
+    })
+}
+
+/// Checks `system` and renders the selected phases with the selected `targets`, handing each
+/// file (`<phase>/<target>/<path>`, content) to `sink` as soon as it is rendered, so that the
+/// caller can write it and let it go. Every check runs first: when this returns an
+/// `Invalid` error, `sink` was never called. Any other error can come after some files.
+///
+/// Phases, and then each phase's targets, are prepared and rendered on as many threads as
+/// there are cores, so `sink` is called from several threads, in no particular order; the
+/// files and their contents are the same on every run.
+pub fn generate_into(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    selection: &Selection,
+    sink: &(dyn Fn(PathBuf, String) + Sync),
+) -> Result<Outcome, GenerateError> {
     for name in &selection.phases {
         if !system.phases.iter().any(|p| p.name == name.as_str()) {
             return Err(GenerateError::UnknownFilter {
@@ -84,13 +127,11 @@ pub fn generate(
         }
     }
     let checked = system.check().map_err(GenerateError::Invalid)?;
-    let mut out = Generated {
+    let mut out = Outcome {
         warnings: checked.warnings().clone(),
-        ..Generated::default()
+        ..Outcome::default()
     };
     let mut diags = Diagnostics::new();
-    let mut work = Vec::new();
-    let mut plans: Vec<escala_core::PhasePlan<'_>> = Vec::new();
     let cwd = std::env::current_dir().unwrap_or_default();
     // Files the model names, for targets that embed them; a missing one is left out and the
     // target that needs it reports it.
@@ -106,59 +147,23 @@ pub fn generate(
             }
         }
     }
-    for plan in checked.plans() {
-        let phase = plan.phase();
-        if !selection.phases.is_empty()
-            && !selection.phases.iter().any(|p| phase.name == p.as_str())
-        {
-            continue;
+    let phases: Vec<&escala_core::Phase> = system
+        .phases
+        .iter()
+        .filter(|phase| {
+            selection.phases.is_empty() || selection.phases.iter().any(|p| phase.name == p.as_str())
+        })
+        .collect();
+    // First every phase's plan and every target's check, phases side by side: nothing is
+    // rendered (and so nothing written) unless all of them pass.
+    let prepared = parallel(&phases, |phase| {
+        prepare(&checked, phase, targets, selection, &cwd, &files)
+    });
+    for p in &prepared {
+        if let Some(skipped) = &p.skipped {
+            out.skipped.push(skipped.clone());
         }
-        let chosen: Vec<&dyn Target> = targets
-            .iter()
-            .filter(|t| t.accepts(phase))
-            .filter(|t| {
-                selection.targets.is_empty() || selection.targets.iter().any(|n| n == t.name())
-            })
-            .map(|t| t.as_ref())
-            .collect();
-        if chosen.is_empty() && selection.targets.is_empty() {
-            out.skipped
-                .push((phase.name.to_string(), phase.engine.as_str()));
-        }
-        // One plan per project root (every target of a phase has the same depth, so usually
-        // one per phase): a plan holds every service, and cloning it per target cost more
-        // than rendering small targets.
-        let mut this_phase: Vec<usize> = Vec::new();
-        for target in chosen {
-            let dir = Path::new(phase.name.as_str()).join(target.name());
-            let root = project_root(&cwd, &selection.out.join(&dir));
-            let index = match this_phase
-                .iter()
-                .find(|i| plans[**i].project_root() == root)
-            {
-                Some(i) => *i,
-                None => {
-                    let mut p = plan.clone().with_project_root(root);
-                    for (path, content) in &files {
-                        p = match String::from_utf8(content.clone()) {
-                            Ok(text) => p.with_file(path.clone(), text),
-                            Err(e) => p.with_binary_file(path.clone(), e.into_bytes()),
-                        };
-                    }
-                    plans.push(p);
-                    this_phase.push(plans.len() - 1);
-                    plans.len() - 1
-                }
-            };
-            // Losses the phase acknowledges are not reported (PLAN.md lists them).
-            let mut found = Diagnostics::new();
-            target.check(&plans[index], &mut found);
-            found.retain(|d| {
-                d.severity == escala_core::Severity::Error || phase.accepted_loss(d).is_none()
-            });
-            diags.extend(found);
-            work.push((index, target, dir));
-        }
+        diags.extend(p.diags.clone());
     }
     if selection.deny_warnings {
         out.warnings.extend(diags);
@@ -173,19 +178,169 @@ pub fn generate(
     } else {
         out.warnings.extend(diags);
     }
-    for (index, target, dir) in work {
-        for (path, content) in target.render(&plans[index])? {
-            if !is_safe(Path::new(&path)) {
-                return Err(GenerateError::UnsafePath {
-                    target: target.name(),
-                    path,
-                });
-            }
-            out.files.insert(dir.join(path), content);
+    // Then every (phase, target) pair, side by side, each file handed out as it is made.
+    let work: Vec<(&Prepared<'_>, &Job<'_>)> = prepared
+        .iter()
+        .flat_map(|p| p.jobs.iter().map(move |j| (p, j)))
+        .collect();
+    let rendered = parallel(&work, |(p, job)| -> Result<(), GenerateError> {
+        let mut unsafe_path = None;
+        job.target
+            .render_into(&p.plans[job.plan], &mut |path, content| {
+                if !is_safe(Path::new(&path)) {
+                    unsafe_path.get_or_insert(path);
+                } else if unsafe_path.is_none() {
+                    sink(job.dir.join(path), content);
+                }
+            })?;
+        match unsafe_path {
+            Some(path) => Err(GenerateError::UnsafePath {
+                target: job.target.name(),
+                path,
+            }),
+            None => Ok(()),
         }
-        out.dirs.push(dir);
+    });
+    // The first failure in the order of the work, whichever thread met it first.
+    for r in rendered {
+        r?;
     }
+    out.dirs = work.iter().map(|(_, job)| job.dir.clone()).collect();
     Ok(out)
+}
+
+/// One phase, ready to render: its plans (one per project root) and what each target does.
+struct Prepared<'a> {
+    plans: Vec<escala_core::PhasePlan<'a>>,
+    jobs: Vec<Job<'a>>,
+    diags: Diagnostics,
+    /// The phase and its engine, when no compiled-in target renders it.
+    skipped: Option<(String, &'static str)>,
+}
+
+/// A target to render with one of its phase's plans, into `<phase>/<target>`.
+struct Job<'a> {
+    plan: usize,
+    target: &'a dyn Target,
+    dir: PathBuf,
+}
+
+/// Builds `phase`'s plan and runs the chosen targets' checks on it.
+fn prepare<'a>(
+    checked: &escala_core::Checked<'a>,
+    phase: &'a escala_core::Phase,
+    targets: &'a [Box<dyn Target>],
+    selection: &Selection,
+    cwd: &Path,
+    files: &[(String, Vec<u8>)],
+) -> Prepared<'a> {
+    let mut prepared = Prepared {
+        plans: Vec::new(),
+        jobs: Vec::new(),
+        diags: Diagnostics::new(),
+        skipped: None,
+    };
+    let chosen: Vec<&dyn Target> = targets
+        .iter()
+        .filter(|t| t.accepts(phase))
+        .filter(|t| selection.targets.is_empty() || selection.targets.iter().any(|n| n == t.name()))
+        .map(|t| t.as_ref())
+        .collect();
+    if chosen.is_empty() && selection.targets.is_empty() {
+        prepared.skipped = Some((phase.name.to_string(), phase.engine.as_str()));
+    }
+    // One plan per project root (every target of a phase has the same depth, so usually one
+    // per phase): a plan holds every service, and copying it per target cost more than
+    // rendering small targets.
+    let dirs: Vec<PathBuf> = chosen
+        .iter()
+        .map(|t| Path::new(phase.name.as_str()).join(t.name()))
+        .collect();
+    let roots: Vec<String> = dirs
+        .iter()
+        .map(|dir| project_root(cwd, &selection.out.join(dir)))
+        .collect();
+    let mut unique: Vec<&String> = Vec::new();
+    for root in &roots {
+        if !unique.contains(&root) {
+            unique.push(root);
+        }
+    }
+    let mut base = checked.plan(phase.name.as_str());
+    for (i, root) in unique.iter().enumerate() {
+        // The last root takes the plan itself; the others a copy.
+        let plan = if i + 1 == unique.len() {
+            base.take()
+        } else {
+            base.clone()
+        };
+        let Some(mut p) = plan else { continue };
+        p = p.with_project_root((*root).clone());
+        for (path, content) in files {
+            p = match String::from_utf8(content.clone()) {
+                Ok(text) => p.with_file(path.clone(), text),
+                Err(e) => p.with_binary_file(path.clone(), e.into_bytes()),
+            };
+        }
+        prepared.plans.push(p);
+    }
+    for ((target, dir), root) in chosen.into_iter().zip(dirs).zip(&roots) {
+        let Some(index) = unique.iter().position(|r| *r == root) else {
+            continue;
+        };
+        let Some(plan) = prepared.plans.get(index) else {
+            continue;
+        };
+        // Losses the phase acknowledges are not reported (PLAN.md lists them).
+        let mut found = Diagnostics::new();
+        target.check(plan, &mut found);
+        found.retain(|d| {
+            d.severity == escala_core::Severity::Error || phase.accepted_loss(d).is_none()
+        });
+        prepared.diags.extend(found);
+        prepared.jobs.push(Job {
+            plan: index,
+            target,
+            dir,
+        });
+    }
+    prepared
+}
+
+/// `f` of every item, in the items' order, computed on as many threads as there are cores
+/// (each thread takes the next item not yet taken).
+fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let result = f(item);
+                if let Some(slot) = slots.get(i) {
+                    *slot
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(result);
+                }
+            });
+        }
+    });
+    // A thread that panicked has ended the scope with its panic: every slot is filled.
+    slots
+        .into_iter()
+        .filter_map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
+        .collect()
 }
 
 /// The files the model's configs name, read from `cwd`: a file config's file, and every

@@ -26,7 +26,7 @@ use clap::Parser;
 use escala_core::{Diagnostics, System, Target};
 
 use args::{ColorChoice, ErrorFormat, Global, InfraCli, InfraCommand, Selection};
-pub use generate::{generate, GenerateError, Generated};
+pub use generate::{generate, generate_into, GenerateError, Generated, Outcome};
 
 /// How a command ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,15 +79,66 @@ impl Ctx<'_> {
 }
 
 /// Generates for a selection and compares it with the disk, printing diagnostics and notes;
-/// `Err` carries the exit code. The first step of `build`, `diff` and `check`.
+/// `Err` carries the exit code. The first step of `build` ([`output::Mode::Write`]: the
+/// changed files are written, and in place when this returns `Ok`), `diff` and `check`
+/// ([`output::Mode::Compare`]).
+///
+/// Rendering and the disk overlap: this thread renders, and hands each file to a second one
+/// that compares it with the disk and writes it, so no file waits in memory for the others.
 pub(crate) fn compared(
     system: &System,
     targets: &[Box<dyn Target>],
     sel: &Selection,
+    mode: output::Mode,
     ctx: &mut Ctx<'_>,
 ) -> Result<output::Comparison, Exit> {
-    let generated = prepare(system, targets, sel, ctx)?;
-    output::compare(&sel.out, &generated, sel).map_err(|e| ctx.internal(&e))
+    let mut stream = output::Stream::new(&sel.out, mode);
+    // A few files in flight: enough to keep both threads busy, never the whole output.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(PathBuf, String)>(32);
+    let (generated, joined) = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            for (rel, content) in rx {
+                stream.file(rel, content);
+            }
+            stream
+        });
+        let generated = generate::generate_into(system, targets, sel, &|rel, content| {
+            // The worker ends only when this sender is gone, so the send cannot fail.
+            let _ = tx.send((rel, content));
+        });
+        drop(tx);
+        (generated, worker.join())
+    });
+    let mut stream = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let outcome = match generated {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            stream.abandon();
+            return Err(match e {
+                GenerateError::Invalid(diags) => {
+                    ctx.diagnostics(&diags);
+                    Exit::Findings
+                }
+                e => ctx.internal(&e),
+            });
+        }
+    };
+    if !outcome.warnings.is_empty() || ctx.format == ErrorFormat::Json {
+        ctx.diagnostics(&outcome.warnings);
+    }
+    for (phase, engine) in &outcome.skipped {
+        ctx.say(&format!(
+            "note: no target compiled in renders engine `{engine}` yet; phase `{phase}` skipped"
+        ));
+    }
+    if mode == output::Mode::Write {
+        stream.commit().map_err(|e| ctx.internal(&e))?;
+    }
+    let (cmp, failed) = stream.into_parts();
+    if let Some(e) = failed {
+        return Err(ctx.internal(&e));
+    }
+    output::finish(&sel.out, cmp, &outcome.dirs, sel).map_err(|e| ctx.internal(&e))
 }
 
 /// The changes in `cmp` that the engines cannot apply to what is running, each with the file
@@ -113,32 +164,6 @@ pub(crate) fn unappliable(
         }
     }
     out
-}
-
-fn prepare(
-    system: &System,
-    targets: &[Box<dyn Target>],
-    sel: &Selection,
-    ctx: &mut Ctx<'_>,
-) -> Result<Generated, Exit> {
-    match generate(system, targets, sel) {
-        Ok(g) => {
-            if !g.warnings.is_empty() || ctx.format == ErrorFormat::Json {
-                ctx.diagnostics(&g.warnings);
-            }
-            for (phase, engine) in &g.skipped {
-                ctx.say(&format!(
-                    "note: no target compiled in renders engine `{engine}` yet; phase `{phase}` skipped"
-                ));
-            }
-            Ok(g)
-        }
-        Err(GenerateError::Invalid(diags)) => {
-            ctx.diagnostics(&diags);
-            Err(Exit::Findings)
-        }
-        Err(e) => Err(ctx.internal(&e)),
-    }
 }
 
 /// The JSON Schema of the model ([`System`]), pretty-printed, as committed in

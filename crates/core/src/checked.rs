@@ -6,39 +6,41 @@ use crate::{
 };
 
 /// A [`System`] that passed [`System::check`]: the only thing targets accept.
+///
+/// It borrows the system it checked: checking copies nothing.
 #[derive(Clone, Debug)]
-pub struct Checked {
-    system: System,
+pub struct Checked<'a> {
+    system: &'a System,
     warnings: Diagnostics,
 }
 
-impl Checked {
-    pub(crate) fn new(system: System, warnings: Diagnostics) -> Self {
+impl<'a> Checked<'a> {
+    pub(crate) fn new(system: &'a System, warnings: Diagnostics) -> Self {
         Checked { system, warnings }
     }
     /// The validated system.
-    pub fn system(&self) -> &System {
-        &self.system
+    pub fn system(&self) -> &'a System {
+        self.system
     }
     /// Warnings found by the check.
     pub fn warnings(&self) -> &Diagnostics {
         &self.warnings
     }
     /// The system as it runs in every phase, in declaration order.
-    pub fn plans(&self) -> Vec<PhasePlan<'_>> {
+    pub fn plans(&self) -> Vec<PhasePlan<'a>> {
         self.system
             .phases
             .iter()
-            .map(|p| PhasePlan::new(&self.system, p))
+            .map(|p| PhasePlan::new(self.system, p))
             .collect()
     }
     /// The system as it runs in the phase `name`.
-    pub fn plan(&self, name: &str) -> Option<PhasePlan<'_>> {
+    pub fn plan(&self, name: &str) -> Option<PhasePlan<'a>> {
         self.system
             .phases
             .iter()
             .find(|p| p.name == name)
-            .map(|p| PhasePlan::new(&self.system, p))
+            .map(|p| PhasePlan::new(self.system, p))
     }
 }
 
@@ -244,7 +246,8 @@ impl<'a> PhasePlan<'a> {
     ///
     /// ```
     /// use escala_core::prelude::*;
-    /// let checked = System::new("x").phase(Phase::new("p", Engine::Compose)).check().unwrap();
+    /// let system = System::new("x").phase(Phase::new("p", Engine::Compose));
+    /// let checked = system.check().unwrap();
     /// let plan = checked.plan("p").unwrap().with_project_root("../../..");
     /// assert_eq!(plan.host_path("./frontend"), "../../../frontend");
     /// assert_eq!(plan.host_path("/var/run/docker.sock"), "/var/run/docker.sock");

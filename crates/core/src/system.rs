@@ -170,12 +170,12 @@ impl System {
     /// Checks the whole model and returns it validated, or every problem found.
     ///
     /// Warnings alone do not fail the check; they travel with the [`Checked`] value.
-    pub fn check(&self) -> Result<Checked, Diagnostics> {
+    pub fn check(&self) -> Result<Checked<'_>, Diagnostics> {
         let diags = crate::validate::check(self);
         if diags.has_errors() {
             Err(diags)
         } else {
-            Ok(Checked::new(self.clone(), diags))
+            Ok(Checked::new(self, diags))
         }
     }
 }

@@ -18,8 +18,9 @@ pub fn header(target: &str) -> String {
 /// A backend: turns a validated system, seen at one phase, into files.
 ///
 /// Object-safe, so the CLI can hold `Vec<Box<dyn Target>>`. Backend options live on the
-/// implementing struct, not here.
-pub trait Target {
+/// implementing struct, not here. `Send + Sync`, so that phases and targets render on
+/// several threads at once.
+pub trait Target: Send + Sync {
     /// Stable id: the `--target` value, the output directory, the snapshot suffix.
     fn name(&self) -> &'static str;
     /// Whether this backend renders `phase` (usually: does it run on my engine).
@@ -29,6 +30,21 @@ pub trait Target {
     fn check(&self, _plan: &PhasePlan<'_>, _diags: &mut Diagnostics) {}
     /// Pure and deterministic: no filesystem, no clock, no randomness; sorted output.
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError>;
+    /// [`render`](Target::render), file by file: hands each file (relative path, content) to
+    /// `emit` as soon as it is made, so a caller can write it and let it go instead of holding
+    /// every file of the phase. The same files with the same contents as `render`, each
+    /// path once, in any order. Default: `render`, then each file in path order; a target
+    /// whose output grows with the model implements it to stream.
+    fn render_into(
+        &self,
+        plan: &PhasePlan<'_>,
+        emit: &mut dyn FnMut(String, String),
+    ) -> Result<(), TargetError> {
+        for (path, content) in self.render(plan)? {
+            emit(path, content);
+        }
+        Ok(())
+    }
     /// The changes from `old` (what this target wrote at `path` before) to `new` (what it
     /// writes now) that the engine cannot apply to what is running — a field it refuses to
     /// update, or one it accepts and silently ignores — each with what to do instead. `diff`

@@ -22,11 +22,11 @@
 //! use escala_core::prelude::*;
 //! use escala_core::Target;
 //!
-//! let checked = System::new("shop")
+//! let system = System::new("shop")
 //!     .service(Service::builder().name("web").image("nginx:1.27").build())
-//!     .phase(Phase::new("prod", Engine::Compose))
-//!     .check()
-//!     .expect("a valid model");
+//!     .phase(Phase::new("prod", Engine::Compose));
+//! // The checked system borrows the model: checking copies nothing.
+//! let checked = system.check().expect("a valid model");
 //! let plan = checked.plan("prod").expect("declared above");
 //! let files = escala_targets::compose::Compose::new().render(&plan).expect("renders");
 //! assert!(files.get("docker-compose.yml").is_some());

@@ -13,15 +13,12 @@ pub fn run(
     ctx: &mut Ctx<'_>,
 ) -> Exit {
     let sel = &args.selection;
-    let cmp = match compared(system, targets, sel, ctx) {
+    let cmp = match compared(system, targets, sel, output::Mode::Write, ctx) {
         Ok(c) => c,
         Err(exit) => return exit,
     };
-    if let Err(e) = output::write(&sel.out, &cmp.changed) {
-        return ctx.internal(&e);
-    }
-    for (path, old, _) in &cmp.changed {
-        let verb = if old.is_some() { "updated" } else { "created" };
+    for (path, existed) in &cmp.written {
+        let verb = if *existed { "updated" } else { "created" };
         ctx.say(&format!("{verb} {}", sel.out.join(path).display()));
     }
     if args.prune {
@@ -50,7 +47,7 @@ pub fn run(
     }
     ctx.say(&format!(
         "{} written, {} unchanged in {}",
-        cmp.changed.len(),
+        cmp.written.len(),
         cmp.unchanged,
         sel.out.display()
     ));

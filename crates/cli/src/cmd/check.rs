@@ -3,7 +3,7 @@
 use escala_core::{System, Target};
 
 use crate::args::Selection;
-use crate::{compared, unappliable, Ctx, Exit};
+use crate::{compared, output, unappliable, Ctx, Exit};
 
 /// Lists every file that differs; exit 1 if any does, 0 if all match.
 pub fn run(
@@ -12,7 +12,7 @@ pub fn run(
     sel: &Selection,
     ctx: &mut Ctx<'_>,
 ) -> Exit {
-    let cmp = match compared(system, targets, sel, ctx) {
+    let cmp = match compared(system, targets, sel, output::Mode::Compare, ctx) {
         Ok(c) => c,
         Err(exit) => return exit,
     };

@@ -117,13 +117,15 @@ impl Target for Compose {
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
         let mut vars = Vars::new();
         let file = compose_file(plan, &mut vars);
-        let yaml = crate::yaml::to_string(&file).map_err(|e| TargetError::Serialize {
-            target: "compose",
-            path: FILE.into(),
-            message: e.to_string(),
+        let text = crate::yaml::to_string_after(&header("compose"), &file).map_err(|e| {
+            TargetError::Serialize {
+                target: "compose",
+                path: FILE.into(),
+                message: e.to_string(),
+            }
         })?;
         let mut artifacts = Artifacts::new();
-        artifacts.insert(FILE, format!("{}{yaml}", header("compose")));
+        artifacts.insert(FILE, text);
         artifacts.insert(
             crate::alerts::RULES_FILE,
             crate::alerts::rules_file("compose", plan.system(), false)?,

@@ -237,10 +237,11 @@ pub(crate) fn meta(
     }
 }
 
-/// One object to write: its file name (`<name>-<kind>.yaml`, as Kompose names them) and YAML.
+/// One object to write: its file name (`<name>-<kind>.yaml`, as Kompose names them) and its
+/// file's text (header, then YAML).
 pub(crate) struct Manifest {
     pub file: String,
-    pub yaml: String,
+    pub text: String,
 }
 
 impl Manifest {
@@ -250,12 +251,14 @@ impl Manifest {
         object: &T,
     ) -> Result<Self, TargetError> {
         let file = format!("{name}-{}.yaml", kind.to_ascii_lowercase());
-        let yaml = crate::yaml::to_string(object).map_err(|e| TargetError::Serialize {
-            target: "kubernetes",
-            path: file.clone(),
-            message: e.to_string(),
+        let text = crate::yaml::to_string_after(&header("kubernetes"), object).map_err(|e| {
+            TargetError::Serialize {
+                target: "kubernetes",
+                path: file.clone(),
+                message: e.to_string(),
+            }
         })?;
-        Ok(Manifest { file, yaml })
+        Ok(Manifest { file, text })
     }
 }
 
@@ -359,7 +362,16 @@ impl Target for Kubernetes {
     }
 
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
-        self.for_phase(plan.phase()).render_phase(plan)
+        let mut artifacts = Artifacts::new();
+        self.render_into(plan, &mut |path, content| artifacts.insert(path, content))?;
+        Ok(artifacts)
+    }
+    fn render_into(
+        &self,
+        plan: &PhasePlan<'_>,
+        emit: &mut dyn FnMut(String, String),
+    ) -> Result<(), TargetError> {
+        self.for_phase(plan.phase()).render_phase(plan, emit)
     }
 }
 
@@ -456,9 +468,18 @@ impl Kubernetes {
         }
     }
 
-    fn render_phase(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
+    /// Renders the phase file by file into `emit`: each manifest as soon as it is made.
+    fn render_phase(
+        &self,
+        plan: &PhasePlan<'_>,
+        emit: &mut dyn FnMut(String, String),
+    ) -> Result<(), TargetError> {
         let system = plan.system();
-        let mut manifests = Vec::new();
+        let mut manifests = Emitted {
+            emit,
+            seen: std::collections::HashSet::new(),
+            files: Vec::new(),
+        };
         if let Some(ns) = namespace(plan, self.compat) {
             manifests.push(Manifest::new(
                 &ns,
@@ -477,7 +498,7 @@ impl Kubernetes {
         let templates = claim_template_volumes(plan);
         // A sidecar is a container of the pods of the service it runs beside.
         for s in plan.services().iter().filter(|s| s.network_of.is_none()) {
-            manifests.extend(workload::render(self, plan, s, &templates)?);
+            manifests.extend_from(workload::render(self, plan, s, &templates)?);
         }
         // Standalone claims for every mounted volume that is not a claim template.
         // Per volume: whether every mount of it is read-only (absent: not mounted).
@@ -589,9 +610,9 @@ impl Kubernetes {
                 manifests.push(Manifest::new(config.name.as_str(), "ConfigMap", &cm)?);
             }
         }
-        manifests.extend(network::ingresses(self, plan)?);
+        manifests.extend_from(network::ingresses(self, plan)?);
         if !self.compat {
-            manifests.extend(network::policies(self, plan)?);
+            manifests.extend_from(network::policies(self, plan)?);
         }
         if !self.compat {
             // A custom resource: `kubectl apply` fails on a cluster without the Prometheus
@@ -599,32 +620,48 @@ impl Kubernetes {
             manifests.push(monitoring::prometheus_rule(self, plan)?);
         }
 
-        let mut artifacts = Artifacts::new();
-        let mut files: Vec<String> = Vec::new();
-        for m in manifests {
-            if artifacts.get(&m.file).is_some() {
-                continue; // same kind and name: first wins, as in Kompose
-            }
-            files.push(m.file.clone());
-            artifacts.insert(m.file, format!("{}{}", header("kubernetes"), m.yaml));
-        }
+        let mut files = manifests.files;
         files.sort();
         let kustomization = Kustomization {
             api_version: "kustomize.config.k8s.io/v1beta1",
             kind: "Kustomization",
             resources: files,
         };
-        let yaml = crate::yaml::to_string(&kustomization).map_err(|e| TargetError::Serialize {
-            target: "kubernetes",
-            path: "kustomization.yaml".into(),
-            message: e.to_string(),
-        })?;
-        artifacts.insert(
-            "kustomization.yaml",
-            format!("{}{yaml}", header("kubernetes")),
-        );
-        artifacts.insert("secrets.example", secrets_example(self, plan));
-        Ok(artifacts)
+        let text =
+            crate::yaml::to_string_after(&header("kubernetes"), &kustomization).map_err(|e| {
+                TargetError::Serialize {
+                    target: "kubernetes",
+                    path: "kustomization.yaml".into(),
+                    message: e.to_string(),
+                }
+            })?;
+        (manifests.emit)("kustomization.yaml".into(), text);
+        (manifests.emit)("secrets.example".into(), secrets_example(self, plan));
+        Ok(())
+    }
+}
+
+/// The manifests handed out so far: each file once (same kind and name: the first wins, as
+/// in Kompose), and the names for the kustomization.
+struct Emitted<'e> {
+    emit: &'e mut dyn FnMut(String, String),
+    seen: std::collections::HashSet<String>,
+    files: Vec<String>,
+}
+
+impl Emitted<'_> {
+    fn push(&mut self, m: Manifest) {
+        if !self.seen.insert(m.file.clone()) {
+            return;
+        }
+        self.files.push(m.file.clone());
+        (self.emit)(m.file, m.text);
+    }
+
+    fn extend_from(&mut self, ms: impl IntoIterator<Item = Manifest>) {
+        for m in ms {
+            self.push(m);
+        }
     }
 }
 

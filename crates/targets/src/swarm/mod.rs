@@ -258,12 +258,14 @@ impl Target for Swarm {
             crate::alerts::rules_file("swarm", plan.system(), false)?,
         );
         let file = stack_file(plan, &mut vars, &mut artifacts, &mut creates);
-        let yaml = crate::yaml::to_string(&file).map_err(|e| TargetError::Serialize {
-            target: "swarm",
-            path: FILE.into(),
-            message: e.to_string(),
+        let text = crate::yaml::to_string_after(&header("swarm"), &file).map_err(|e| {
+            TargetError::Serialize {
+                target: "swarm",
+                path: FILE.into(),
+                message: e.to_string(),
+            }
         })?;
-        artifacts.insert(FILE, format!("{}{yaml}", header("swarm")));
+        artifacts.insert(FILE, text);
         let intro = if docker::dokploy(plan.phase()).is_some() {
             format!("# Variables {FILE} reads. Dokploy passes its Environment tab to `docker stack deploy`;\n# set these there. `docker stack deploy` itself reads no `.env` file.\n")
         } else {

@@ -22,7 +22,14 @@ mod reference;
 /// Serializes `value` as a YAML document (without `---`), straight from its `Serialize`
 /// implementation into the text.
 pub fn to_string<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
-    let mut em = emit::Emitter::new(1024);
+    to_string_after("", value)
+}
+
+/// [`to_string`] written after `prefix` (a file's header) in the same buffer, so the file's
+/// text is built once rather than copied behind its header.
+pub fn to_string_after<T: Serialize>(prefix: &str, value: &T) -> Result<String, serde_json::Error> {
+    let mut em = emit::Emitter::new(prefix.len() + 1024);
+    em.out.push_str(prefix);
     value.serialize(&mut em)?;
     Ok(em.out)
 }

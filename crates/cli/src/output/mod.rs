@@ -1,0 +1,196 @@
+//! The only module that touches the output directory: compare, write atomically, prune.
+//!
+//! Rules: nothing is written outside `--out`; every file is written to a temporary file (in
+//! its own directory, or for a folder that does not exist yet, in a staging folder that
+//! becomes it with one rename) as soon as it is rendered, and moved into place only after all
+//! files were rendered and written ([`Stream`]), so a failed or interrupted build leaves the
+//! previous files intact. A file is escala's to delete only
+//! if escala wrote it: `build` records every file it writes in `<out>/.escala-files`, and
+//! `--prune` removes only files that record lists and the model no longer produces — regular
+//! files, never through a link. Output from before the record existed is pruned only where
+//! a file's first line is exactly the header escala writes, inside a `<phase>/<target>`
+//! folder this build writes.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::args::Selection;
+use crate::generate::Generated;
+
+mod record;
+mod stream;
+
+pub use record::{write_record, RECORD};
+pub use stream::{Mode, Stream};
+
+use record::{has_escala_header, read_record};
+
+/// How the files on disk relate to what the model generates.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    /// [`Mode::Compare`]: the files that differ from the disk, sorted: relative path, current
+    /// content (if any), new content.
+    pub changed: Vec<(PathBuf, Option<String>, String)>,
+    /// [`Mode::Write`]: the files written, sorted: relative path, and whether a file was
+    /// there before (updated) or not (created).
+    pub written: Vec<(PathBuf, bool)>,
+    /// Files already identical.
+    pub unchanged: usize,
+    /// escala-generated files on disk that the model no longer produces.
+    pub stale: Vec<PathBuf>,
+    /// Every file this build generates.
+    pub generated: Vec<PathBuf>,
+    /// Files the previous build recorded outside this build's `--phase`/`--target` selection.
+    pub kept: Vec<PathBuf>,
+}
+
+impl Comparison {
+    /// Whether disk and model agree.
+    pub fn is_clean(&self) -> bool {
+        self.changed.is_empty() && self.written.is_empty() && self.stale.is_empty()
+    }
+}
+
+/// A failure reading or writing the output directory.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} `{}`: {source}", path.display())]
+pub struct OutputError {
+    action: &'static str,
+    path: PathBuf,
+    #[source]
+    source: io::Error,
+}
+
+fn err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> OutputError {
+    let path = path.to_owned();
+    move |source| OutputError {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Compares `generated` with the files under `out` (all in memory; `build`, `diff` and
+/// `check` stream instead, through [`Stream`]).
+pub fn compare(
+    out: &Path,
+    generated: &Generated,
+    selection: &Selection,
+) -> Result<Comparison, OutputError> {
+    let mut stream = Stream::new(out, Mode::Compare);
+    for (rel, content) in &generated.files {
+        stream.file(rel.clone(), content.clone());
+    }
+    let (cmp, failed) = stream.into_parts();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    finish(out, cmp, &generated.dirs, selection)
+}
+
+/// Completes a comparison whose files were all taken: sorts it, and finds the stale files
+/// (generated before, in `dirs` or the record, and not any more).
+pub fn finish(
+    out: &Path,
+    mut cmp: Comparison,
+    dirs: &[PathBuf],
+    selection: &Selection,
+) -> Result<Comparison, OutputError> {
+    cmp.changed.sort_by(|a, b| a.0.cmp(&b.0));
+    cmp.written.sort();
+    cmp.generated.sort();
+    let generated: HashSet<&Path> = cmp.generated.iter().map(PathBuf::as_path).collect();
+    let mut stale = Vec::new();
+    let mut kept = Vec::new();
+    match read_record(out) {
+        // What escala wrote, and the model no longer produces: still there, a regular file.
+        Some(recorded) => {
+            for rel in recorded {
+                if generated.contains(rel.as_path()) {
+                    continue;
+                }
+                if !selected(&rel, selection) {
+                    kept.push(rel);
+                } else if is_regular_file(out, &rel) {
+                    stale.push(rel);
+                }
+            }
+        }
+        // Output written before the record: only exact headers, in folders this build owns.
+        None => {
+            let mut found = Vec::new();
+            if out.is_dir() {
+                walk(out, Path::new(""), &mut found)?;
+            }
+            for rel in found {
+                let owned = dirs.iter().any(|d| rel.starts_with(d));
+                if !generated.contains(rel.as_path())
+                    && owned
+                    && selected(&rel, selection)
+                    && has_escala_header(&out.join(&rel))
+                {
+                    stale.push(rel);
+                }
+            }
+        }
+    }
+    stale.sort();
+    cmp.stale = stale;
+    cmp.kept = kept;
+    Ok(cmp)
+}
+
+/// Whether `out/rel` is a regular file reached through no link (every folder on the way a
+/// real folder inside `out`).
+fn is_regular_file(out: &Path, rel: &Path) -> bool {
+    let mut at = out.to_path_buf();
+    for c in rel.components() {
+        at.push(c);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => return false,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    fs::symlink_metadata(&at).is_ok_and(|m| m.is_file())
+}
+
+/// Whether `<phase>/<target>/…` is inside the `--phase` / `--target` selection.
+fn selected(rel: &Path, selection: &Selection) -> bool {
+    let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy());
+    let (Some(phase), Some(target)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    (selection.phases.is_empty() || selection.phases.iter().any(|p| *p == phase))
+        && (selection.targets.is_empty() || selection.targets.iter().any(|t| *t == target))
+}
+
+fn walk(root: &Path, rel: &Path, found: &mut Vec<PathBuf>) -> Result<(), OutputError> {
+    let dir = root.join(rel);
+    for entry in fs::read_dir(&dir).map_err(err("cannot list", &dir))? {
+        let entry = entry.map_err(err("cannot list", &dir))?;
+        let kind = entry
+            .file_type()
+            .map_err(err("cannot stat", &entry.path()))?;
+        let child = rel.join(entry.file_name());
+        if kind.is_dir() {
+            walk(root, &child, found)?;
+        } else if kind.is_file() {
+            found.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// Deletes stale files escala wrote (see the module's rules); never through a link.
+pub fn prune(out: &Path, stale: &[PathBuf]) -> Result<(), OutputError> {
+    for rel in stale {
+        if is_regular_file(out, rel) {
+            let path = out.join(rel);
+            fs::remove_file(&path).map_err(err("cannot delete", &path))?;
+        }
+    }
+    Ok(())
+}
