@@ -69,11 +69,11 @@ pub fn generate(
     selection: &Selection,
 ) -> Result<Generated, GenerateError> {
     let files = std::sync::Mutex::new(BTreeMap::new());
-    let outcome = generate_into(system, targets, selection, &|path, content| {
+    let outcome = generate_into(system, targets, selection, &|batch| {
         files
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(path, content);
+            .extend(batch);
     })?;
     Ok(Generated {
         files: files
@@ -86,8 +86,9 @@ pub fn generate(
 }
 
 /// Checks `system` and renders the selected phases with the selected `targets`, handing each
-/// file (`<phase>/<target>/<path>`, content) to `sink` as soon as it is rendered, so that the
-/// caller can write it and let it go. Every check runs first: when this returns an
+/// file (`<phase>/<target>/<path>`, content) to `sink` soon after it is rendered — a few at a
+/// time (up to [`BATCH_BYTES`]), so that a sink passing them to another thread does not pay
+/// a wake-up per file — so that the caller can write it and let it go. Every check runs first: when this returns an
 /// `Invalid` error, `sink` was never called. Any other error can come after some files.
 ///
 /// Phases, and then each phase's targets, are prepared and rendered on as many threads as
@@ -97,7 +98,7 @@ pub fn generate_into(
     system: &System,
     targets: &[Box<dyn Target>],
     selection: &Selection,
-    sink: &(dyn Fn(PathBuf, String) + Sync),
+    sink: &(dyn Fn(Vec<(PathBuf, String)>) + Sync),
 ) -> Result<Outcome, GenerateError> {
     for name in &selection.phases {
         if !system.phases.iter().any(|p| p.name == name.as_str()) {
@@ -185,12 +186,19 @@ pub fn generate_into(
         .collect();
     let rendered = parallel(&work, |(p, job)| -> Result<(), GenerateError> {
         let mut unsafe_path = None;
+        let mut batch: Vec<(PathBuf, String)> = Vec::new();
+        let mut bytes = 0;
         job.target
             .render_into(&p.plans[job.plan], &mut |path, content| {
                 if !is_safe(Path::new(&path)) {
                     unsafe_path.get_or_insert(path);
                 } else if unsafe_path.is_none() {
-                    sink(job.dir.join(path), content);
+                    bytes += content.len();
+                    batch.push((job.dir.join(path), content));
+                    if bytes >= BATCH_BYTES {
+                        sink(std::mem::take(&mut batch));
+                        bytes = 0;
+                    }
                 }
             })?;
         match unsafe_path {
@@ -198,7 +206,12 @@ pub fn generate_into(
                 target: job.target.name(),
                 path,
             }),
-            None => Ok(()),
+            None => {
+                if !batch.is_empty() {
+                    sink(batch);
+                }
+                Ok(())
+            }
         }
     });
     // The first failure in the order of the work, whichever thread met it first.
@@ -208,6 +221,10 @@ pub fn generate_into(
     out.dirs = work.iter().map(|(_, job)| job.dir.clone()).collect();
     Ok(out)
 }
+
+/// How many bytes of files [`generate_into`] hands to its sink at once, at most one file
+/// more.
+pub const BATCH_BYTES: usize = 256 * 1024;
 
 /// One phase, ready to render: its plans (one per project root) and what each target does.
 struct Prepared<'a> {

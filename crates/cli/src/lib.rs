@@ -93,18 +93,20 @@ pub(crate) fn compared(
     ctx: &mut Ctx<'_>,
 ) -> Result<output::Comparison, Exit> {
     let mut stream = output::Stream::new(&sel.out, mode);
-    // A few files in flight: enough to keep both threads busy, never the whole output.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(PathBuf, String)>(32);
+    // A few batches of files in flight: enough to keep both sides busy, never the output.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(PathBuf, String)>>(8);
     let (generated, joined) = std::thread::scope(|scope| {
         let worker = scope.spawn(move || {
-            for (rel, content) in rx {
-                stream.file(rel, content);
+            for batch in rx {
+                for (rel, content) in batch {
+                    stream.file(rel, content);
+                }
             }
             stream
         });
-        let generated = generate::generate_into(system, targets, sel, &|rel, content| {
+        let generated = generate::generate_into(system, targets, sel, &|batch| {
             // The worker ends only when this sender is gone, so the send cannot fail.
-            let _ = tx.send((rel, content));
+            let _ = tx.send(batch);
         });
         drop(tx);
         (generated, worker.join())
@@ -197,8 +199,14 @@ fn style_for(choice: ColorChoice) -> report::Style {
 /// ```
 pub fn run(system: System) -> ExitCode {
     let targets = escala_targets::all();
-    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
-    run_with(&system, &targets, std::env::args_os(), &mut out, &mut err).into()
+    // Buffered: a large build reports thousands of lines, and unbuffered each would cost
+    // several system calls. Standard error first, as the commands write it first.
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut err = io::BufWriter::new(io::stderr().lock());
+    let exit = run_with(&system, &targets, std::env::args_os(), &mut out, &mut err);
+    let _ = err.flush();
+    let _ = out.flush();
+    exit.into()
 }
 
 /// [`run`] with explicit targets, arguments and output streams (for tests and tools).

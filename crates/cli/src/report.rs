@@ -28,8 +28,10 @@ impl Style {
 
 /// Writes `diags` for people: rustc-like, with the `infra.rs` line when it can be read.
 pub fn human(diags: &Diagnostics, style: Style, w: &mut dyn Write) -> io::Result<()> {
+    // Each source file read once, however many diagnostics point into it.
+    let mut sources = Sources::default();
     for d in diags {
-        one(d, style, w)?;
+        one(d, style, &mut sources, w)?;
     }
     let errors = diags
         .iter()
@@ -52,7 +54,29 @@ pub fn human(diags: &Diagnostics, style: Style, w: &mut dyn Write) -> io::Result
     Ok(())
 }
 
-fn one(d: &Diagnostic, style: Style, w: &mut dyn Write) -> io::Result<()> {
+/// The lines of the source files diagnostics point into, each file read at most once.
+#[derive(Default)]
+struct Sources {
+    /// File → its lines (`None`: unreadable).
+    files: std::collections::HashMap<String, Option<Vec<String>>>,
+}
+
+impl Sources {
+    /// Line `line` (1-based) of `file`, when it can be read.
+    fn line(&mut self, file: &str, line: u32) -> Option<&str> {
+        let lines = self.files.entry(file.to_owned()).or_insert_with(|| {
+            std::fs::read_to_string(file)
+                .ok()
+                .map(|text| text.lines().map(str::to_owned).collect())
+        });
+        lines
+            .as_ref()?
+            .get(line.checked_sub(1)? as usize)
+            .map(String::as_str)
+    }
+}
+
+fn one(d: &Diagnostic, style: Style, sources: &mut Sources, w: &mut dyn Write) -> io::Result<()> {
     let (label, color) = match d.severity {
         Severity::Error => ("error", "1;31"),
         Severity::Warning => ("warning", "1;33"),
@@ -66,11 +90,7 @@ fn one(d: &Diagnostic, style: Style, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "  {} {}", style.paint("1;34", "-->"), d.path)?;
     if let Some(o) = &d.origin {
         writeln!(w, "   {} {o}", style.paint("1;34", "="))?;
-        if let Some(line) = std::fs::read_to_string(&o.file).ok().and_then(|text| {
-            text.lines()
-                .nth(o.line.saturating_sub(1) as usize)
-                .map(str::to_owned)
-        }) {
+        if let Some(line) = sources.line(&o.file, o.line) {
             writeln!(w, "   {} {}", style.paint("1;34", "|"), line.trim_end())?;
         }
     }
