@@ -200,9 +200,11 @@ fn style_for(choice: ColorChoice) -> report::Style {
 pub fn run(system: System) -> ExitCode {
     let targets = escala_targets::all();
     // Buffered: a large build reports thousands of lines, and unbuffered each would cost
-    // several system calls. Standard error first, as the commands write it first.
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let mut err = io::BufWriter::new(io::stderr().lock());
+    // several system calls. Not locked for the whole run: targets render on other threads,
+    // and one that prints would wait for the lock forever. Standard error is flushed first,
+    // as the commands write it first.
+    let mut out = io::BufWriter::new(io::stdout());
+    let mut err = io::BufWriter::new(io::stderr());
     let exit = run_with(&system, &targets, std::env::args_os(), &mut out, &mut err);
     let _ = err.flush();
     let _ = out.flush();

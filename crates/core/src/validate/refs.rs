@@ -1,6 +1,6 @@
 //! References between objects: every name used must be declared, and used the right way.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::unknown;
 use crate::codes::{
@@ -19,6 +19,14 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     let volume_set: HashSet<&Name> = volumes.iter().copied().collect();
     let network_set: HashSet<&Name> = networks.iter().copied().collect();
     let secret_set: HashSet<&Name> = secrets.iter().copied().collect();
+    let config_by_name: HashMap<&Name, &crate::Config> =
+        system.configs.iter().map(|c| (&c.name, c)).collect();
+    let service_by_name: HashMap<&Name, &crate::Service> =
+        system.services.iter().map(|s| (&s.name, s)).collect();
+    let lookup = Lookup {
+        secrets: &secret_set,
+        configs: &config_by_name,
+    };
 
     for (i, c) in system.configs.iter().enumerate() {
         if c.sensitive && !matches!(c.source, ConfigSource::File(_) | ConfigSource::Dir(_)) {
@@ -55,7 +63,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         let at = format!("services.{}", s.name);
         let origin = s.origin.as_ref();
         if let Some(host) = &s.network_of {
-            sidecar(system, s, host, &at, diags);
+            sidecar(system, &service_by_name, s, host, &at, diags);
         }
         if let Some(c) = &s.container_name {
             if Name::from(c.as_str()).validate().is_err() {
@@ -167,7 +175,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         }
         for (i, c) in s.configs.iter().enumerate() {
             let path = format!("{at}.configs[{i}]");
-            match system.configs.iter().find(|x| x.name == c.config) {
+            match config_by_name.get(&c.config) {
                 None => {
                     unknown(
                         diags,
@@ -195,7 +203,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 origin,
             );
         }
-        env_refs(system, &s.env, &at, origin, diags);
+        env_refs(system, &lookup, &s.env, &at, origin, diags);
         let mut ports = HashSet::new();
         for (i, p) in s.ports.iter().enumerate() {
             let path = format!("{at}.ports[{i}]");
@@ -344,7 +352,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         }
         for (i, o) in phase.overrides.iter().enumerate() {
             let at = format!("phases.{}.overrides[{i}]", phase.name);
-            env_refs(system, &o.env, &at, o.origin.as_ref(), diags);
+            env_refs(system, &lookup, &o.env, &at, o.origin.as_ref(), diags);
             if !service_set.contains(&o.service) {
                 unknown(
                     diags,
@@ -409,10 +417,17 @@ fn port_name_problem(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The declared secrets and configs by name: O(1) lookups on large systems.
+pub(super) struct Lookup<'a> {
+    secrets: &'a HashSet<&'a Name>,
+    configs: &'a HashMap<&'a Name, &'a crate::Config>,
+}
+
 /// The references of an environment (a service's, or a phase's override of it) at `at`:
 /// every secret and config it reads exists, and is of the right kind.
 pub(super) fn env_refs(
     system: &System,
+    lookup: &Lookup<'_>,
     env: &indexmap::IndexMap<String, Env>,
     at: &str,
     origin: Option<&crate::Origin>,
@@ -423,7 +438,7 @@ pub(super) fn env_refs(
         match value {
             Env::Literal(_) | Env::NotSecret(_) => {}
             Env::Secret(n) | Env::SecretFile(n) => {
-                if !system.secrets.iter().any(|x| &x.name == n) {
+                if !lookup.secrets.contains(n) {
                     unknown(
                         diags,
                         path,
@@ -435,46 +450,45 @@ pub(super) fn env_refs(
                     .origin(origin);
                 }
             }
-            Env::Config { config, key: k } => {
-                match system.configs.iter().find(|x| &x.name == config) {
-                    None => {
-                        unknown(
-                            diags,
+            Env::Config { config, key: k } => match lookup.configs.get(config) {
+                None => {
+                    unknown(
+                        diags,
+                        path,
+                        "config",
+                        config,
+                        system.configs.iter().map(|x| &x.name),
+                        "System::config",
+                    )
+                    .origin(origin);
+                }
+                Some(cfg) => match &cfg.source {
+                    ConfigSource::Values(values) if values.contains_key(k) => {}
+                    ConfigSource::Values(values) => {
+                        let hint = crate::suggest::closest(k, values.keys().map(String::as_str));
+                        let d = diags.error(
+                            crate::codes::REF_UNKNOWN,
                             path,
-                            "config",
-                            config,
-                            system.configs.iter().map(|x| &x.name),
-                            "System::config",
-                        )
-                        .origin(origin);
+                            format!("config `{config}` has no key `{k}`"),
+                        );
+                        match hint {
+                            Some(h) => d.help(format!("did you mean `{h}`?")),
+                            None => d.help(format!("add `{k}` to config `{config}`")),
+                        };
+                        d.origin(origin);
                     }
-                    Some(cfg) => {
-                        match &cfg.source {
-                            ConfigSource::Values(values) if values.contains_key(k) => {}
-                            ConfigSource::Values(values) => {
-                                let hint =
-                                    crate::suggest::closest(k, values.keys().map(String::as_str));
-                                let d = diags.error(
-                                    crate::codes::REF_UNKNOWN,
-                                    path,
-                                    format!("config `{config}` has no key `{k}`"),
-                                );
-                                match hint {
-                                    Some(h) => d.help(format!("did you mean `{h}`?")),
-                                    None => d.help(format!("add `{k}` to config `{config}`")),
-                                };
-                                d.origin(origin);
-                            }
-                            _ => {
-                                diags
-                            .error(REF_CONFIG_KIND, path, format!("config `{config}` is a file, not key/value pairs"))
+                    _ => {
+                        diags
+                            .error(
+                                REF_CONFIG_KIND,
+                                path,
+                                format!("config `{config}` is a file, not key/value pairs"),
+                            )
                             .help("declare it with `Config::values`, or mount the file instead")
                             .origin(origin);
-                            }
-                        }
                     }
-                }
-            }
+                },
+            },
         }
     }
 }
@@ -504,10 +518,17 @@ fn leaves_project(path: &str) -> bool {
 
 /// A service in another's network namespace: the host exists, is not a sidecar itself, and
 /// the sidecar has no ports or networks of its own (compose refuses both).
-fn sidecar(system: &System, s: &crate::Service, host: &Name, at: &str, diags: &mut Diagnostics) {
+fn sidecar(
+    system: &System,
+    services: &HashMap<&Name, &crate::Service>,
+    s: &crate::Service,
+    host: &Name,
+    at: &str,
+    diags: &mut Diagnostics,
+) {
     let origin = s.origin.as_ref();
     let path = format!("{at}.network_of");
-    let Some(h) = system.services.iter().find(|x| &x.name == host) else {
+    let Some(h) = services.get(host).copied() else {
         unknown(
             diags,
             path,
