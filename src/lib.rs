@@ -60,6 +60,7 @@ pub fn render(
         phases: Vec::new(),
         targets: Vec::new(),
         deny_warnings: false,
+        jobs: None,
     };
     cli::generate(system, &targets::all(), &selection)
 }

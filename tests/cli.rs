@@ -648,3 +648,65 @@ fn an_empty_secret_file_stops_the_build() {
     let r = run(&system, &["build", "--out", out.to_str().expect("utf-8")]);
     assert_eq!(r.exit, Exit::Ok, "{}", r.err);
 }
+
+#[allow(dead_code)] // its `main` is the example's
+#[path = "../examples/copies.rs"]
+mod copies;
+
+/// Rendering on several threads changes nothing: a model large enough to be built on every
+/// core (50 copies of a five-service stack) writes the same files, the same record and the
+/// same report with `--jobs 1`, `--jobs 3` and the default, and the same files as the
+/// in-memory [`escala::render`].
+#[test]
+fn the_same_files_on_one_thread_and_on_many() {
+    let system = copies::system(50);
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut trees = Vec::new();
+    let mut reports = Vec::new();
+    for jobs in [Some("1"), Some("3"), None] {
+        let out = dir
+            .path()
+            .join(format!("deploy-{}", jobs.unwrap_or("default")));
+        let out_s = out.to_str().expect("utf-8");
+        let mut args = vec!["build", "--out", out_s, "--color", "never"];
+        if let Some(j) = jobs {
+            args.extend(["--jobs", j]);
+        }
+        let r = run(&system, &args);
+        assert_eq!(r.exit, Exit::Ok, "{}", r.err);
+        assert!(
+            r.err.contains("created") && r.err.contains("written, 0 unchanged"),
+            "{}",
+            r.err
+        );
+        reports.push(r.err.replace(out_s, "<out>"));
+        trees.push(snapshot_dir(&out));
+    }
+    assert!(trees[0].len() > 250, "{} files", trees[0].len());
+    assert!(
+        trees.iter().all(|t| t == &trees[0]),
+        "same files, same bytes"
+    );
+    assert!(reports.iter().all(|r| r == &reports[0]), "same report");
+    let in_memory = escala::render(&system, dir.path().join("deploy-1")).expect("renders");
+    let rendered: Vec<(String, Vec<u8>)> = in_memory
+        .files
+        .iter()
+        .map(|(p, c)| (p.display().to_string(), c.as_bytes().to_vec()))
+        .collect();
+    let written: Vec<(String, Vec<u8>)> = trees[0]
+        .iter()
+        .filter(|(p, _)| p != ".escala-files")
+        .cloned()
+        .collect();
+    let mut rendered = rendered;
+    rendered.sort();
+    assert_eq!(rendered, written);
+}
+
+#[test]
+fn jobs_must_be_at_least_one() {
+    let r = run(&finanzas(), &["build", "--jobs", "0"]);
+    assert_eq!(r.exit, Exit::Internal);
+    assert!(r.err.contains("--jobs"), "{}", r.err);
+}

@@ -287,7 +287,7 @@ proptest! {
         }
         system = system.phase(Phase::new(names.last().cloned().unwrap_or_default(), Engine::Compose).replicas(names.first().cloned().unwrap_or_default(), 3));
         let targets = escala::targets::all();
-        let selection = escala::cli::args::Selection { out: "unused".into(), phases: vec![], targets: vec![], deny_warnings: false };
+        let selection = escala::cli::args::Selection { out: "unused".into(), phases: vec![], targets: vec![], deny_warnings: false, jobs: None };
         // Either outcome is fine; what matters is that neither check nor render panics.
         let _ = escala::cli::generate(&system, &targets, &selection);
     }

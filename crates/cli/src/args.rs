@@ -84,6 +84,10 @@ pub struct Selection {
     /// Treat fidelity warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Threads to render on (default: one per core for a large model, one for a small one).
+    /// The files are the same for any number.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// Arguments of `build`.

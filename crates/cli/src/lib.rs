@@ -83,8 +83,10 @@ impl Ctx<'_> {
 /// changed files are written, and in place when this returns `Ok`), `diff` and `check`
 /// ([`output::Mode::Compare`]).
 ///
-/// Rendering and the disk overlap: this thread renders, and hands each file to a second one
-/// that compares it with the disk and writes it, so no file waits in memory for the others.
+/// Rendering and the disk overlap: this thread renders (with others, see
+/// [`generate::threads`]), and hands each batch of files to a second one that compares them
+/// with the disk and writes them, so no file waits in memory for the others. A small model is
+/// rendered and written on this thread alone.
 pub(crate) fn compared(
     system: &System,
     targets: &[Box<dyn Target>],
@@ -92,26 +94,45 @@ pub(crate) fn compared(
     mode: output::Mode,
     ctx: &mut Ctx<'_>,
 ) -> Result<output::Comparison, Exit> {
-    let mut stream = output::Stream::new(&sel.out, mode);
-    // A few batches of files in flight: enough to keep both sides busy, never the output.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(PathBuf, String)>>(8);
-    let (generated, joined) = std::thread::scope(|scope| {
-        let worker = scope.spawn(move || {
-            for batch in rx {
-                for (rel, content) in batch {
-                    stream.file(rel, content);
+    let stream = output::Stream::new(&sel.out, mode);
+    let (generated, mut stream) = if generate::threads(system, sel) > 1 {
+        // A few batches of files in flight: enough to keep both sides busy, never the output.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(PathBuf, String)>>(8);
+        let (generated, joined) = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || {
+                let mut stream = stream;
+                for batch in rx {
+                    for (rel, content) in batch {
+                        stream.file(rel, content);
+                    }
                 }
-            }
-            stream
+                stream
+            });
+            let generated = generate::generate_into(system, targets, sel, &|batch| {
+                // The worker ends only when this sender is gone, so the send cannot fail.
+                let _ = tx.send(batch);
+            });
+            drop(tx);
+            (generated, worker.join())
         });
+        let stream = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (generated, stream)
+    } else {
+        // A small model: one thread renders and writes.
+        let stream = std::sync::Mutex::new(stream);
         let generated = generate::generate_into(system, targets, sel, &|batch| {
-            // The worker ends only when this sender is gone, so the send cannot fail.
-            let _ = tx.send(batch);
+            let mut stream = stream
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (rel, content) in batch {
+                stream.file(rel, content);
+            }
         });
-        drop(tx);
-        (generated, worker.join())
-    });
-    let mut stream = joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let stream = stream
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (generated, stream)
+    };
     let outcome = match generated {
         Ok(outcome) => outcome,
         Err(e) => {
