@@ -323,7 +323,11 @@ pub fn kubernetes_can_share(phase: &Phase, user: &Service) -> bool {
 /// service of the phase mounts (except the database's own volumes: the dump covers them, and
 /// copying a live data directory would not be consistent). On Kubernetes, only volumes of a
 /// one-replica StatefulSet (see [`kubernetes_can_share`]).
-pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> Vec<Service> {
+pub(crate) fn services(
+    system: &System,
+    phase: &Phase,
+    running: &[std::borrow::Cow<'_, Service>],
+) -> Vec<Service> {
     let Some(backups) = &system.backups else {
         return Vec::new();
     };

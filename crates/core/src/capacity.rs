@@ -69,7 +69,7 @@ pub fn most(s: &Service) -> u32 {
 
 /// The load of every node of `phase` running `services`, in node order: replicas spread
 /// over their candidates, each to the least-requested one.
-pub fn loads(phase: &Phase, services: &[Service]) -> Vec<Load> {
+pub fn loads(phase: &Phase, services: &[std::borrow::Cow<'_, Service>]) -> Vec<Load> {
     let mut out = vec![Load::default(); phase.nodes.len()];
     for s in services {
         if one_shot(s) {

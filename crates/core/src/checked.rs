@@ -1,5 +1,7 @@
 //! A validated system, and its view at one phase.
 
+use std::borrow::Cow;
+
 use crate::{
     ByteSize, Cpu, Dependency, Diagnostics, Engine, Name, Phase, Resources, Restart, Route,
     Service, System, Volume, Workload, UPKEEP_SERVICE,
@@ -49,7 +51,9 @@ impl<'a> Checked<'a> {
 pub struct PhasePlan<'a> {
     system: &'a System,
     phase: &'a Phase,
-    services: Vec<Service>,
+    /// Borrowed from the system when the phase changes nothing in them (most services):
+    /// a plan of 50,000 services copies only those it changes.
+    services: Vec<Cow<'a, Service>>,
     volumes: Vec<Volume>,
     index: std::collections::HashMap<Name, usize>,
     root: String,
@@ -74,7 +78,7 @@ struct Used {
 }
 
 impl Used {
-    fn of(services: &[Service]) -> Self {
+    fn of(services: &[Cow<'_, Service>]) -> Self {
         let mut used = Used::default();
         for (i, s) in services.iter().enumerate() {
             if let Some(host) = &s.network_of {
@@ -111,7 +115,7 @@ impl<'a> PhasePlan<'a> {
         let index = services
             .iter()
             .enumerate()
-            .map(|(i, s): (usize, &Service)| (s.name.clone(), i))
+            .map(|(i, s): (usize, &Cow<'_, Service>)| (s.name.clone(), i))
             .collect();
         let mut volumes = system.volumes.clone();
         volumes.extend(crate::cluster::volumes(system, phase));
@@ -150,6 +154,7 @@ impl<'a> PhasePlan<'a> {
             .into_iter()
             .flatten()
             .filter_map(|i| self.services.get(*i))
+            .map(|s| &**s)
     }
     /// The plan's volume `name`.
     pub fn volume(&self, name: &Name) -> Option<&Volume> {
@@ -272,8 +277,9 @@ impl<'a> PhasePlan<'a> {
     pub fn phase(&self) -> &'a Phase {
         self.phase
     }
-    /// The services with this phase's overrides applied, in declaration order.
-    pub fn services(&self) -> &[Service] {
+    /// The services with this phase's overrides applied, in declaration order (each a
+    /// [`Cow`]: use it as a `&Service`).
+    pub fn services(&self) -> &[Cow<'a, Service>] {
         &self.services
     }
     /// The volumes of the system, then those the phase derives (a Citus worker's copy of the
@@ -291,7 +297,7 @@ impl<'a> PhasePlan<'a> {
     }
     /// The effective service named `name`.
     pub fn service(&self, name: &Name) -> Option<&Service> {
-        self.index.get(name).map(|&i| &self.services[i])
+        self.index.get(name).map(|&i| &*self.services[i])
     }
 
     /// The reverse proxy that serves the routes in this phase: the service named by
@@ -304,15 +310,16 @@ impl<'a> PhasePlan<'a> {
             None => self
                 .services()
                 .iter()
-                .find(|s| s.image.as_deref().is_some_and(is_traefik_image)),
+                .find(|s| s.image.as_deref().is_some_and(is_traefik_image))
+                .map(|s| &**s),
         }
     }
 }
 
 /// The services `phase` runs, with its overrides applied, in declaration order; then the jobs
 /// the model implies (the partition upkeep, see [`Upkeep`](crate::Upkeep)).
-pub fn phase_services(system: &System, phase: &Phase) -> Vec<Service> {
-    let mut out: Vec<Service> = system
+pub fn phase_services<'a>(system: &'a System, phase: &Phase) -> Vec<Cow<'a, Service>> {
+    let mut out: Vec<Cow<'a, Service>> = system
         .services
         .iter()
         .filter(|s| phase.runs(&s.name))
@@ -323,28 +330,38 @@ pub fn phase_services(system: &System, phase: &Phase) -> Vec<Service> {
         system.database.as_ref(),
     ) {
         if let Some(coordinator) = out.iter_mut().find(|s| s.name == db.service) {
-            coordinator.image = Some(cluster.image.clone());
-            let coordinator = coordinator.clone();
-            out.extend(crate::cluster::services(system, phase, &coordinator));
+            coordinator.to_mut().image = Some(cluster.image.clone());
+            let coordinator = coordinator.clone().into_owned();
+            out.extend(
+                crate::cluster::services(system, phase, &coordinator)
+                    .into_iter()
+                    .map(Cow::Owned),
+            );
         }
     }
     if let Some(pooler) = crate::pooler::service(system, phase, &out) {
-        out.push(pooler);
+        out.push(Cow::Owned(pooler));
     }
     let replica = crate::replica::services(system, phase, &out);
-    out.extend(replica);
+    out.extend(replica.into_iter().map(Cow::Owned));
     if let Some(job) = upkeep_job(system, phase, &out) {
-        out.push(job);
+        out.push(Cow::Owned(job));
     }
     let backups = crate::backup::services(system, phase, &out);
-    out.extend(backups);
+    out.extend(backups.into_iter().map(Cow::Owned));
     // A secret passed as a file path is mounted, on every engine.
     for s in &mut out {
-        for value in s.env.values() {
-            if let crate::Env::SecretFile(name) = value {
-                if !s.secrets.contains(name) {
-                    s.secrets.push(name.clone());
-                }
+        let missing: Vec<Name> = s
+            .env
+            .values()
+            .filter_map(|value| match value {
+                crate::Env::SecretFile(name) if !s.secrets.contains(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        for name in missing {
+            if !s.secrets.contains(&name) {
+                s.to_mut().secrets.push(name);
             }
         }
     }
@@ -368,7 +385,7 @@ pub(crate) fn small_job_resources() -> Resources {
 
 /// The partition upkeep job of `phase`, when the database plan asks for one and the phase
 /// partitions tables and runs the database.
-fn upkeep_job(system: &System, phase: &Phase, services: &[Service]) -> Option<Service> {
+fn upkeep_job(system: &System, phase: &Phase, services: &[Cow<'_, Service>]) -> Option<Service> {
     let db = system.database.as_ref()?;
     let upkeep = db.upkeep.as_ref()?;
     if !db.partitions_in(&phase.database) {
@@ -424,9 +441,12 @@ fn upkeep_job(system: &System, phase: &Phase, services: &[Service]) -> Option<Se
 }
 
 /// `service` with `phase`'s overrides applied.
-pub fn effective(service: &Service, phase: &Phase) -> Service {
+pub fn effective<'a>(service: &'a Service, phase: &Phase) -> Cow<'a, Service> {
+    let Some(o) = phase.override_of(&service.name) else {
+        return Cow::Borrowed(service);
+    };
     let mut s = service.clone();
-    if let Some(o) = phase.override_of(&service.name) {
+    {
         if let Some(r) = o.replicas {
             s.replicas = r;
         }
@@ -452,7 +472,7 @@ pub fn effective(service: &Service, phase: &Phase) -> Service {
             s.env.insert(key.clone(), value.clone());
         }
     }
-    s
+    Cow::Owned(s)
 }
 
 /// Whether `image` is Traefik's: its repository's last segment is `traefik`

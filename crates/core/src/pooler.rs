@@ -109,7 +109,11 @@ impl Pooler {
 }
 
 /// The pooler of `phase`, in front of the database service as the phase runs it.
-pub(crate) fn service(system: &System, phase: &Phase, running: &[Service]) -> Option<Service> {
+pub(crate) fn service(
+    system: &System,
+    phase: &Phase,
+    running: &[std::borrow::Cow<'_, Service>],
+) -> Option<Service> {
     let db = system.database.as_ref()?;
     let pooler = db.pooler.as_ref()?;
     let database = running.iter().find(|s| s.name == db.service)?;

@@ -72,7 +72,11 @@ exec docker-entrypoint.sh postgres"#,
 }
 
 /// The setup job and the replica of `phase`.
-pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> Vec<Service> {
+pub(crate) fn services(
+    system: &System,
+    phase: &Phase,
+    running: &[std::borrow::Cow<'_, Service>],
+) -> Vec<Service> {
     let Some(db) = system.database.as_ref() else {
         return Vec::new();
     };
@@ -105,7 +109,7 @@ pub(crate) fn services(system: &System, phase: &Phase, running: &[Service]) -> V
         .build();
     job.image = primary.image.clone();
     job.env = crate::database_node::env(primary);
-    let mut r = primary.clone();
+    let mut r = primary.clone().into_owned();
     r.name = name(&primary.name);
     r.origin = None;
     r.replicas = 1;

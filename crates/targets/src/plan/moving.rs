@@ -67,9 +67,10 @@ fn deploy(plan: &PhasePlan<'_>) -> String {
 }
 
 /// The stateful services of a phase and the volumes they write.
-fn stateful(services: &[Service]) -> Vec<(&Service, Vec<String>)> {
+fn stateful<'s>(services: &'s [std::borrow::Cow<'_, Service>]) -> Vec<(&'s Service, Vec<String>)> {
     services
         .iter()
+        .map(|s| &**s)
         .filter(|s| s.workload == Workload::Stateful)
         .map(|s| {
             let vols = s
@@ -88,7 +89,7 @@ fn stateful(services: &[Service]) -> Vec<(&Service, Vec<String>)> {
 }
 
 /// The data section: how each stateful service's data gets to the new phase.
-fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[Service]) -> String {
+fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[std::borrow::Cow<'_, Service>]) -> String {
     let system = plan.system();
     let to = plan.phase();
     let moves = from.engine != to.engine || !same_nodes(from, to);
@@ -177,7 +178,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>, from: &Phase) -> String {
     out.push_str("### Services\n\n| service | before | after |\n|---|---|---|\n");
     let mut rows = 0;
     let by_name: std::collections::HashMap<&escala_core::Name, &escala_core::Service> =
-        before.iter().map(|b| (&b.name, b)).collect();
+        before.iter().map(|b| (&b.name, &**b)).collect();
     for s in plan.services() {
         let old = by_name.get(&s.name).copied();
         let (was, is) = (old.map_or("—".to_owned(), shape), shape(s));
