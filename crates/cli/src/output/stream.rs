@@ -82,6 +82,9 @@ pub struct Stream {
     /// New folders (relative to `out`) whose files are in the staging folder.
     new_folders: BTreeSet<PathBuf>,
     staging_ready: bool,
+    /// The temporary files and folders this stream registered for the interrupt handler
+    /// (which removes every stream's); the stream removes only its own.
+    mine: Vec<PathBuf>,
     cmp: super::Comparison,
     /// The first failure; later files are ignored.
     failed: Option<OutputError>,
@@ -101,6 +104,7 @@ impl Stream {
             beside: Vec::new(),
             new_folders: BTreeSet::new(),
             staging_ready: false,
+            mine: Vec::new(),
             cmp: super::Comparison::default(),
             failed: None,
         }
@@ -194,6 +198,7 @@ impl Stream {
                     .map_err(err("cannot remove a stale staging folder", &staging))?;
             }
             staged().push(staging.clone());
+            self.mine.push(staging.clone());
             self.staging_ready = true;
         }
         self.new_folders.insert(folder);
@@ -219,6 +224,7 @@ impl Stream {
         // the interrupt holds the lock no new one appears.
         let mut pending = staged();
         pending.push(tmp.clone());
+        self.mine.push(tmp.clone());
         fs::write(&tmp, content).map_err(err("cannot write", &tmp))
     }
 
@@ -230,13 +236,22 @@ impl Stream {
             Some(e) => Err(e),
             None => self.place(),
         };
-        let mut pending = staged();
-        if result.is_err() {
-            remove_staged(&mut pending);
-        } else {
-            pending.clear();
-        }
+        self.release(result.is_err());
         result
+    }
+
+    /// Takes this stream's temporaries off the interrupt handler's list, removing them from
+    /// the disk first when `remove` (other streams of the process keep theirs).
+    fn release(&mut self, remove: bool) {
+        let mut pending = staged();
+        let mine: HashSet<PathBuf> = self.mine.drain(..).collect();
+        if mine.is_empty() {
+            return;
+        }
+        pending.retain(|p| !mine.contains(p));
+        if remove {
+            remove_staged(&mut mine.into_iter().collect());
+        }
     }
 
     fn place(&mut self) -> Result<(), OutputError> {
@@ -264,7 +279,7 @@ impl Stream {
 
     /// Removes whatever this stream wrote (the build failed after it started).
     pub fn abandon(&mut self) {
-        remove_staged(&mut staged());
+        self.release(true);
     }
 
     /// The comparison so far (every file taken), and the first failure if any.

@@ -610,9 +610,9 @@ impl Kubernetes {
                 manifests.push(Manifest::new(config.name.as_str(), "ConfigMap", &cm)?);
             }
         }
-        manifests.extend_from(network::ingresses(self, plan)?);
+        network::ingresses(self, plan, &mut |m| manifests.push(m))?;
         if !self.compat {
-            manifests.extend_from(network::policies(self, plan)?);
+            network::policies(self, plan, &mut |m| manifests.push(m))?;
         }
         if !self.compat {
             // A custom resource: `kubectl apply` fails on a cluster without the Prometheus

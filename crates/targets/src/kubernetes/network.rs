@@ -19,18 +19,19 @@ fn host_name(host: &str) -> String {
     host.replace("*.", "wildcard-").replace('.', "-")
 }
 
+/// Each manifest goes to `out` as soon as it is made (a large plan has thousands).
 pub(super) fn ingresses(
     k: &Kubernetes,
     plan: &PhasePlan<'_>,
-) -> Result<Vec<Manifest>, TargetError> {
+    out: &mut dyn FnMut(Manifest),
+) -> Result<(), TargetError> {
     if k.compat {
-        return per_service(k, plan);
+        return per_service(k, plan, out);
     }
     let mut by_host: BTreeMap<&str, Vec<&Route>> = BTreeMap::new();
     for r in plan.routes() {
         by_host.entry(r.host.as_str()).or_default().push(r);
     }
-    let mut out = Vec::new();
     let mut needs_redirect = false;
     for (host, routes) in by_host {
         let name = host_name(host);
@@ -86,25 +87,34 @@ pub(super) fn ingresses(
             }),
             ..Ingress::default()
         };
-        out.push(Manifest::new(&name, "Ingress", &ingress)?);
+        out(Manifest::new(&name, "Ingress", &ingress)?);
     }
     if needs_redirect {
-        out.push(redirect_middleware(k, plan)?);
+        out(redirect_middleware(k, plan)?);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Kompose's Ingresses: one per routed service, named after it, a rule per host, and TLS for
 /// every host when any route has it; none for a LoadBalancer service (Kompose's rule).
-fn per_service(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetError> {
+fn per_service(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+    out: &mut dyn FnMut(Manifest),
+) -> Result<(), TargetError> {
+    // In the order of each service's first route.
     let mut by_service: Vec<(&escala_core::Name, Vec<&Route>)> = Vec::new();
+    let mut at: std::collections::HashMap<&escala_core::Name, usize> =
+        std::collections::HashMap::new();
     for r in plan.routes() {
-        match by_service.iter_mut().find(|(s, _)| **s == r.service) {
-            Some((_, routes)) => routes.push(r),
-            None => by_service.push((&r.service, vec![r])),
+        match at.get(&r.service) {
+            Some(&i) => by_service[i].1.push(r),
+            None => {
+                at.insert(&r.service, by_service.len());
+                by_service.push((&r.service, vec![r]));
+            }
         }
     }
-    let mut out = Vec::new();
     for (service, routes) in by_service {
         let exposure = plan.service(service).map(|s| s.exposure);
         if matches!(exposure, Some(escala_core::Exposure::LoadBalancer { .. })) {
@@ -174,9 +184,9 @@ fn per_service(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, Ta
             }),
             ..Ingress::default()
         };
-        out.push(Manifest::new(service.as_str(), "Ingress", &ingress)?);
+        out(Manifest::new(service.as_str(), "Ingress", &ingress)?);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The ingress class of an Ingress holding `routes`: the first a route names, else the
@@ -250,9 +260,12 @@ fn pods(name: &str) -> LabelSelector {
 /// each other (the coordinator reaches the workers, and workers reach the coordinator and each
 /// other), and routed services accept the ingress controller (K3s's Traefik in `kube-system`)
 /// on their routed ports.
-pub(super) fn policies(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manifest>, TargetError> {
+pub(super) fn policies(
+    k: &Kubernetes,
+    plan: &PhasePlan<'_>,
+    out: &mut dyn FnMut(Manifest),
+) -> Result<(), TargetError> {
     let controller = k.controller(plan);
-    let mut out = Vec::new();
     let deny = NetworkPolicy {
         metadata: meta(k, plan, "default-deny-ingress", None),
         spec: Some(NetworkPolicySpec {
@@ -261,7 +274,7 @@ pub(super) fn policies(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manif
             ..NetworkPolicySpec::default()
         }),
     };
-    out.push(Manifest::new(
+    out(Manifest::new(
         "default-deny-ingress",
         "NetworkPolicy",
         &deny,
@@ -395,7 +408,7 @@ pub(super) fn policies(k: &Kubernetes, plan: &PhasePlan<'_>) -> Result<Vec<Manif
                 ..NetworkPolicySpec::default()
             }),
         };
-        out.push(Manifest::new(&name, "NetworkPolicy", &policy)?);
+        out(Manifest::new(&name, "NetworkPolicy", &policy)?);
     }
-    Ok(out)
+    Ok(())
 }
