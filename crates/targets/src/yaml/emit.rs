@@ -6,7 +6,7 @@
 use serde::ser::{self, Serialize};
 use serde_json::Error;
 
-use super::{key_into, literal_safe, quoted_into};
+use super::{is_plain_ascii, key_into, literal_safe, quoted_into};
 
 /// Where the next value goes, which decides what precedes it and where its lines start.
 #[derive(Clone, Copy)]
@@ -83,7 +83,12 @@ impl Emitter {
             }
             Slot::Value(at) | Slot::Item(at) => {
                 self.out.push(' ');
-                if literal_safe(s) {
+                if is_plain_ascii(s) {
+                    // Most strings: quoted as they are, and never a literal block.
+                    self.out.push('"');
+                    self.out.push_str(s);
+                    self.out.push_str("\"\n");
+                } else if literal_safe(s) {
                     let body = s.strip_suffix('\n');
                     self.out
                         .push_str(if body.is_some() { "|\n" } else { "|-\n" });
@@ -357,9 +362,7 @@ impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: ?Sized + Serialize>(&mut self, key: &T) -> Result<(), Error> {
-        let key = key.serialize(KeyText)?;
-        self.key(&key);
-        Ok(())
+        key.serialize(KeyText(self))
     }
     fn serialize_value<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
         value.serialize(&mut *self.em)
@@ -468,77 +471,89 @@ impl ser::SerializeStructVariant for Variant<'_> {
     }
 }
 
-/// A mapping key as text, as serde_json accepts keys: strings, and numbers, booleans and
-/// characters written as strings.
-struct KeyText;
+/// A mapping key, written as the key of the next entry of its mapping: as serde_json accepts
+/// keys, strings, and numbers, booleans and characters written as strings. A string is
+/// written straight from the value, without a copy; nothing is written for a key refused.
+struct KeyText<'c, 'a>(&'c mut Compound<'a>);
 
 fn key_error() -> Error {
     ser::Error::custom("a mapping key must be a string")
 }
 
-impl ser::Serializer for KeyText {
-    type Ok = String;
+impl ser::Serializer for KeyText<'_, '_> {
+    type Ok = ();
     type Error = Error;
-    type SerializeSeq = ser::Impossible<String, Error>;
-    type SerializeTuple = ser::Impossible<String, Error>;
-    type SerializeTupleStruct = ser::Impossible<String, Error>;
-    type SerializeTupleVariant = ser::Impossible<String, Error>;
-    type SerializeMap = ser::Impossible<String, Error>;
-    type SerializeStruct = ser::Impossible<String, Error>;
-    type SerializeStructVariant = ser::Impossible<String, Error>;
+    type SerializeSeq = ser::Impossible<(), Error>;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
 
-    fn serialize_str(self, v: &str) -> Result<String, Error> {
-        Ok(v.to_owned())
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.0.key(v);
+        Ok(())
     }
-    fn serialize_bool(self, v: bool) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_i16(self, v: i16) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_i32(self, v: i32) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_i64(self, v: i64) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_u8(self, v: u8) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_u16(self, v: u16) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_u32(self, v: u32) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_u64(self, v: u64) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_f32(self, _: f32) -> Result<String, Error> {
+    fn serialize_f32(self, _: f32) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_f64(self, _: f64) -> Result<String, Error> {
+    fn serialize_f64(self, _: f64) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_char(self, v: char) -> Result<String, Error> {
-        Ok(v.to_string())
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.0.key(&v.to_string());
+        Ok(())
     }
-    fn serialize_bytes(self, _: &[u8]) -> Result<String, Error> {
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_none(self) -> Result<String, Error> {
+    fn serialize_none(self) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<String, Error> {
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_unit(self) -> Result<String, Error> {
+    fn serialize_unit(self) -> Result<(), Error> {
         Err(key_error())
     }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<String, Error> {
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
         Err(key_error())
     }
     fn serialize_unit_variant(
@@ -546,14 +561,15 @@ impl ser::Serializer for KeyText {
         _: &'static str,
         _: u32,
         variant: &'static str,
-    ) -> Result<String, Error> {
-        Ok(variant.to_owned())
+    ) -> Result<(), Error> {
+        self.0.key(variant);
+        Ok(())
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
         _: &'static str,
         value: &T,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(
@@ -562,7 +578,7 @@ impl ser::Serializer for KeyText {
         _: u32,
         _: &'static str,
         _: &T,
-    ) -> Result<String, Error> {
+    ) -> Result<(), Error> {
         Err(key_error())
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {

@@ -57,14 +57,19 @@ pub(crate) fn passes_unescaped(c: char) -> bool {
     }
 }
 
+/// Whether `s` is printable ASCII without `"` or `\\`: quoted as it is, and never a literal
+/// block (it has no line break).
+pub(crate) fn is_plain_ascii(s: &str) -> bool {
+    s.bytes()
+        .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
+}
+
 /// A YAML double-quoted scalar. Everything outside YAML's printable set is escaped, and so
 /// are the characters YAML 1.1 folds as line breaks (NEL, LS, PS) and the BOM.
 pub(crate) fn quoted_into(s: &str, out: &mut String) {
     out.push('"');
     // Most strings are printable ASCII without quotes or backslashes: copied whole.
-    if s.bytes()
-        .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
-    {
+    if is_plain_ascii(s) {
         out.push_str(s);
         out.push('"');
         return;
@@ -95,14 +100,27 @@ pub(crate) fn key_into(k: &str, out: &mut String) {
     const RESERVED: [&str; 11] = [
         "true", "false", "null", "yes", "no", "on", "off", "y", "n", "~", "<<",
     ];
+    // The bytes a plain key may hold, looked up rather than compared one class at a time:
+    // every key of every object goes through here.
+    const PLAIN: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            let b = c as u8;
+            t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/');
+            c += 1;
+        }
+        t
+    };
     let bytes = k.as_bytes();
     let plain = bytes
         .first()
         .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
-        && bytes
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'/'))
-        && (k.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(k)));
+        && bytes.iter().all(|c| PLAIN[usize::from(*c)])
+        // Every reserved word that can be plain starts with one of these letters.
+        && (k.len() > 5
+            || !matches!(bytes[0].to_ascii_lowercase(), b't' | b'f' | b'n' | b'y' | b'o')
+            || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(k)));
     if plain {
         out.push_str(k);
     } else {
