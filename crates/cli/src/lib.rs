@@ -94,8 +94,48 @@ pub(crate) fn compared(
     mode: output::Mode,
     ctx: &mut Ctx<'_>,
 ) -> Result<output::Comparison, Exit> {
-    let stream = output::Stream::new(&sel.out, mode);
-    let (generated, mut stream) = if generate::threads(system, sel) > 1 {
+    let (generated, mut stream) =
+        rendered_into(system, targets, sel, output::Stream::new(&sel.out, mode));
+    let outcome = match generated {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            stream.abandon();
+            return Err(match e {
+                GenerateError::Invalid(diags) => {
+                    ctx.diagnostics(&diags);
+                    Exit::Findings
+                }
+                e => ctx.internal(&e),
+            });
+        }
+    };
+    if !outcome.warnings.is_empty() || ctx.format == ErrorFormat::Json {
+        ctx.diagnostics(&outcome.warnings);
+    }
+    for (phase, engine) in &outcome.skipped {
+        ctx.say(&format!(
+            "note: no target compiled in renders engine `{engine}` yet; phase `{phase}` skipped"
+        ));
+    }
+    if mode == output::Mode::Write {
+        stream.commit().map_err(|e| ctx.internal(&e))?;
+    }
+    let (cmp, failed) = stream.into_parts();
+    if let Some(e) = failed {
+        return Err(ctx.internal(&e));
+    }
+    output::finish(&sel.out, cmp, &outcome.dirs, sel).map_err(|e| ctx.internal(&e))
+}
+
+/// Renders the selection into `stream`: on this thread alone for a small model, else on
+/// several, with a second thread comparing and writing (see [`compared`]).
+fn rendered_into(
+    system: &System,
+    targets: &[Box<dyn Target>],
+    sel: &Selection,
+    stream: output::Stream,
+) -> (Result<generate::Outcome, GenerateError>, output::Stream) {
+    if generate::threads(system, sel) > 1 {
         // A few batches of files in flight: enough to keep both sides busy, never the output.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(PathBuf, String)>>(8);
         let (generated, joined) = std::thread::scope(|scope| {
@@ -132,36 +172,7 @@ pub(crate) fn compared(
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         (generated, stream)
-    };
-    let outcome = match generated {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            stream.abandon();
-            return Err(match e {
-                GenerateError::Invalid(diags) => {
-                    ctx.diagnostics(&diags);
-                    Exit::Findings
-                }
-                e => ctx.internal(&e),
-            });
-        }
-    };
-    if !outcome.warnings.is_empty() || ctx.format == ErrorFormat::Json {
-        ctx.diagnostics(&outcome.warnings);
     }
-    for (phase, engine) in &outcome.skipped {
-        ctx.say(&format!(
-            "note: no target compiled in renders engine `{engine}` yet; phase `{phase}` skipped"
-        ));
-    }
-    if mode == output::Mode::Write {
-        stream.commit().map_err(|e| ctx.internal(&e))?;
-    }
-    let (cmp, failed) = stream.into_parts();
-    if let Some(e) = failed {
-        return Err(ctx.internal(&e));
-    }
-    output::finish(&sel.out, cmp, &outcome.dirs, sel).map_err(|e| ctx.internal(&e))
 }
 
 /// The changes in `cmp` that the engines cannot apply to what is running, each with the file
