@@ -44,6 +44,22 @@ pub struct Comparison {
     pub generated: Vec<PathBuf>,
     /// Files the previous build recorded outside this build's `--phase`/`--target` selection.
     pub kept: Vec<PathBuf>,
+    /// Whether the output folder did not exist when the comparison started (then nothing in
+    /// it can be stale, and it is not searched).
+    pub fresh: bool,
+}
+
+/// The order of [`Path`]'s `Ord` (component by component) for the relative paths of
+/// normal components that a build generates, without splitting them into components: bytes
+/// compared with the separator as the smallest byte. Sorting 180,000 paths this way takes a
+/// fraction of the time.
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let key = |c: &u8| if *c == b'/' { 0 } else { *c };
+    a.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(key)
+        .cmp(b.as_os_str().as_encoded_bytes().iter().map(key))
 }
 
 impl Comparison {
@@ -98,13 +114,15 @@ pub fn finish(
     dirs: &[PathBuf],
     selection: &Selection,
 ) -> Result<Comparison, OutputError> {
-    cmp.changed.sort_by(|a, b| a.0.cmp(&b.0));
-    cmp.written.sort();
-    cmp.generated.sort();
+    cmp.changed.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
+    cmp.written.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
+    cmp.generated.sort_unstable_by(|a, b| path_order(a, b));
     let generated: HashSet<&Path> = cmp.generated.iter().map(PathBuf::as_path).collect();
     let mut stale = Vec::new();
     let mut kept = Vec::new();
     match read_record(out) {
+        // The output folder did not exist before this build: nothing in it is stale.
+        _ if cmp.fresh => {}
         // What escala wrote, and the model no longer produces: still there, a regular file.
         Some(recorded) => {
             for rel in recorded {
@@ -193,4 +211,27 @@ pub fn prune(out: &Path, stale: &[PathBuf]) -> Result<(), OutputError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_order;
+    use std::path::PathBuf;
+
+    proptest::proptest! {
+        /// The byte order with the separator lowest is `Path`'s component order, for the
+        /// relative paths of normal components a build generates (names with `-`, `.`, `_`,
+        /// digits: the bytes that sort below or near `/`).
+        #[test]
+        fn path_order_is_the_component_order(
+            a in proptest::collection::vec("[a-z0-9._-]{1,4}", 1..4),
+            b in proptest::collection::vec("[a-z0-9._-]{1,4}", 1..4),
+        ) {
+            let (a, b): (PathBuf, PathBuf) = (a.iter().collect(), b.iter().collect());
+            // `.` and `..` are not normal components; a build never generates them.
+            proptest::prop_assume!(a.components().count() == a.iter().count());
+            proptest::prop_assume!(!a.iter().chain(b.iter()).any(|c| c == "." || c == ".."));
+            proptest::prop_assert_eq!(path_order(&a, &b), a.cmp(&b));
+        }
+    }
 }

@@ -96,6 +96,10 @@ impl Stream {
         if mode == Mode::Write {
             clean_up_on_interrupt();
         }
+        let cmp = super::Comparison {
+            fresh: fs::symlink_metadata(out).is_err(),
+            ..super::Comparison::default()
+        };
         Stream {
             out: out.to_path_buf(),
             mode,
@@ -105,7 +109,7 @@ impl Stream {
             new_folders: BTreeSet::new(),
             staging_ready: false,
             mine: Vec::new(),
-            cmp: super::Comparison::default(),
+            cmp,
             failed: None,
         }
     }
