@@ -480,6 +480,18 @@ fn key_error() -> Error {
     ser::Error::custom("a mapping key must be a string")
 }
 
+/// The `serialize_*` methods of [`KeyText`] for values a key shows as their text.
+macro_rules! shown_as_key {
+    ($($method:ident: $ty:ty),* $(,)?) => {
+        $(
+            fn $method(self, v: $ty) -> Result<(), Error> {
+                self.0.key(&v.to_string());
+                Ok(())
+            }
+        )*
+    };
+}
+
 impl ser::Serializer for KeyText<'_, '_> {
     type Ok = ();
     type Error = Error;
@@ -495,42 +507,7 @@ impl ser::Serializer for KeyText<'_, '_> {
         self.0.key(v);
         Ok(())
     }
-    fn serialize_bool(self, v: bool) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.0.key(&v.to_string());
-        Ok(())
-    }
+    shown_as_key!(serialize_bool: bool, serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64);
     fn serialize_f32(self, _: f32) -> Result<(), Error> {
         Err(key_error())
     }
