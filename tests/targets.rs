@@ -391,8 +391,68 @@ fn plans_name_only_what_the_engines_files_use() {
                         "{fixture}/{phase}: `{name}` is not in the stack file"
                     );
                 }
-                if line.starts_with("kubectl -n ") {
+                if line.starts_with("kubectl -n ") && line.contains(" create secret ") {
                     assert!(engine_files.contains(line), "{fixture}/{phase}: {line}");
+                }
+                if let Some(rest) = line.strip_prefix("kubectl label node ") {
+                    let kv = rest.split_whitespace().nth(1).expect("k=v");
+                    let (k, v) = kv.split_once('=').expect("k=v");
+                    // A node affinity (`key: k`, `values: [v]`) or a spread (`topologyKey: k`).
+                    assert!(
+                        (engine_files.contains(&format!("key: \"{k}\""))
+                            && engine_files.contains(&format!("- \"{v}\"")))
+                            || engine_files.contains(&format!("topologyKey: \"{k}\"")),
+                        "{fixture}/{phase}: label {kv} is used by no node affinity or spread"
+                    );
+                }
+                // The workloads and volumes the data moves name: the stack's services and
+                // volumes (with the stack's prefix; the stack may be the previous phase's),
+                // the StatefulSets and their claims.
+                let stack = format!("{}_", model.name);
+                let stacks: String = rendered
+                    .iter()
+                    .filter(|(_, t, _)| *t == "swarm")
+                    .flat_map(|(_, _, f)| f.iter().map(|(_, t)| t.to_owned()))
+                    .collect();
+                if let Some(rest) = line.strip_prefix("docker service scale ") {
+                    for item in rest.split_whitespace() {
+                        let (service, _) = item.split_once('=').expect("service=replicas");
+                        let service = service.strip_prefix(&stack).expect("the stack's prefix");
+                        assert!(
+                            stacks.contains(&format!("\n  {service}:\n")),
+                            "{fixture}/{phase}: no service `{service}` in the stack file"
+                        );
+                    }
+                }
+                if let Some(volume) = line
+                    .strip_prefix(&format!("docker run --rm -v {stack}"))
+                    .and_then(|r| r.split(':').next())
+                {
+                    assert!(
+                        stacks.contains(&format!("\n  {volume}:")),
+                        "{fixture}/{phase}: no volume `{volume}` in the stack file"
+                    );
+                }
+                if let Some(rest) = line.split("\"claimName\":\"").nth(1) {
+                    let claim = rest.split('"').next().expect("a claim name");
+                    let found = rendered.iter().any(|(p, t, f)| {
+                        p == phase
+                            && *t == "kubernetes"
+                            && f.iter().any(|(path, text)| {
+                                path.ends_with("-statefulset.yaml")
+                                    && text.contains("kind: \"StatefulSet\"")
+                                    && text.split("volumeClaimTemplates:").nth(1).is_some_and(|t| {
+                                        t.lines().any(|l| {
+                                            l.trim().strip_prefix("name: \"").is_some_and(|n| {
+                                                let template = n.trim_end_matches('"');
+                                                let sts = path.trim_end_matches("-statefulset.yaml");
+                                                claim == format!("{template}-{sts}-0")
+                                            })
+                                        })
+                                    })
+                            })
+                    });
+                    assert!(found, "{fixture}/{phase}: no StatefulSet makes the claim `{claim}`");
                 }
                 if let Some(rest) = line.strip_prefix("docker node update --label-add ") {
                     let (kv, _) = rest.split_once(' ').expect("label and node");

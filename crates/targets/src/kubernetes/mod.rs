@@ -41,8 +41,8 @@ use serde::Serialize;
 
 use escala_core::{
     header, Access, Artifacts, ConfigSource, Diagnostics, Engine, FileContent, IngressController,
-    MountSource, Name, Phase, PhasePlan, SecretSource, Target, TargetError, Unappliable, Volume,
-    Workload,
+    MountSource, Name, Phase, PhasePlan, SecretSource, System, Target, TargetError, Unappliable,
+    Volume, Workload,
 };
 
 /// What the ConfigMap of `config` holds, as text: the file or inline content, the alert rules
@@ -215,10 +215,15 @@ pub(crate) fn service_labels(name: &str) -> BTreeMap<String, String> {
 /// Kompose-compatible output, which (like `kompose convert` without `-n`) names one only
 /// when the phase does. `compat` is the target's own switch; the phase's is read here.
 pub(crate) fn namespace(plan: &PhasePlan<'_>, compat: bool) -> Option<String> {
-    match &plan.phase().namespace {
+    namespace_of(plan.system(), plan.phase(), compat)
+}
+
+/// [`namespace`] for any phase of `system` (the plan of a move reads the previous phase's).
+pub(crate) fn namespace_of(system: &System, phase: &Phase, compat: bool) -> Option<String> {
+    match &phase.namespace {
         Some(ns) => Some(ns.to_string()),
-        None if compat || plan.phase().kompose_compat => None,
-        None => Some(plan.system().name.to_string()),
+        None if compat || phase.kompose_compat => None,
+        None => Some(system.name.to_string()),
     }
 }
 

@@ -66,8 +66,10 @@ fn deploy(plan: &PhasePlan<'_>) -> String {
     }
 }
 
-/// The stateful services of a phase and the volumes they write.
-fn stateful<'s>(services: &'s [std::borrow::Cow<'_, Service>]) -> Vec<(&'s Service, Vec<String>)> {
+/// The stateful services of a phase and the volumes they write, with where they are mounted.
+fn stateful<'s>(
+    services: &'s [std::borrow::Cow<'_, Service>],
+) -> Vec<(&'s Service, Vec<(String, String)>)> {
     services
         .iter()
         .map(|s| &**s)
@@ -78,14 +80,110 @@ fn stateful<'s>(services: &'s [std::borrow::Cow<'_, Service>]) -> Vec<(&'s Servi
                 .iter()
                 .filter(|m| !m.read_only)
                 .filter_map(|m| match &m.source {
-                    MountSource::Volume(v) => Some(v.to_string()),
+                    MountSource::Volume(v) => Some((v.to_string(), m.target.clone())),
                     _ => None,
                 })
                 .collect();
             (s, vols)
         })
-        .filter(|(_, v): &(&Service, Vec<String>)| !v.is_empty())
+        .filter(|(_, v): &(&Service, Vec<(String, String)>)| !v.is_empty())
         .collect()
+}
+
+/// The Kubernetes namespace of a phase, for `kubectl -n`.
+fn kubectl(system: &escala_core::System, phase: &Phase) -> String {
+    #[cfg(feature = "kubernetes")]
+    if let Some(ns) = crate::kubernetes::namespace_of(system, phase, false) {
+        return format!("kubectl -n {ns}");
+    }
+    let _ = (system, phase);
+    "kubectl".to_owned()
+}
+
+/// The nodes a service of `phase` may run on, for "on the node that runs it".
+fn nodes_of(phase: &Phase, s: &Service) -> String {
+    let names: Vec<String> = escala_core::capacity::candidates(phase, s)
+        .into_iter()
+        .map(|i| phase.nodes[i].name.to_string())
+        .collect();
+    if names.is_empty() {
+        "the node that runs it".to_owned()
+    } else {
+        format!("the node that runs it ({})", names.join(" or "))
+    }
+}
+
+/// The commands that archive a volume of a stopped service on the phase it leaves.
+fn take_out(
+    system: &escala_core::System,
+    from: &Phase,
+    s: &Service,
+    (volume, mount): (&str, &str),
+) -> Vec<String> {
+    let image = "busybox:1.37";
+    match from.engine {
+        Engine::Compose => vec![
+            format!("docker compose -f deploy/{}/compose/docker-compose.yml stop {}", from.name, s.name),
+            format!("docker run --rm -v \"$(docker volume ls -q --filter label=com.docker.compose.volume={volume})\":/v -v \"$PWD\":/out {image} tar -C /v -czf /out/{volume}.tar.gz ."),
+        ],
+        Engine::Swarm => vec![
+            format!("docker service scale {}_{}=0", system.name, s.name),
+            format!("# on {}:", nodes_of(from, s)),
+            format!("docker run --rm -v {}_{volume}:/v -v \"$PWD\":/out {image} tar -C /v -czf /out/{volume}.tar.gz .", system.name),
+        ],
+        Engine::Kubernetes => vec![format!(
+            "{} exec {}-0 -- tar -C {mount} -czf - . > {volume}.tar.gz",
+            kubectl(system, from),
+            s.name
+        )],
+    }
+}
+
+/// The commands that unpack an archive into a volume of a service of the new phase, stopped
+/// while its data changes under it.
+fn put_in(plan: &PhasePlan<'_>, s: &Service, volume: &str) -> Vec<String> {
+    let (system, to) = (plan.system(), plan.phase());
+    let image = "busybox:1.37";
+    match to.engine {
+        Engine::Compose => {
+            let file = format!("deploy/{}/compose/docker-compose.yml", to.name);
+            vec![
+                format!("docker compose -f {file} stop {}", s.name),
+                format!("docker run --rm -v \"$(docker volume ls -q --filter label=com.docker.compose.volume={volume})\":/v -v \"$PWD\":/in {image} tar -C /v -xzf /in/{volume}.tar.gz"),
+                format!("docker compose -f {file} start {}", s.name),
+            ]
+        }
+        Engine::Swarm => vec![
+            format!("docker service scale {}_{}=0", system.name, s.name),
+            format!("# on {}:", nodes_of(to, s)),
+            format!("docker run --rm -v {}_{volume}:/v -v \"$PWD\":/in {image} tar -C /v -xzf /in/{volume}.tar.gz", system.name),
+            format!("docker service scale {}_{}=1", system.name, s.name),
+        ],
+        Engine::Kubernetes => {
+            let k = kubectl(system, to);
+            let pod = format!("restore-{volume}");
+            let claim = format!("{volume}-{}-0", s.name);
+            vec![
+                format!("{k} scale statefulset/{} --replicas=0", s.name),
+                format!("{k} run {pod} --image={image} --restart=Never --overrides='{{\"spec\":{{\"containers\":[{{\"name\":\"restore\",\"image\":\"{image}\",\"command\":[\"sleep\",\"3600\"],\"volumeMounts\":[{{\"name\":\"v\",\"mountPath\":\"/v\"}}]}}],\"volumes\":[{{\"name\":\"v\",\"persistentVolumeClaim\":{{\"claimName\":\"{claim}\"}}}}]}}}}'"),
+                format!("{k} wait --for=condition=Ready pod/{pod}"),
+                format!("{k} cp {volume}.tar.gz {pod}:/tmp/{volume}.tar.gz"),
+                format!("{k} exec {pod} -- tar -C /v -xzf /tmp/{volume}.tar.gz"),
+                format!("{k} delete pod {pod}"),
+                format!("{k} scale statefulset/{} --replicas=1", s.name),
+            ]
+        }
+    }
+}
+
+/// Commands as an indented shell block inside a list item.
+fn block(lines: &[String], indent: &str) -> String {
+    let mut out = format!("\n\n{indent}```sh\n");
+    for l in lines {
+        out.push_str(&format!("{indent}{l}\n"));
+    }
+    out.push_str(&format!("{indent}```\n"));
+    out
 }
 
 /// The data section: how each stateful service's data gets to the new phase.
@@ -95,18 +193,24 @@ fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[std::borrow::Cow<'_, Servi
     let moves = from.engine != to.engine || !same_nodes(from, to);
     let mut out = String::from("### Data\n\n");
     let db = system.database.as_ref();
-    let old: std::collections::HashSet<&escala_core::Name> =
-        stateful(before).iter().map(|(s, _)| &s.name).collect();
+    let old: std::collections::HashMap<&escala_core::Name, &Service> = stateful(before)
+        .into_iter()
+        .map(|(s, _)| (&s.name, s))
+        .collect();
     let declared: std::collections::HashSet<&escala_core::Name> =
         system.services.iter().map(|s| &s.name).collect();
+    if moves {
+        out.push_str("The applications are held while their data moves (see the checklist); each service below is stopped while its volume is copied, on both sides.\n\n");
+    }
     for (s, volumes) in stateful(plan.services()) {
-        if !old.contains(&s.name) {
+        let Some(was) = old.get(&s.name) else {
             continue; // new in this phase: it starts empty
-        }
+        };
         // The model's own copies (a read replica, Citus workers) are rebuilt, not moved.
         if !declared.contains(&s.name) {
             continue;
         }
+        let names: Vec<&str> = volumes.iter().map(|(v, _)| v.as_str()).collect();
         let is_db = db.is_some_and(|d| d.service == s.name);
         if is_db {
             let migration = format!("deploy/{}/sql/from-{}", to.name, from.name);
@@ -122,9 +226,9 @@ fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[std::borrow::Cow<'_, Servi
                 .as_ref()
                 .is_some_and(|b| b.database_url.is_some())
             {
-                out.push_str(&format!("- **{}** moves to the new engine (volumes {}). Stop writes (the applications), take a last backup with the backup job, then, with `DATABASE_URL` set to the new, empty database{}, run `sh deploy/{}/sql/restore.sh`: it rebuilds the tables in this phase's shape and loads the rows, and prints the counts to compare with the old database.\n", s.name, volumes.join(", "), if to.database.distribution { " (Citus nodes registered by the `citus-nodes` job)" } else { "" }, to.name));
+                out.push_str(&format!("- **{}** moves to the new engine (volumes {}). Stop writes (the applications), take a last backup with the backup job, then, with `DATABASE_URL` set to the new, empty database{}, run `sh deploy/{}/sql/restore.sh`: it rebuilds the tables in this phase's shape and loads the rows, and prints the counts to compare with the old database.\n", s.name, names.join(", "), if to.database.distribution { " (Citus nodes registered by the `citus-nodes` job)" } else { "" }, to.name));
             } else {
-                out.push_str(&format!("- **{}** moves to the new engine (volumes {}). Stop writes, then `pg_dump -Fc --load-via-partition-root \"$OLD_DATABASE_URL\" -f {}.dump`, and on the new, empty database `pg_restore --no-owner --exit-on-error -d \"$DATABASE_URL\" {}.dump`{}, then `deploy/{}/sql/*.sql` in order.\n", s.name, volumes.join(", "), s.name, s.name, if has_migration { format!(", the files of `{migration}/`") } else { String::new() }, to.name));
+                out.push_str(&format!("- **{}** moves to the new engine (volumes {}). Stop writes, then `pg_dump -Fc --load-via-partition-root \"$OLD_DATABASE_URL\" -f {}.dump`, and on the new, empty database `pg_restore --no-owner --exit-on-error -d \"$DATABASE_URL\" {}.dump`{}, then `deploy/{}/sql/*.sql` in order.\n", s.name, names.join(", "), s.name, s.name, if has_migration { format!(", the files of `{migration}/`") } else { String::new() }, to.name));
             }
             continue;
         }
@@ -132,34 +236,137 @@ fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[std::borrow::Cow<'_, Servi
             out.push_str(&format!(
                 "- **{}** ({}) stays where it is.\n",
                 s.name,
-                volumes.join(", ")
+                names.join(", ")
             ));
             continue;
         }
         let image = s.image.as_deref().unwrap_or_default();
-        if image.contains("redis") {
-            out.push_str(&format!("- **{}** ({}): stop writers, `redis-cli -h {} --rdb dump.rdb` from the old one, and put `dump.rdb` in the new volume before it starts (`{}`).\n", s.name, volumes.join(", "), s.name, copy_in(to.engine, s.name.as_str(), "dump.rdb", "/data")));
+        let what = if image.contains("redis") {
+            " Its snapshot and append-only files travel in the archive, so Redis starts with the same keys."
         } else {
-            for v in &volumes {
-                out.push_str(&format!("- **{}** ({v}): stop it, archive the old volume (`docker run --rm -v {v}:/v -v \"$PWD\":/out busybox tar -C /v -czf /out/{v}.tar.gz .`, or the backup job's latest archive) and unpack it into the new one ({}).\n", s.name, match to.engine {
-                    Engine::Kubernetes => format!("`kubectl cp {v}.tar.gz <pod>:/tmp/` then `tar -xzf` inside `{}`", s.name),
-                    _ => "`docker run --rm -v VOLUME:/v -v \"$PWD\":/in busybox tar -C /v -xzf /in/ARCHIVE` on its node".to_owned(),
-                }));
-            }
+            ""
+        };
+        for (v, mount) in &volumes {
+            // The old service may have mounted the volume elsewhere.
+            let old_mount = was
+                .mounts
+                .iter()
+                .find(|m| matches!(&m.source, MountSource::Volume(o) if o.as_str() == v))
+                .map_or(mount.as_str(), |m| m.target.as_str());
+            let side = |p: &Phase| match p.engine.as_str() {
+                engine if engine == p.name.as_str() => engine.to_owned(),
+                engine => format!("{} ({engine})", p.name),
+            };
+            let mut lines = vec![format!("# {}:", side(from))];
+            lines.extend(take_out(system, from, was, (v, old_mount)));
+            lines.push(format!(
+                "# {}, with {v}.tar.gz in the current folder:",
+                side(to)
+            ));
+            lines.extend(put_in(plan, s, v));
+            out.push_str(&format!(
+                "- **{}** ({v}): archive the old volume with the service stopped, copy the archive to the new side, and unpack it into the new volume.{what}{}",
+                s.name,
+                block(&lines, "  ")
+            ));
         }
     }
-    if out == "### Data\n\n" {
-        out.push_str("No data moves.\n");
+    if out.ends_with("### Data\n\n") || !out.contains("- **") {
+        out = String::from("### Data\n\nNo data moves.\n");
     }
     out.push('\n');
     out
 }
 
-fn copy_in(engine: Engine, service: &str, file: &str, dir: &str) -> String {
-    match engine {
-        Engine::Kubernetes => format!("kubectl cp {file} {service}-0:{dir}/{file}"),
-        _ => format!("docker cp {file} <container of {service}>:{dir}/{file}"),
+/// Whether a stateful service of the previous phase carries its data into this one.
+fn carries_data(plan: &PhasePlan<'_>, from: &Phase) -> bool {
+    let before = phase_services(plan.system(), from);
+    let old: std::collections::HashSet<&escala_core::Name> = stateful(&before)
+        .into_iter()
+        .map(|(s, _)| &s.name)
+        .collect();
+    stateful(plan.services()).iter().any(|(s, _)| {
+        old.contains(&s.name) && plan.system().services.iter().any(|d| d.name == s.name)
+    })
+}
+
+/// The replicas a held application returns to: its autoscaler's floor, else its replicas.
+fn resting(s: &Service) -> u32 {
+    s.autoscale.as_ref().map_or(s.replicas, |a| a.min)
+}
+
+/// Deploy with the applications held until their data is in, move it, then start them.
+fn held_deploy(plan: &PhasePlan<'_>) -> Vec<String> {
+    let (system, to) = (plan.system(), plan.phase());
+    let apps: Vec<&Service> = plan
+        .services()
+        .iter()
+        .map(|s| &**s)
+        .filter(|s| s.workload == Workload::Stateless && !escala_core::capacity::one_shot(s))
+        .collect();
+    let holders: Vec<&str> = plan
+        .services()
+        .iter()
+        .filter(|s| s.workload == Workload::Stateful)
+        .map(|s| s.name.as_str())
+        .collect();
+    let mut steps = Vec::new();
+    if apps.is_empty() && to.engine != Engine::Compose {
+        steps.push(format!("Deploy: {}.", deploy(plan)));
+        steps.push("Move the data (above).".into());
+        return steps;
     }
+    match to.engine {
+        Engine::Compose => {
+            let file = format!("deploy/{}/compose/docker-compose.yml", to.name);
+            steps.push(format!("Deploy the services that hold data, without the applications: `docker compose -f {file} up -d --no-deps {}` (or Dokploy, with the variables of `.env.example`, and the applications stopped).", holders.join(" ")));
+            steps.push("Move the data (above).".into());
+            steps.push(format!(
+                "Start the applications: `docker compose -f {file} up -d`."
+            ));
+        }
+        Engine::Swarm => {
+            let stack = &system.name;
+            steps.push(format!(
+                "Deploy: {}, and at once hold the applications (DNS still points at the old phase, so they see no traffic): `docker service scale {}`.",
+                deploy(plan),
+                apps.iter().map(|s| format!("{stack}_{}=0", s.name)).collect::<Vec<_>>().join(" ")
+            ));
+            steps.push("Move the data (above).".into());
+            steps.push(format!(
+                "Start the applications: `docker service scale {}`.",
+                apps.iter()
+                    .map(|s| format!("{stack}_{}={}", s.name, resting(s)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+        }
+        Engine::Kubernetes => {
+            let k = kubectl(system, to);
+            steps.push(format!(
+                "Deploy: {}, and at once hold the applications (DNS still points at the old phase, so they see no traffic; an autoscaler leaves a Deployment at 0 alone): `{k} scale deployment {} --replicas=0`.",
+                deploy(plan),
+                apps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" ")
+            ));
+            steps.push("Move the data (above).".into());
+            steps.push(format!(
+                "Start the applications:{}",
+                block(
+                    &apps
+                        .iter()
+                        .map(|s| format!(
+                            "{k} scale deployment/{} --replicas={}",
+                            s.name,
+                            resting(s)
+                        ))
+                        .collect::<Vec<_>>(),
+                    "   "
+                )
+                .trim_end()
+            ));
+        }
+    }
+    steps
 }
 
 /// The whole section, when there is a previous phase.
@@ -254,13 +461,19 @@ pub(crate) fn checklist(plan: &PhasePlan<'_>, from: Option<&Phase>) -> String {
             secrets.iter().map(|l| format!("   {l}")).collect::<Vec<_>>().join("\n")
         ));
     }
-    steps.push(format!("Deploy: {}.", deploy(plan)));
-    if let Some(from) = from {
-        if from.engine != to.engine || !same_nodes(from, to) {
-            steps.push("Move the data (above), then start the applications.".into());
-        } else if system.database.is_some() {
-            steps.push("Grow the database in place (above).".into());
+    match from {
+        Some(from)
+            if (from.engine != to.engine || !same_nodes(from, to)) && carries_data(plan, from) =>
+        {
+            steps.extend(held_deploy(plan));
         }
+        Some(from) => {
+            steps.push(format!("Deploy: {}.", deploy(plan)));
+            if from.engine == to.engine && same_nodes(from, to) && system.database.is_some() {
+                steps.push("Grow the database in place (above).".into());
+            }
+        }
+        None => steps.push(format!("Deploy: {}.", deploy(plan))),
     }
     let hosts: Vec<String> = plan.routes().iter().map(|r| r.host.clone()).collect();
     if !hosts.is_empty() {
