@@ -446,6 +446,21 @@ fn traefik_reaches_a_routed_service_on_the_network_they_share_whatever_the_order
     }
 }
 
+/// On Swarm the network Traefik reaches a routed service on is `attachable` (a Traefik run
+/// outside the stack can join it); an internal network listed first is not.
+#[test]
+fn only_the_network_traefik_reaches_a_service_on_is_attachable() {
+    let s = routed(&["back", "edge"], None, Engine::Swarm);
+    let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("p").expect("phase");
+    let files = Swarm::default().render(&plan).expect("renders");
+    let text = files.iter().find(|(p, _)| *p == "stack.yml").expect("stack").1;
+    let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
+    let attachable = |n: &str| doc["networks"][n]["attachable"].as_bool().unwrap_or(false);
+    assert!(attachable("edge"), "{text}");
+    assert!(!attachable("back"), "{text}");
+}
+
 #[test]
 fn a_routed_service_the_proxy_cannot_reach_is_an_error_with_a_fix() {
     for (engine, code) in [

@@ -343,7 +343,12 @@ fn stack_file(
             deploy.labels.extend(labels);
             uses_dokploy_network |= joined;
             if dokploy.is_none() {
-                let net = s.networks.first().map_or("default", |n| n.as_str());
+                // The network the proxy reaches it on (whatever the order the service
+                // lists its networks in), made attachable below.
+                let net = docker::routed_network(plan, s)
+                    .ok()
+                    .or_else(|| s.networks.first().map(|n| n.as_str()))
+                    .unwrap_or("default");
                 if !traefik_networks.iter().any(|n| n == net) {
                     traefik_networks.push(net.to_owned());
                 }
