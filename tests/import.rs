@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use escala::cli::import::{compose, infra_rs, ComposeFile, ImportError};
+use escala::prelude::{ByteSize, Duration, Ulimit};
 use escala::{System, Target};
 use proptest::prelude::*;
 
@@ -75,19 +76,47 @@ fn every_unrepresentable_key_is_a_diagnostic_with_a_location() {
     for expected in [
         "escala::import::unsupported 2:1",   // version
         "escala::import::secret_value 36:7", // API_TOKEN
-        "escala::import::unsupported 51:5",  // privileged
+        "escala::import::unsupported 52:5",  // privileged
     ] {
         assert!(
             found.iter().any(|f| f == expected),
             "{expected} not in {found:#?}"
         );
     }
-    let (system, _, code) = import("syntax");
+    let (system, diags, code) = import("syntax");
     assert_eq!(
         system.services[0].container_name.as_deref(),
         Some("app"),
         "container_name is the container's name"
     );
+    // The runtime settings the model holds are imported, not reported as left out.
+    let app = &system.services[0];
+    for key in [
+        "init",
+        "working_dir",
+        "stop_grace_period",
+        "shm_size",
+        "extra_hosts",
+        "sysctls",
+        "ulimits",
+        "cap_drop",
+    ] {
+        assert!(
+            !diags
+                .iter()
+                .any(|d| d.path == format!("services.app.{key}")),
+            "{key}: {diags}"
+        );
+    }
+    assert!(app.init);
+    assert_eq!(app.working_dir.as_deref(), Some("/srv/app"));
+    assert_eq!(app.stop_grace_period, Some(Duration::secs(90)));
+    assert_eq!(app.shm_size, Some(ByteSize::mib(256)));
+    assert_eq!(app.extra_hosts["v6.internal"], "::1");
+    assert_eq!(app.sysctls["net.core.somaxconn"], "1024");
+    assert_eq!(app.ulimits["nofile"], Ulimit::new(20000, 40000));
+    assert_eq!(app.ulimits["nproc"], Ulimit::new(65535, 65535));
+    assert_eq!(app.drop_capabilities, ["NET_RAW"]);
     assert!(
         !code.contains("abc123"),
         "a secret-looking value never lands in infra.rs"

@@ -454,7 +454,11 @@ fn only_the_network_traefik_reaches_a_service_on_is_attachable() {
     let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
     let plan = checked.plan("p").expect("phase");
     let files = Swarm::default().render(&plan).expect("renders");
-    let text = files.iter().find(|(p, _)| *p == "stack.yml").expect("stack").1;
+    let text = files
+        .iter()
+        .find(|(p, _)| *p == "stack.yml")
+        .expect("stack")
+        .1;
     let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
     let attachable = |n: &str| doc["networks"][n]["attachable"].as_bool().unwrap_or(false);
     assert!(attachable("edge"), "{text}");
@@ -713,4 +717,58 @@ fn more_host_mode_replicas_than_nodes_that_may_run_them_is_an_error() {
             .any(|d| d.path == "services.p.ports[0].host_mode"),
         "{bad}"
     );
+}
+
+/// Capabilities beyond Docker's default set reach compose and Swarm as `cap_add` (a default
+/// one only when `cap_drop` took it away), `cap_drop` as written; both files stay valid.
+#[test]
+fn capabilities_reach_compose_and_swarm() {
+    use crate::support::{compose_schema, schema_errors, swarm_schema};
+    let system = |drop: &[&str]| {
+        System::new("x")
+            .service(
+                Service::builder()
+                    .name("vault")
+                    .image("hashicorp/vault:1.18")
+                    .capabilities(["IPC_LOCK", "CHOWN"])
+                    .drop_capabilities(drop.iter().copied())
+                    .build(),
+            )
+            .phase(Phase::new("c", Engine::Compose))
+            .phase(Phase::new("s", Engine::Swarm))
+    };
+    for (drop, add) in [
+        (&[][..], &["IPC_LOCK"][..]),
+        (&["ALL"][..], &["IPC_LOCK", "CHOWN"][..]),
+    ] {
+        let model = system(drop);
+        let checked = model.check().unwrap_or_else(|d| panic!("{d}"));
+        for (phase, file, schema) in [
+            ("c", "docker-compose.yml", compose_schema()),
+            ("s", "stack.yml", swarm_schema()),
+        ] {
+            let plan = checked.plan(phase).expect("phase");
+            let files = escala::targets::all()
+                .into_iter()
+                .find(|t| t.accepts(plan.phase()) && t.name() != "plan" && t.name() != "sql")
+                .expect("a target")
+                .render(&plan)
+                .expect("renders");
+            let text = files.get(file).expect("file");
+            let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
+            let list = |key: &str| -> Vec<String> {
+                doc["services"]["vault"][key]
+                    .as_sequence()
+                    .map(|s| {
+                        s.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            assert_eq!(list("cap_add"), add, "{phase}: {text}");
+            assert_eq!(list("cap_drop"), drop, "{phase}: {text}");
+            assert!(schema_errors(&schema, text).is_empty(), "{phase}: {text}");
+        }
+    }
 }

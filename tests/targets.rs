@@ -445,14 +445,18 @@ fn plans_name_only_what_the_engines_files_use() {
                                         t.lines().any(|l| {
                                             l.trim().strip_prefix("name: \"").is_some_and(|n| {
                                                 let template = n.trim_end_matches('"');
-                                                let sts = path.trim_end_matches("-statefulset.yaml");
+                                                let sts =
+                                                    path.trim_end_matches("-statefulset.yaml");
                                                 claim == format!("{template}-{sts}-0")
                                             })
                                         })
                                     })
                             })
                     });
-                    assert!(found, "{fixture}/{phase}: no StatefulSet makes the claim `{claim}`");
+                    assert!(
+                        found,
+                        "{fixture}/{phase}: no StatefulSet makes the claim `{claim}`"
+                    );
                 }
                 if let Some(rest) = line.strip_prefix("docker node update --label-add ") {
                     let (kv, _) = rest.split_once(' ').expect("label and node");

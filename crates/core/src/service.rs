@@ -116,12 +116,18 @@ pub struct Service {
     #[builder(default)]
     #[serde(default, skip_serializing_if = "is_false")]
     pub read_only_root: bool,
-    /// Linux capabilities the container needs (`CHOWN`, `SETUID`, `NET_BIND_SERVICE`…).
-    /// Kubernetes output drops every capability and adds back only these; compose and Swarm
-    /// keep Docker's default set, which already holds the usual ones.
+    /// Linux capabilities the container needs (`CHOWN`, `SETUID`, `NET_BIND_SERVICE`,
+    /// `IPC_LOCK`…). Kubernetes output drops every capability and adds back only these;
+    /// compose and Swarm keep Docker's default set and add these to it (`cap_add`).
     #[builder(default, setter(transform = |caps: impl IntoIterator<Item = impl Into<String>>| caps.into_iter().map(Into::into).collect()))]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capabilities: Vec<String>,
+    /// Capabilities of Docker's default set to take away (`cap_drop`; `ALL` for all of them)
+    /// on compose and Swarm. Kubernetes output already drops every capability but
+    /// [`capabilities`](Self::capabilities) (in Kompose-compatible output, these are dropped).
+    #[builder(default, setter(transform = |caps: impl IntoIterator<Item = impl Into<String>>| caps.into_iter().map(Into::into).collect()))]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_capabilities: Vec<String>,
     /// Let processes gain privileges (setuid binaries). Off by default: Kubernetes output sets
     /// `allowPrivilegeEscalation: false` unless this is on.
     #[builder(default)]

@@ -416,8 +416,51 @@ fn service(s: &Service) -> String {
     if !s.capabilities.is_empty() {
         b.push_str(&format!(".capabilities({})", list(&s.capabilities)));
     }
+    runtime(s, &mut b);
     b.push_str(".build()");
     b
+}
+
+/// The runtime settings' builder calls.
+fn runtime(s: &Service, b: &mut String) {
+    if !s.drop_capabilities.is_empty() {
+        b.push_str(&format!(
+            ".drop_capabilities({})",
+            list(&s.drop_capabilities)
+        ));
+    }
+    if s.init {
+        b.push_str(".init(true)");
+    }
+    if let Some(w) = &s.working_dir {
+        b.push_str(&format!(".working_dir({})", lit(w)));
+    }
+    if let Some(d) = s.stop_grace_period {
+        b.push_str(&format!(".stop_grace_period({})", duration(d)));
+    }
+    if let Some(size) = s.shm_size {
+        b.push_str(&format!(".shm_size({})", bytes(size)));
+    }
+    fn pairs<'a>(m: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+        m.into_iter()
+            .map(|(k, v)| format!("({}, {})", lit(k), lit(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+    if !s.extra_hosts.is_empty() {
+        b.push_str(&format!(".extra_hosts([{}])", pairs(&s.extra_hosts)));
+    }
+    if !s.sysctls.is_empty() {
+        b.push_str(&format!(".sysctls([{}])", pairs(&s.sysctls)));
+    }
+    if !s.ulimits.is_empty() {
+        let l: Vec<String> = s
+            .ulimits
+            .iter()
+            .map(|(k, u)| format!("({}, Ulimit::new({}, {}))", lit(k), u.soft, u.hard))
+            .collect();
+        b.push_str(&format!(".ulimits([{}])", l.join(", ")));
+    }
 }
 
 /// The longest builder chain written as one expression.

@@ -14,6 +14,7 @@ mod kompose;
 mod map;
 mod mounts;
 mod ports;
+mod runtime;
 mod service;
 mod top;
 mod traefik;

@@ -12,6 +12,7 @@ use super::interp::whole_reference;
 use super::map::*;
 use super::mounts::mounts;
 use super::ports::ports;
+use super::runtime::runtime;
 use super::traefik::routes;
 use super::traefik::Label;
 use super::yaml::Node;
@@ -319,6 +320,7 @@ pub(super) fn service(ctx: &mut Ctx<'_>, n: Name, body: &Node, at: &str) -> Serv
                 ),
                 None => {}
             },
+            other if runtime(ctx, &mut s, other, v, &path) => {}
             other => ctx.unsupported(
                 &path,
                 other,

@@ -116,6 +116,8 @@ pub(crate) fn service(
         command: s.command.iter().map(|a| dollar(a)).collect(),
         user: s.user.as_deref().map(dollar),
         read_only: s.read_only_root,
+        cap_add: cap_add(s),
+        cap_drop: s.drop_capabilities.clone(),
         init: s.init,
         working_dir: s.working_dir.as_deref().map(dollar),
         stop_grace_period: s.stop_grace_period.map(|d| d.to_go()),
@@ -454,6 +456,44 @@ pub(crate) fn routed_network<'p>(
         .copied()
         .find(|n| !internal(n))
         .unwrap_or(candidates[0]))
+}
+
+/// Docker's default capabilities (moby's `oci/caps` defaults): every container has them
+/// unless `cap_drop` takes them away.
+const DOCKER_DEFAULT_CAPS: [&str; 14] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// The capabilities to add on Docker: those the service needs beyond Docker's default set,
+/// and the default ones its `cap_drop` takes away.
+fn cap_add(s: &Service) -> Vec<String> {
+    let bare = |c: &str| c.trim_start_matches("CAP_").to_ascii_uppercase();
+    let dropped = |c: &str| {
+        s.drop_capabilities
+            .iter()
+            .any(|d| bare(d) == "ALL" || bare(d) == c)
+    };
+    s.capabilities
+        .iter()
+        .filter(|c| {
+            let c = bare(c);
+            !DOCKER_DEFAULT_CAPS.contains(&c.as_str()) || dropped(&c)
+        })
+        .cloned()
+        .collect()
 }
 
 /// What compose and stack files declare alike: `dokploy-network` as external when a routed

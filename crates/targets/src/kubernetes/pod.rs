@@ -80,7 +80,14 @@ fn security(k: &Kubernetes, s: &ModelService) -> Option<SecurityContext> {
         read_only_root_filesystem: s.read_only_root.then_some(true),
         ..SecurityContext::default()
     };
-    if !k.compat {
+    if k.compat {
+        if !s.capabilities.is_empty() || !s.drop_capabilities.is_empty() {
+            ctx.capabilities = Some(Capabilities {
+                drop: (!s.drop_capabilities.is_empty()).then(|| s.drop_capabilities.clone()),
+                add: (!s.capabilities.is_empty()).then(|| s.capabilities.clone()),
+            });
+        }
+    } else {
         ctx.allow_privilege_escalation = Some(s.privilege_escalation);
         ctx.capabilities = Some(Capabilities {
             drop: Some(vec!["ALL".into()]),
