@@ -421,3 +421,94 @@ proptest! {
         }
     }
 }
+
+/// Systems on declared nodes: services with CPU requests and limits, replicas, autoscaling
+/// and placement on a node label, in a Swarm and a Kubernetes phase on the same machines.
+fn placed_system() -> impl Strategy<Value = System> {
+    (
+        prop::collection::vec(any::<bool>(), 1..5),
+        prop::collection::vec(
+            (
+                1u64..2000,
+                prop::option::of(0u64..2000),
+                1u32..5,
+                prop::option::of((1u32..4, 0u32..4)),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            1..7,
+        ),
+    )
+        .prop_map(|(labelled, services)| {
+            let mut system = System::new("placed");
+            for (i, (cpu, extra, replicas, autoscale, pinned, stateful)) in
+                services.into_iter().enumerate()
+            {
+                let name = format!("s{i}");
+                let mut b = Service::builder()
+                    .name(name.as_str())
+                    .image("nginx:1.27")
+                    .replicas(replicas)
+                    .resources(Resources {
+                        cpu_request: Some(Cpu::millis(cpu)),
+                        cpu_limit: extra.map(|e| Cpu::millis(cpu + e)),
+                        memory_request: Some(ByteSize::mib(64)),
+                        memory_limit: Some(ByteSize::mib(128)),
+                        ..Resources::default()
+                    })
+                    .build();
+                if stateful {
+                    b.workload = Workload::Stateful;
+                    b.replicas = 1;
+                } else if let Some((min, more)) = autoscale {
+                    b.autoscale = Some(Autoscale::between(min, min + more).cpu(70));
+                    b.replicas = replicas.clamp(min, min + more);
+                }
+                if pinned {
+                    b.placement = Placement::anywhere().label("tier", "a");
+                }
+                system = system.service(b);
+            }
+            let nodes = |mut p: Phase| {
+                for (i, l) in labelled.iter().enumerate() {
+                    let labels: Vec<(&str, &str)> = if *l || i == 0 {
+                        vec![("tier", "a")]
+                    } else {
+                        vec![]
+                    };
+                    p = p.node(
+                        Node::builder()
+                            .name(format!("n{i}"))
+                            .role(if i == 0 {
+                                NodeRole::Manager
+                            } else {
+                                NodeRole::Worker
+                            })
+                            .labels(labels)
+                            .cpu(Cpu::cores(256))
+                            .memory(ByteSize::gib(1024))
+                            .build(),
+                    );
+                }
+                p
+            };
+            system
+                .phase(nodes(Phase::new("s", Engine::Swarm)))
+                .phase(nodes(Phase::new("k", Engine::Kubernetes)))
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The CPU a plan counts (requested and limits) is what the engine's own files reserve,
+    /// for any services, replicas, autoscaling and placement on any nodes.
+    #[test]
+    fn plan_capacity_equals_what_the_engines_files_reserve(system in placed_system()) {
+        let checked = system.check();
+        prop_assert!(checked.is_ok(), "{}", checked.err().unwrap_or_default());
+        let checked = checked.expect("checked above");
+        let compared = crate::targets::capacity_compared(&checked);
+        prop_assert_eq!(compared, Ok(2));
+    }
+}

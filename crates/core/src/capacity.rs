@@ -3,10 +3,11 @@
 //!
 //! Placement constraints are honoured; a service that may run on several nodes has its
 //! replicas spread over them (each to the least-requested candidate, in order); autoscaling
-//! counts at its maximum; one-per-node services count once per candidate; compose runs
+//! counts at its maximum where the engine autoscales (Kubernetes; compose and Swarm run the
+//! fixed replicas); one-per-node services count once per candidate; compose runs
 //! everything on the phase's first node; jobs that run and finish are left out.
 
-use crate::{ByteSize, Cpu, Engine, Node, Phase, Restart, Service, Workload};
+use crate::{Autoscale, ByteSize, Cpu, Engine, Node, Phase, Restart, Service, Workload};
 
 /// What one node holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -48,7 +49,7 @@ pub fn copies(phase: &Phase, s: &Service) -> u64 {
     if s.workload == Workload::PerNode {
         candidates(phase, s).len() as u64
     } else {
-        u64::from(most(s))
+        u64::from(most(phase, s))
     }
 }
 
@@ -60,11 +61,17 @@ pub fn one_shot(s: &Service) -> bool {
             && matches!(s.restart, Restart::Never | Restart::OnFailure { .. }))
 }
 
-/// The replicas a service runs at most in the phase.
-pub fn most(s: &Service) -> u32 {
+/// The autoscaling the phase's engine carries out: Kubernetes' (an HPA); compose and Swarm run
+/// the fixed replicas, and their targets report the autoscaling as dropped.
+pub fn autoscale<'s>(phase: &Phase, s: &'s Service) -> Option<&'s Autoscale> {
     s.autoscale
         .as_ref()
-        .map_or(s.replicas, |a| a.max.max(s.replicas))
+        .filter(|_| phase.engine == Engine::Kubernetes)
+}
+
+/// The replicas a service runs at most in the phase.
+pub fn most(phase: &Phase, s: &Service) -> u32 {
+    autoscale(phase, s).map_or(s.replicas, |a| a.max.max(s.replicas))
 }
 
 /// The load of every node of `phase` running `services`, in node order: replicas spread

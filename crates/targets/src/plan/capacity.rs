@@ -2,7 +2,7 @@
 //! the monthly cost.
 
 use escala_core::capacity::loads as spread;
-pub(crate) use escala_core::capacity::{most, Load};
+pub(crate) use escala_core::capacity::{autoscale, most, Load};
 use escala_core::{Node, PhasePlan};
 
 /// The load of every node of the plan's phase.
@@ -39,7 +39,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         out.push_str("The phase declares no node, so nothing is placed or priced. Declare them with `Phase::node`.\n\n");
         return out;
     }
-    out.push_str("What the replicas placed on each node request (what the scheduler reserves) and may use at most (limits), against what the node offers. Autoscaled services count at their maximum.\n\n");
+    out.push_str("What the replicas placed on each node request (what the scheduler reserves) and may use at most (limits), against what the node offers. Autoscaled services count at their maximum (on Kubernetes; compose and Swarm run their fixed replicas).\n\n");
     out.push_str("| node | role | CPU requested | CPU limits | CPU offered | memory requested | memory limits | memory offered | headroom (CPU, memory) |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n");
     let loads = loads(plan);
     for (n, l) in nodes.iter().zip(&loads) {

@@ -5,7 +5,7 @@
 
 use escala_core::{PhasePlan, Workload};
 
-use super::capacity::{loads, most};
+use super::capacity::{autoscale, loads, most};
 
 /// A Mermaid id: letters, digits and `_`.
 fn id(prefix: &str, name: &str) -> String {
@@ -21,11 +21,12 @@ fn label(plan: &PhasePlan<'_>, name: &str) -> String {
     let Some(s) = plan.service(&name.into()) else {
         return name.to_owned();
     };
-    let count = match (&s.autoscale, &s.workload) {
+    let phase = plan.phase();
+    let count = match (autoscale(phase, s), &s.workload) {
         (Some(a), _) => format!(" ×{}–{}", a.min, a.max),
         (None, Workload::Scheduled { schedule }) => format!(" · cron {schedule}"),
         (None, Workload::PerNode) => " · each node".to_owned(),
-        (None, _) if most(s) > 1 => format!(" ×{}", most(s)),
+        (None, _) if most(phase, s) > 1 => format!(" ×{}", most(phase, s)),
         _ => String::new(),
     };
     let nets = if s.networks.is_empty() {

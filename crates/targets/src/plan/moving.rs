@@ -4,8 +4,8 @@
 use escala_core::checked::phase_services;
 use escala_core::{Engine, MountSource, Phase, PhasePlan, Service, Workload};
 
-fn shape(s: &Service) -> String {
-    match &s.autoscale {
+fn shape(phase: &Phase, s: &Service) -> String {
+    match escala_core::capacity::autoscale(phase, s) {
         Some(a) => format!("{}–{} (autoscaled)", a.min, a.max),
         None if s.workload == Workload::PerNode => "one per node".into(),
         None if matches!(s.workload, Workload::Scheduled { .. }) => "scheduled".into(),
@@ -291,8 +291,8 @@ fn carries_data(plan: &PhasePlan<'_>, from: &Phase) -> bool {
 }
 
 /// The replicas a held application returns to: its autoscaler's floor, else its replicas.
-fn resting(s: &Service) -> u32 {
-    s.autoscale.as_ref().map_or(s.replicas, |a| a.min)
+fn resting(phase: &Phase, s: &Service) -> u32 {
+    escala_core::capacity::autoscale(phase, s).map_or(s.replicas, |a| a.min)
 }
 
 /// Deploy with the applications held until their data is in, move it, then start them.
@@ -336,7 +336,7 @@ fn held_deploy(plan: &PhasePlan<'_>) -> Vec<String> {
             steps.push(format!(
                 "Start the applications: `docker service scale {}`.",
                 apps.iter()
-                    .map(|s| format!("{stack}_{}={}", s.name, resting(s)))
+                    .map(|s| format!("{stack}_{}={}", s.name, resting(to, s)))
                     .collect::<Vec<_>>()
                     .join(" ")
             ));
@@ -357,7 +357,7 @@ fn held_deploy(plan: &PhasePlan<'_>) -> Vec<String> {
                         .map(|s| format!(
                             "{k} scale deployment/{} --replicas={}",
                             s.name,
-                            resting(s)
+                            resting(to, s)
                         ))
                         .collect::<Vec<_>>(),
                     "   "
@@ -388,7 +388,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>, from: &Phase) -> String {
         before.iter().map(|b| (&b.name, &**b)).collect();
     for s in plan.services() {
         let old = by_name.get(&s.name).copied();
-        let (was, is) = (old.map_or("—".to_owned(), shape), shape(s));
+        let (was, is) = (old.map_or("—".to_owned(), |o| shape(from, o)), shape(to, s));
         let placement = old.is_some_and(|o| o.placement != s.placement);
         let resources = old.is_some_and(|o| o.resources != s.resources);
         if old.is_some() && was == is && !placement && !resources {
@@ -405,7 +405,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>, from: &Phase) -> String {
         rows += 1;
     }
     for b in before.iter().filter(|b| plan.service(&b.name).is_none()) {
-        out.push_str(&format!("| {} | {} | removed |\n", b.name, shape(b)));
+        out.push_str(&format!("| {} | {} | removed |\n", b.name, shape(from, b)));
         rows += 1;
     }
     if rows == 0 {
