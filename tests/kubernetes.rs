@@ -1111,3 +1111,33 @@ fn a_sensitive_config_is_a_secret_on_every_engine() {
         assert!(!text.contains("[workspace]"), "{target}");
     }
 }
+
+/// A route that names its own ingress class is served by that class's controller: the
+/// NetworkPolicy lets that controller in (not the phase's), and a class escala cannot place
+/// is an error at the route.
+#[test]
+fn a_routes_own_ingress_class_lets_its_controller_in() {
+    let with_class = |class: &str| {
+        let mut s = routed_web(None);
+        s.routes[0].ingress_class = Some(class.to_owned());
+        s
+    };
+    let files = render(&with_class("nginx"), &Kubernetes::new());
+    let (ns, pods) = admitted(&files);
+    assert_eq!(ns, "ingress-nginx");
+    assert_eq!(
+        pods,
+        serde_json::json!({"app.kubernetes.io/name": "ingress-nginx"})
+    );
+    let system = with_class("haproxy");
+    let checked = system.check().unwrap_or_else(|d| panic!("{d}"));
+    let plan = checked.plan("k3s").expect("phase");
+    let mut diags = escala::Diagnostics::new();
+    Kubernetes::new().check(&plan, &mut diags);
+    let e = diags
+        .iter()
+        .find(|d| d.code == escala::targets::kubernetes::codes::INGRESS_CONTROLLER)
+        .expect("the error");
+    assert_eq!(e.path, "routes[0].ingress_class");
+    assert!(diags.has_errors());
+}

@@ -117,7 +117,7 @@ pub mod codes {
     pub const ALL: &[(&str, &str)] = &[
         (TOO_LARGE, "a ConfigMap would be over Kubernetes' 1 MiB limit"),
         (UNSAFE_SYSCTL, "a sysctl outside Kubernetes' safe set: the kubelet refuses the pod unless started with `--allowed-unsafe-sysctls`"),
-        (INGRESS_CONTROLLER, "the phase's ingress class is not one escala knows, so its NetworkPolicies cannot let the controller's pods in"),
+        (INGRESS_CONTROLLER, "the phase's ingress class (or a route's own) is not one escala knows, so its NetworkPolicies cannot let the controller's pods in"),
         (DROPPED, "Kubernetes output does not express a feature of the model (placement by node role, a dependency that is not waited for, a published host port)"),
         (MISSING_FILE, "a config file could not be read while building, so its ConfigMap cannot be written"),
         (BIND_MOUNT, "a bind mount becomes a hostPath volume, tied to whatever node the pod lands on"),
@@ -191,6 +191,18 @@ impl Kubernetes {
             .ingress
             .clone()
             .or_else(|| IngressController::for_class(&self.ingress_class))
+    }
+    /// The controller that serves `route` in `plan`: the phase's, unless the route names
+    /// another ingress class (then the known controller of that class, if any).
+    pub(crate) fn route_controller(
+        &self,
+        plan: &PhasePlan<'_>,
+        route: &escala_core::Route,
+    ) -> Option<IngressController> {
+        match &route.ingress_class {
+            Some(class) if *class != self.class(plan) => IngressController::for_class(class),
+            _ => self.controller(plan),
+        }
     }
     /// The ingress class of `plan`'s Ingresses.
     pub(crate) fn class(&self, plan: &PhasePlan<'_>) -> String {
@@ -399,6 +411,22 @@ impl Kubernetes {
             diags
                 .error(codes::INGRESS_CONTROLLER, "routes", format!("phase `{p}` routes through the ingress class `{class}`, whose controller escala does not know, so its NetworkPolicies (which deny all other ingress) cannot let the controller reach the routed services"))
                 .help(format!("name its pods on the phase: `.ingress(IngressController::new(\"{class}\", \"<its namespace>\", [(\"app.kubernetes.io/name\", \"<its pods' label>\")]))`"));
+        }
+        if !self.compat {
+            let phase_class = self.class(plan);
+            for (i, r) in plan.system().routes.iter().enumerate() {
+                let Some(class) = r.ingress_class.as_ref().filter(|c| **c != phase_class) else {
+                    continue;
+                };
+                if plan.routes().iter().any(|x| std::ptr::eq(*x, r))
+                    && IngressController::for_class(class).is_none()
+                {
+                    diags
+                        .error(codes::INGRESS_CONTROLLER, format!("routes[{i}].ingress_class"), format!("route `{}` goes through the ingress class `{class}` in phase `{p}`, whose controller escala does not know, so the NetworkPolicies (which deny all other ingress) cannot let it reach `{}`", r.host, r.service))
+                        .help(format!("make `{class}` the phase's controller (`.ingress(IngressController::new(\"{class}\", \"<its namespace>\", [(\"app.kubernetes.io/name\", \"<its pods' label>\")]))`), or use the phase's class `{phase_class}`"))
+                        .origin(r.origin.as_ref());
+                }
+            }
         }
         for s in plan.services() {
             let at = format!("services.{}", s.name);

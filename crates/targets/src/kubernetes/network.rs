@@ -265,7 +265,6 @@ pub(super) fn policies(
     plan: &PhasePlan<'_>,
     out: &mut dyn FnMut(Manifest),
 ) -> Result<(), TargetError> {
-    let controller = k.controller(plan);
     let deny = NetworkPolicy {
         metadata: meta(k, plan, "default-deny-ingress", None),
         spec: Some(NetworkPolicySpec {
@@ -313,12 +312,20 @@ pub(super) fn policies(
             }
         }
     }
-    let mut routed_ports: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
+    // Per routed service, the controllers that serve its routes (the phase's, or the one a
+    // route's own ingress class names) with the ports each reaches. An unknown controller is
+    // an error of `check`: no rule can name its pods.
+    let mut routed: BTreeMap<&str, Vec<(escala_core::IngressController, Vec<u16>)>> =
+        BTreeMap::new();
     for r in plan.routes() {
-        routed_ports
-            .entry(r.service.as_str())
-            .or_default()
-            .push(r.port);
+        let Some(controller) = k.route_controller(plan, r) else {
+            continue;
+        };
+        let by = routed.entry(r.service.as_str()).or_default();
+        match by.iter_mut().find(|(c, _)| *c == controller) {
+            Some((_, ports)) => ports.push(r.port),
+            None => by.push((controller, vec![r.port])),
+        }
     }
     for s in plan.services() {
         if s.ports.is_empty() {
@@ -353,13 +360,8 @@ pub(super) fn policies(
                 ports: Some(ports.clone()),
             });
         }
-        let routed: Vec<u16> = routed_ports
-            .get(s.name.as_str())
-            .cloned()
-            .unwrap_or_default();
-        // An unknown controller is an error of `check`: no rule can name its pods.
-        if let (false, Some(controller)) = (routed.is_empty(), &controller) {
-            let mut route_ports: Vec<u16> = routed;
+        for (controller, ports) in routed.get(s.name.as_str()).into_iter().flatten() {
+            let mut route_ports = ports.clone();
             route_ports.sort_unstable();
             route_ports.dedup();
             rules.push(NetworkPolicyIngressRule {
