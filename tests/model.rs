@@ -121,3 +121,26 @@ fn the_committed_json_schema_is_current() {
         assert!(errors.is_empty(), "{name}: {errors:#?}");
     }
 }
+
+/// The model fuzz target's seeds (`fuzz/seeds/model/<fixture>.json`) are the fixture systems
+/// as JSON, kept current: `ESCALA_UPDATE_SEEDS=1 cargo test model_fuzz_seeds` rewrites them.
+#[test]
+fn model_fuzz_seeds_are_the_fixture_systems() {
+    let dir = crate::support::root().join("fuzz/seeds/model");
+    for (name, build) in crate::systems::ALL {
+        let json = serde_json::to_string_pretty(&build()).expect("serializes") + "\n";
+        let path = dir.join(format!("{name}.json"));
+        if std::env::var_os("ESCALA_UPDATE_SEEDS").is_some() {
+            std::fs::create_dir_all(&dir).expect("seed folder");
+            std::fs::write(&path, &json).expect("seed written");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == json,
+            "{} is stale: run `ESCALA_UPDATE_SEEDS=1 cargo test model_fuzz_seeds`",
+            path.display()
+        );
+        let back: escala::System = serde_json::from_str(&committed).expect("deserializes");
+        assert_eq!(back.name, build().name);
+    }
+}

@@ -597,3 +597,29 @@ fn plan_capacity_sums_equal_the_rendered_workloads() {
     }
     assert!(compared >= 4, "{compared} phases compared");
 }
+
+/// A config naming a device (an endless file) is not read to its end: `build` reports it
+/// unreadable where the engine copies config contents, instead of exhausting memory.
+#[test]
+fn a_config_that_is_not_a_regular_file_is_reported_not_read() {
+    let mut model = with_file_config();
+    model.configs[0] = escala::prelude::Config::file("conf", "/dev/zero").outside_project();
+    match escala::render(&model, "deploy") {
+        Err(escala::cli::GenerateError::Invalid(d)) => {
+            let codes: Vec<&str> = d
+                .iter()
+                .filter(|x| x.path == "configs.conf")
+                .map(|x| x.code.as_str())
+                .collect();
+            assert_eq!(
+                codes,
+                [
+                    escala::targets::swarm::codes::MISSING_FILE,
+                    escala::targets::kubernetes::codes::MISSING_FILE
+                ],
+                "{d}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -377,16 +377,37 @@ fn parallel<T: Sync, R: Send>(threads: usize, items: &[T], f: impl Fn(&T) -> R +
         .collect()
 }
 
+/// The most of a config file read: far over every engine's limit for a config (Swarm's
+/// 500 KiB, a ConfigMap's 1 MiB), so a bigger file is still reported as too large, while a
+/// device or an endless file (`/dev/zero`) cannot exhaust memory.
+const CONFIG_READ_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// A regular file's content, at most [`CONFIG_READ_LIMIT`] and one byte; `None` for anything
+/// else (a folder, a FIFO, a device) or an unreadable file.
+fn read_config(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut content = Vec::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(CONFIG_READ_LIMIT + 1)
+        .read_to_end(&mut content)
+        .ok()?;
+    Some(content)
+}
+
 /// The files the model's configs name, read from `cwd`: a file config's file, and every
-/// regular file directly in a folder config's folder (`folder/name`). Unreadable ones are
-/// left out: the target that needs them reports it.
+/// regular file directly in a folder config's folder (`folder/name`). Unreadable ones (and
+/// whatever is not a regular file) are left out: the target that needs them reports it.
 fn config_files(cwd: &Path, system: &System) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     // A sensitive config's content is read when deploying, never here.
     for c in system.configs.iter().filter(|c| !c.sensitive) {
         match &c.source {
             escala_core::ConfigSource::File(path) => {
-                if let Ok(content) = std::fs::read(cwd.join(path)) {
+                if let Some(content) = read_config(&cwd.join(path)) {
                     out.push((path.clone(), content));
                 }
             }
@@ -402,7 +423,7 @@ fn config_files(cwd: &Path, system: &System) -> Vec<(String, Vec<u8>)> {
                 names.sort();
                 for name in names {
                     let file = format!("{}/{name}", path.trim_end_matches('/'));
-                    if let Ok(content) = std::fs::read(cwd.join(&file)) {
+                    if let Some(content) = read_config(&cwd.join(&file)) {
                         out.push((file, content));
                     }
                 }

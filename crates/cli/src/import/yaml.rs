@@ -106,7 +106,7 @@ impl Builder {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
             self.error.get_or_insert(YamlError {
-                message: format!("the file expands to more than {MAX_NODES} YAML nodes (aliases included), more than any compose file holds; an alias repeated inside aliases multiplies"),
+                message: format!("the file holds more than {MAX_NODES} YAML nodes (counting what each alias copies), more than any compose file holds (20,000 services are a few hundred thousand); split it into several files (`-f`), or look for aliases repeated inside aliases, which multiply"),
                 pos,
             });
             return false;
