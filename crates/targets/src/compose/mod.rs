@@ -114,6 +114,14 @@ impl Target for Compose {
         }
     }
 
+    fn unappliable(&self, path: &str, old: &str, new: &str) -> Vec<escala_core::Unappliable> {
+        if path == FILE {
+            docker::in_place::unappliable(old, new, Dialect::Compose)
+        } else {
+            Vec::new()
+        }
+    }
+
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
         let mut vars = Vars::new();
         let file = compose_file(plan, &mut vars);

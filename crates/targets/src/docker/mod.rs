@@ -6,6 +6,7 @@
 //! lives here once, parameterised by [`Dialect`].
 
 pub(crate) mod file;
+pub(crate) mod in_place;
 pub(crate) mod traefik;
 
 pub(crate) use crate::usage::{joins_network, mounts_config, mounts_secret, mounts_volume};

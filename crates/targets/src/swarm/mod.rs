@@ -27,8 +27,6 @@ use crate::docker::file::{
 };
 use crate::docker::{self, Dialect, Vars};
 
-mod in_place;
-
 /// Diagnostic codes of the swarm target.
 pub mod codes {
     /// A model feature Swarm ignores (build, start order, autoscaling, schedules, sizes…).
@@ -242,7 +240,7 @@ impl Target for Swarm {
 
     fn unappliable(&self, path: &str, old: &str, new: &str) -> Vec<Unappliable> {
         if path == FILE {
-            in_place::unappliable(old, new)
+            docker::in_place::unappliable(old, new, Dialect::Swarm)
         } else {
             Vec::new()
         }
