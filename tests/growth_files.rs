@@ -198,7 +198,15 @@ fn the_upkeep_job_is_scheduled_per_engine_and_checked() {
         Workload::Stateless,
         "Swarm has no scheduler"
     );
-    assert!(swarm.command.join(" ").contains("sleep 86400"));
+    // Runs at start, then sleeps until the schedule's next time (daily at 03:17 UTC).
+    let command = swarm.command.join(" ");
+    assert!(
+        command.contains(&format!(
+            "next=$(( now / 86400 * 86400 + {} ))",
+            3 * 3600 + 17 * 60
+        )),
+        "{command}"
+    );
     assert!(
         swarm.depends_on.is_empty(),
         "Swarm starts services in no order"

@@ -266,13 +266,17 @@ fn a_volume_archive_round_trips_through_the_bucket() {
     )
     .expect("file");
     std::fs::write(volume.path().join("sub/dump.rdb"), [0u8, 1, 2, 255]).expect("file");
-    // The Swarm service's script, without its daily loop. On Swarm its credentials are
+    // The Swarm service's script, without its loop. On Swarm its credentials are
     // mounted secret files (`*_FILE`), which its first lines read back: the variables
     // themselves hold wrong values here, so only the files can make it work.
     let script = job_script(&s, "swarm", "backup-redisdata");
     let (prelude, looped) = script
-        .split_once("while :; do until ( ")
+        .split_once("while :; do ")
         .expect("the loop wraps the script");
+    let looped = looped
+        .split_once("until ( ")
+        .expect("the loop wraps the script")
+        .1;
     assert!(prelude.contains("S3_SECRET_ACCESS_KEY_FILE"), "{prelude}");
     let body = looped
         .split("\n); do echo")
@@ -858,4 +862,27 @@ fn backup_jobs_reach_the_bucket_and_the_volume_they_copy() {
     );
     assert!(cronjob.contains("podAffinity:"), "{cronjob}");
     assert!(cronjob.contains("io.kompose.service: \"redis\"\n                  topologyKey: \"kubernetes.io/hostname\""), "{cronjob}");
+}
+
+/// On compose and Swarm the backup and upkeep services run at the schedule's times when it is
+/// a fixed period; any other schedule runs daily, and the targets say so.
+#[test]
+fn a_schedule_compose_and_swarm_cannot_keep_is_reported() {
+    for (schedule, warned) in [("30 2 * * *", false), ("0 3 1 * *", true)] {
+        let mut s = systems::ALL[0].1();
+        s.backups.as_mut().expect("backups").schedule = schedule.into();
+        let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+        for phase in ["single-node", "swarm"] {
+            let plan = checked.plan(phase).expect("phase");
+            let mut d = escala::Diagnostics::new();
+            for t in escala::targets::all()
+                .iter()
+                .filter(|t| t.accepts(plan.phase()))
+            {
+                t.check(&plan, &mut d);
+            }
+            let found = d.iter().any(|x| x.path == "backups.schedule");
+            assert_eq!(found, warned, "{schedule} in {phase}: {d}");
+        }
+    }
 }

@@ -3,7 +3,9 @@
 //! retention, credentials only as secret references.
 //!
 //! Each becomes a job of the phase: a CronJob on Kubernetes; on compose and Swarm, which have
-//! no scheduler, a small service that backs up at start and then every 24 hours. The jobs copy
+//! no scheduler, a small service that sleeps until the schedule's next time and backs up then
+//! ([`crate::cadence`]: the same times as the CronJob for daily, hourly, weekly and every-N-
+//! minutes schedules; every 24 hours otherwise, which the targets report). The jobs copy
 //! with [rclone](https://rclone.org) (configured from environment variables only, so no
 //! configuration file holds a key) from an image that has `pg_dump` and `rclone`
 //! ([`Backups::image`]; the book shows a three-line Dockerfile). The SQL target writes the
@@ -78,7 +80,8 @@ impl Backups {
         self.region = region.into();
         self
     }
-    /// Sets the Kubernetes schedule (cron, UTC).
+    /// Sets the schedule (cron, UTC): the CronJob's on Kubernetes, the job service's loop on
+    /// compose and Swarm.
     pub fn schedule(mut self, schedule: impl Into<String>) -> Self {
         self.schedule = schedule.into();
         self
@@ -243,11 +246,18 @@ fn job(
             },
             script,
         ),
-        // No scheduler: back up at start (retrying hourly on failure), then every 24 hours.
+        // No scheduler: a service that sleeps until the schedule's next time (UTC) and backs
+        // up then, retrying hourly on failure.
         Engine::Compose | Engine::Swarm => (
             Workload::Stateless,
             Restart::UnlessStopped,
-            format!("while :; do until ( {script}\n); do echo 'backup failed; retrying in 1 h' >&2; sleep 3600; done; sleep 86400; done"),
+            crate::cadence::shell_loop(
+                &backups.schedule,
+                &format!("( {script}\n)"),
+                "backup",
+                3600,
+                false,
+            ),
         ),
     };
     let mut env: Vec<(String, Env)> = vec![

@@ -406,12 +406,12 @@ fn upkeep_job(system: &System, phase: &Phase, services: &[Cow<'_, Service>]) -> 
             },
             call,
         ),
-        // No scheduler: run now (retrying each minute until the database answers), then
-        // every 24 hours.
+        // No scheduler: run now (retrying each minute until the database answers), then at
+        // each time of the schedule (UTC).
         Engine::Compose | Engine::Swarm => (
             Workload::Stateless,
             Restart::UnlessStopped,
-            format!("while :; do until {call}; do echo 'partition upkeep failed; retrying in 60 s' >&2; sleep 60; done; sleep 86400; done"),
+            crate::cadence::shell_loop(&upkeep.schedule, &call, "partition upkeep", 60, true),
         ),
     };
     // Swarm starts services in no order (the loop retries instead); elsewhere, wait for it.

@@ -29,6 +29,7 @@
 
 pub mod alert;
 pub mod backup;
+pub mod cadence;
 pub mod capacity;
 pub mod checked;
 pub mod cluster;

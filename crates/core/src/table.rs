@@ -503,15 +503,15 @@ pub struct Database {
 }
 
 /// The job that keeps partitions ahead of time: a CronJob on Kubernetes, a service that runs
-/// the upkeep at start and then every 24 hours on compose and Swarm (which have no
-/// scheduler). It runs `psql` from the database service's image.
+/// the upkeep at start and then at each time of the schedule on compose and Swarm (which have
+/// no scheduler; see [`crate::cadence`]). It runs `psql` from the database service's image.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Upkeep {
     /// A libpq connection URL (`postgresql://user:password@host:5432/db`), given to the job as
     /// `DATABASE_URL`: usually `Env::secret("database-url")`, never a literal password.
     pub url: Env,
-    /// When it runs on Kubernetes, as a cron expression in UTC (`17 3 * * *`: daily at 03:17).
+    /// When it runs, as a cron expression in UTC (`17 3 * * *`: daily at 03:17).
     pub schedule: String,
 }
 
@@ -552,7 +552,7 @@ impl Database {
         self.tables.iter().find(|t| &t.name == name)
     }
     /// Runs the partition upkeep as a job in every phase that partitions, reaching the database
-    /// through `url` (daily at 03:17 UTC on Kubernetes; every 24 hours elsewhere).
+    /// through `url` (daily at 03:17 UTC).
     pub fn upkeep(mut self, url: Env) -> Self {
         self.upkeep = Some(Upkeep {
             url,
@@ -560,7 +560,9 @@ impl Database {
         });
         self
     }
-    /// Like [`Database::upkeep`], on a cron `schedule` of your choice (Kubernetes).
+    /// Like [`Database::upkeep`], on a cron `schedule` of your choice (UTC; on compose and
+    /// Swarm, a schedule that is not daily, hourly, weekly or every N minutes runs every 24
+    /// hours instead, and the targets say so).
     pub fn upkeep_at(mut self, url: Env, schedule: impl Into<String>) -> Self {
         self.upkeep = Some(Upkeep {
             url,

@@ -545,6 +545,36 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
     let dokploy = dokploy(phase);
     let routes = routes_by_service(plan);
     let engine = codes.engine;
+    // The model's scheduled jobs run as loops here: a schedule that is no fixed period runs
+    // every 24 hours instead.
+    let mut schedules: Vec<(&str, &str, &str)> = Vec::new();
+    if let Some(b) = &system.backups {
+        if plan.services().iter().any(|s| {
+            s.name.as_str() == escala_core::backup::DATABASE_JOB
+                || system
+                    .volumes
+                    .iter()
+                    .any(|v| escala_core::backup::volume_job(&v.name) == s.name)
+        }) {
+            schedules.push(("backups.schedule", b.schedule.as_str(), "the backups"));
+        }
+    }
+    if let Some(u) = system.database.as_ref().and_then(|d| d.upkeep.as_ref()) {
+        if plan.service(&escala_core::UPKEEP_SERVICE.into()).is_some() {
+            schedules.push((
+                "database.upkeep.schedule",
+                u.schedule.as_str(),
+                "the partition upkeep",
+            ));
+        }
+    }
+    for (at, schedule, what) in schedules {
+        if escala_core::cadence::period(schedule).is_none() {
+            diags
+                .warning(codes.dropped, at, format!("{engine} has no scheduler: {what} run by a service that waits for the schedule's next time, which it can compute for a daily, hourly, weekly or every-N-minutes schedule; `{schedule}` is none of those, so in phase `{p}` they run every 24 hours from the service's start"))
+                .help("use such a schedule (`30 2 * * *`: daily at 02:30 UTC), or accept the daily run (`Phase::accept`)");
+        }
+    }
     for s in plan.services() {
         let at = format!("services.{}", s.name);
         let o = s.origin.as_ref();
