@@ -27,18 +27,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A plan laid out as `build --out deploy` does: project root `../../..`, and the config files
-/// of the model read from the repository.
+/// A plan laid out as `build --out deploy` does, through the library's own
+/// [`escala::cli::generate::laid_out`]: project root `../../..`, the model's config files read
+/// from the repository.
 pub fn as_the_cli_does(plan: escala::PhasePlan<'_>) -> escala::PhasePlan<'_> {
-    let mut plan = plan.with_project_root("../../..");
-    for config in &plan.system().configs {
-        if let escala::ConfigSource::File(path) = &config.source {
-            if let Ok(content) = std::fs::read_to_string(root().join(path)) {
-                plan = plan.with_file(path.clone(), content);
-            }
-        }
-    }
-    plan
+    let dir = std::path::Path::new("deploy")
+        .join(plan.phase().name.as_str())
+        .join("target");
+    escala::cli::generate::laid_out(plan, &root(), &dir)
 }
 
 /// Renders every phase of `checked` with every target that accepts it, laid out as

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use escala_core::{Diagnostics, System, Target};
+use escala_core::{Diagnostics, PhasePlan, System, Target};
 
 use crate::args::Selection;
 
@@ -292,15 +292,10 @@ fn prepare<'a>(
         } else {
             base.clone()
         };
-        let Some(mut p) = plan else { continue };
-        p = p.with_project_root((*root).clone());
-        for (path, content) in files {
-            p = match String::from_utf8(content.clone()) {
-                Ok(text) => p.with_file(path.clone(), text),
-                Err(e) => p.with_binary_file(path.clone(), e.into_bytes()),
-            };
-        }
-        prepared.plans.push(p);
+        let Some(p) = plan else { continue };
+        prepared
+            .plans
+            .push(with_files(p.with_project_root((*root).clone()), files));
     }
     for ((target, dir), root) in chosen.into_iter().zip(dirs).zip(&roots) {
         let Some(index) = unique.iter().position(|r| *r == root) else {
@@ -375,6 +370,38 @@ fn parallel<T: Sync, R: Send>(threads: usize, items: &[T], f: impl Fn(&T) -> R +
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
         })
         .collect()
+}
+
+/// `plan` with the content of the model's config files.
+fn with_files<'a>(mut plan: PhasePlan<'a>, files: &[(String, Vec<u8>)]) -> PhasePlan<'a> {
+    for (path, content) in files {
+        plan = match String::from_utf8(content.clone()) {
+            Ok(text) => plan.with_file(path.clone(), text),
+            Err(e) => plan.with_binary_file(path.clone(), e.into_bytes()),
+        };
+    }
+    plan
+}
+
+/// `plan` as `build` lays it out before a target renders it into the folder `dir` (relative
+/// to `cwd`, the project root: `deploy/prod/compose`): host paths resolve from `dir` back to
+/// `cwd`, and the model's config files are read from `cwd` (regular files only, bounded). For
+/// a tool that renders one target itself and wants the bytes `build` writes:
+///
+/// ```
+/// use escala_core::prelude::*;
+/// use std::path::Path;
+/// let system = System::new("shop")
+///     .service(Service::builder().name("web").image("nginx:1.27").build())
+///     .phase(Phase::new("prod", Engine::Compose));
+/// let checked = system.check().expect("a valid model");
+/// let plan = checked.plan("prod").expect("the phase");
+/// let plan = escala_cli::generate::laid_out(plan, Path::new("."), Path::new("deploy/prod/compose"));
+/// assert_eq!(plan.project_root(), "../../..");
+/// ```
+pub fn laid_out<'a>(plan: PhasePlan<'a>, cwd: &Path, dir: &Path) -> PhasePlan<'a> {
+    let files = config_files(cwd, plan.system());
+    with_files(plan.with_project_root(project_root(cwd, dir)), &files)
 }
 
 /// The most of a config file read: far over every engine's limit for a config (Swarm's
