@@ -125,13 +125,49 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
             }
         }
     }
+    let mut edges: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
     for s in plan.services() {
         for d in &s.depends_on {
-            if plan.service(&d.service).is_some() {
+            if plan.service(&d.service).is_some()
+                && edges.insert((s.name.as_str(), d.service.as_str()))
+            {
                 out.push_str(&format!(
                     "  {} --> {}\n",
                     id("svc", s.name.as_str()),
                     id("svc", d.service.as_str())
+                ));
+            }
+        }
+    }
+    // The database's topology, whatever each engine needs to wait for: the pooler and the
+    // replica in front of and behind the primary, the Citus workers under the coordinator.
+    if let Some(db) = plan.system().database.as_ref() {
+        let primary = db.service.as_str();
+        let mut topology: Vec<(String, &str, String)> = vec![
+            (
+                escala_core::pooler::SERVICE.to_owned(),
+                "pools",
+                primary.to_owned(),
+            ),
+            (
+                escala_core::replica::name(&db.service).to_string(),
+                "streams from",
+                primary.to_owned(),
+            ),
+        ];
+        if let Some(cluster) = escala_core::cluster::in_phase(plan.system(), plan.phase()) {
+            for n in 1..=cluster.workers {
+                let worker = escala_core::cluster::worker_name(&db.service, n).to_string();
+                topology.push((primary.to_owned(), "shards on", worker));
+            }
+        }
+        for (from, what, to) in &topology {
+            let present = |n: &str| plan.service(&n.into()).is_some();
+            if present(from) && present(to) && !edges.contains(&(from.as_str(), to.as_str())) {
+                out.push_str(&format!(
+                    "  {} -.->|\"{what}\"| {}\n",
+                    id("svc", from),
+                    id("svc", to)
                 ));
             }
         }
