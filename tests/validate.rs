@@ -1174,6 +1174,38 @@ fn values_over_the_engines_limits_are_errors() {
             "{d}"
         );
     }
+    // Values each under 128 KiB that add up: past 256 KiB a client-side `kubectl apply`
+    // refuses the Deployment (a warning: server-side apply takes it), past 1.5 MiB the API
+    // server does (an error). The counts are what a kube-apiserver v1.33 did with 127 KiB
+    // values: 2 applied either way, 3 only server-side, 12 still server-side, 13 not at all.
+    for (count, code) in [
+        (2, None),
+        (3, Some(escala::targets::kubernetes::codes::CLIENT_APPLY)),
+        (12, Some(escala::targets::kubernetes::codes::CLIENT_APPLY)),
+        (13, Some(escala::targets::kubernetes::codes::TOO_LARGE)),
+    ] {
+        let mut s = base();
+        for i in 0..count {
+            s.services[0]
+                .env
+                .insert(format!("BLOB_{i}"), Env::literal("x".repeat(127 * 1024)));
+        }
+        s.phases[0] = Phase::new("prod", Engine::Kubernetes);
+        let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+        let plan = checked.plan("prod").expect("phase");
+        let mut d = Diagnostics::new();
+        escala::targets::kubernetes::Kubernetes::new().check(&plan, &mut d);
+        let found: Vec<&str> = d
+            .iter()
+            .filter(|x| x.path == "services.web")
+            .map(|x| x.code.as_str())
+            .collect();
+        assert_eq!(
+            found,
+            code.into_iter().collect::<Vec<_>>(),
+            "{count} values: {d}"
+        );
+    }
 }
 
 #[test]

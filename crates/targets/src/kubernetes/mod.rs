@@ -109,13 +109,16 @@ pub mod codes {
     pub const PROJECT_BIND: &str = "escala::kubernetes::project_bind_mount";
     /// An object over Kubernetes' size limit.
     pub const TOO_LARGE: &str = "escala::kubernetes::too_large";
+    /// A workload over what a client-side `kubectl apply` takes (256 KiB).
+    pub const CLIENT_APPLY: &str = "escala::kubernetes::too_large_for_client_apply";
     /// A sysctl the kubelet refuses unless told to allow it.
     pub const UNSAFE_SYSCTL: &str = "escala::kubernetes::unsafe_sysctl";
     /// Routes through an ingress controller whose pods escala cannot know.
     pub const INGRESS_CONTROLLER: &str = "escala::kubernetes::unknown_ingress_controller";
     /// Every code with its summary.
     pub const ALL: &[(&str, &str)] = &[
-        (TOO_LARGE, "a ConfigMap would be over Kubernetes' 1 MiB limit"),
+        (TOO_LARGE, "a ConfigMap would be over Kubernetes' 1 MiB limit, or a workload over its 1.5 MiB per object"),
+        (CLIENT_APPLY, "a workload's values make it larger than a client-side `kubectl apply` takes (256 KiB): apply it on the server"),
         (UNSAFE_SYSCTL, "a sysctl outside Kubernetes' safe set: the kubelet refuses the pod unless started with `--allowed-unsafe-sysctls`"),
         (INGRESS_CONTROLLER, "the phase's ingress class (or a route's own) is not one escala knows, so its NetworkPolicies cannot let the controller's pods in"),
         (DROPPED, "Kubernetes output does not express a feature of the model (placement by node role, a dependency that is not waited for, a published host port)"),
@@ -124,6 +127,16 @@ pub mod codes {
         (PROJECT_BIND, "a bind mount of a path in the project (relative) cannot become a hostPath: no node has the project's files"),
     ];
 }
+
+/// The most bytes the API server stores for one object (etcd's request limit), and the most a
+/// client-side `kubectl apply` takes (the object is copied into the
+/// `last-applied-configuration` annotation; annotations hold 256 KiB in all). Both seen on a
+/// kube-apiserver v1.33.
+const OBJECT_MAX: usize = 1_572_864;
+const CLIENT_APPLY_MAX: usize = 262_144;
+/// Room for the rest of a workload's manifest beside its values (names, probes, volumes): the
+/// thresholds are approximate by about this much.
+const MANIFEST_ROOM: usize = 1024;
 
 /// The sysctls every kubelet allows (Kubernetes 1.32's safe set); others need
 /// `--allowed-unsafe-sysctls`.
@@ -486,6 +499,45 @@ impl Kubernetes {
                         .help("make the program retry until its dependency answers")
                         .origin(o);
                 }
+            }
+        }
+        // The API server refuses any object over 1.5 MiB (etcd's request limit), and a
+        // client-side `kubectl apply` any over 256 KiB (it copies the object into an
+        // annotation, and annotations hold 256 KiB in all). Each value is under Linux's
+        // 128 KiB (a check of its own), so only several large ones add up to this.
+        for s in plan.services() {
+            let env: usize = s
+                .env
+                .iter()
+                .map(|(k, v)| {
+                    k.len()
+                        + match v {
+                            escala_core::Env::Literal(x) | escala_core::Env::NotSecret(x) => {
+                                x.len()
+                            }
+                            _ => 0,
+                        }
+                })
+                .sum();
+            let args: usize = s.command.iter().chain(&s.entrypoint).map(String::len).sum();
+            let labels: usize = s.labels.iter().map(|(k, v)| k.len() + v.len()).sum();
+            let total = env + args + 2 * labels;
+            let kind = if s.workload == Workload::Stateful {
+                "StatefulSet"
+            } else {
+                "Deployment"
+            };
+            let at = format!("services.{}", s.name);
+            if total > OBJECT_MAX - MANIFEST_ROOM {
+                diags
+                    .error(codes::TOO_LARGE, at, format!("the environment, command and labels of `{}` hold {total} bytes: its {kind} would be over the 1.5 MiB (1572864 bytes) the API server stores for one object in phase `{p}` (`etcdserver: request is too large`)", s.name))
+                    .help("move the large values into a config file mounted as a volume (`Config::file`), or a volume")
+                    .origin(s.origin.as_ref());
+            } else if total > CLIENT_APPLY_MAX - MANIFEST_ROOM {
+                diags
+                    .warning(codes::CLIENT_APPLY, at, format!("the environment, command and labels of `{}` hold {total} bytes: a client-side `kubectl apply` of its {kind} fails in phase `{p}` (`metadata.annotations: Too long: may not be more than 262144 bytes`)", s.name))
+                    .help("apply on the server: `kubectl apply --server-side -k …`; or move the large values into a config file")
+                    .origin(s.origin.as_ref());
             }
         }
         // The API server refuses a ConfigMap whose data exceeds 1 MiB.
