@@ -886,3 +886,23 @@ fn a_schedule_compose_and_swarm_cannot_keep_is_reported() {
         }
     }
 }
+
+/// A service's `DATABASE_URL` through the model: the pooler when there is one, the database
+/// service otherwise, never a password.
+#[test]
+fn the_pooled_url_names_the_pooler_and_no_password() {
+    let db = Database::new("postgres", "app");
+    assert_eq!(
+        db.pooled_url("app", "finanzas"),
+        Env::literal("postgresql://app@postgres:5432/finanzas")
+    );
+    let pooled = db.pooler(Pooler::pgbouncer(
+        "registry.example.com/pgbouncer:1.23",
+        ["finanzas"],
+        "pgbouncer-userlist",
+    ));
+    assert_eq!(
+        pooled.pooled_url("app", "finanzas"),
+        Env::literal("postgresql://app@pgbouncer:6432/finanzas")
+    );
+}

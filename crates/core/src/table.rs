@@ -595,6 +595,17 @@ impl Database {
             ("PGPORT".to_owned(), Env::literal(port.to_string())),
         ]
     }
+    /// A connection URL through the pooler (the database service without one), with no
+    /// password in it: `postgresql://app@pgbouncer:6432/finanzas`, for a service's
+    /// `DATABASE_URL`. Give the password as `PGPASSWORD` from a secret (`Env::secret`):
+    /// libpq, node-postgres and postgres.js take it from there when the URL has none.
+    pub fn pooled_url(&self, user: &str, database: &str) -> Env {
+        let (host, port) = match &self.pooler {
+            Some(_) => (crate::pooler::SERVICE.to_owned(), crate::pooler::PORT),
+            None => (self.service.to_string(), 5432),
+        };
+        Env::literal(format!("postgresql://{user}@{host}:{port}/{database}"))
+    }
     /// Runs a streaming read replica; the replication user `replicator` takes its password from
     /// the secret `password`.
     pub fn read_replica(mut self, password: impl Into<Name>) -> Self {
