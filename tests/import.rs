@@ -586,10 +586,45 @@ fn yamlish() -> impl Strategy<Value = String> {
 }
 
 proptest! {
+    /// Any bytes: an error that says where (the first byte that is not UTF-8, a line and
+    /// column of the YAML), or a model whose every diagnostic points at its line — and soon:
+    /// a generous bound that only a runaway (an alias bomb, a quadratic walk) would pass.
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let _ = compose(&[ComposeFile { path: "f.yml".into(), text }], &BTreeMap::new());
+    fn any_bytes_give_a_model_or_located_errors_in_bounded_time(
+        bytes in prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..400),
+            yamlish().prop_map(String::into_bytes),
+            (yamlish(), prop::collection::vec(any::<u8>(), 1..8), any::<prop::sample::Index>())
+                .prop_map(|(doc, junk, at)| {
+                    let mut b = doc.into_bytes();
+                    let i = at.index(b.len() + 1);
+                    b.splice(i..i, junk);
+                    b
+                }),
+        ]
+    ) {
+        let started = std::time::Instant::now();
+        let valid_up_to = std::str::from_utf8(&bytes).map_or_else(|e| Some(e.valid_up_to()), |_| None);
+        match ComposeFile::from_bytes("f.yml", bytes.clone()) {
+            Err(ImportError::NotUtf8 { offset, line, .. }) => {
+                prop_assert_eq!(Some(offset), valid_up_to);
+                prop_assert_eq!(line, bytes[..offset].iter().filter(|b| **b == b'\n').count() + 1);
+            }
+            Err(e) => prop_assert!(false, "{e}"),
+            Ok(file) => match compose(&[file], &BTreeMap::new()) {
+                Ok((_, diags)) => {
+                    for d in &diags {
+                        prop_assert!(d.origin.is_some(), "no location: {d}");
+                    }
+                }
+                Err(ImportError::Yaml { line, column, .. }) => {
+                    prop_assert!(line >= 1 && column >= 1);
+                }
+                Err(ImportError::NoServices { .. }) => {}
+                Err(e) => prop_assert!(false, "{e}"),
+            },
+        }
+        prop_assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]

@@ -1304,6 +1304,37 @@ fn a_node_over_capacity_points_at_its_declaration() {
     assert_eq!(e.origin.as_ref().map(|o| o.line), Some(line), "{d}");
 }
 
+/// A node's duplicate or invalid name points at the line that declared it.
+#[test]
+fn a_nodes_name_error_points_at_its_declaration() {
+    let node = |name: &str| {
+        Node::builder()
+            .name(name)
+            .role(NodeRole::Manager)
+            .cpu(Cpu::cores(4))
+            .memory(ByteSize::gib(8))
+            .build()
+    };
+    let mut s = base();
+    let line = line!() + 1;
+    let phase = Phase::new("prod", Engine::Swarm)
+        .node(node("m1"))
+        .node(node("m1"));
+    s.phases[0] = phase.node(node("Bad_Name"));
+    let d = errors(&s);
+    for path in ["phases.prod.nodes[1]", "phases.prod.nodes[2].name"] {
+        let e = d
+            .iter()
+            .find(|x| x.path == path)
+            .unwrap_or_else(|| panic!("{path}: {d}"));
+        let o = e
+            .origin
+            .as_ref()
+            .unwrap_or_else(|| panic!("{path}: no location"));
+        assert!(o.line == line || o.line == line + 1, "{path}: {o:?}");
+    }
+}
+
 fn sidecar() -> Service {
     Service::builder()
         .name("metrics")

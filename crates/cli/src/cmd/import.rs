@@ -15,20 +15,12 @@ pub fn run(
     use crate::import::{compose, infra_rs, ComposeFile};
     let mut files = Vec::new();
     for path in std::iter::once(file).chain(more.iter().map(PathBuf::as_path)) {
-        let text = std::fs::read(path).map(String::from_utf8);
-        match text {
-            Ok(Ok(text)) => files.push(ComposeFile {
-                path: path.display().to_string(),
-                text,
-            }),
+        let file =
+            std::fs::read(path).map(|b| ComposeFile::from_bytes(path.display().to_string(), b));
+        match file {
+            Ok(Ok(f)) => files.push(f),
             Ok(Err(e)) => {
-                let at = e.utf8_error().valid_up_to();
-                let bytes = e.as_bytes();
-                let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-                eprintln!(
-                    "error: `{}` is not UTF-8 text: the byte at offset {at} (line {line}) is not valid UTF-8; compose files are UTF-8",
-                    path.display()
-                );
+                eprintln!("error: {e}");
                 return Exit::Findings;
             }
             Err(e) => {

@@ -37,6 +37,32 @@ pub struct ComposeFile {
     pub text: String,
 }
 
+impl ComposeFile {
+    /// A compose file from the bytes read from `path`: an error that says where when they are
+    /// not UTF-8 text.
+    ///
+    /// ```
+    /// use escala_cli::import::{ComposeFile, ImportError};
+    /// let err = ComposeFile::from_bytes("c.yml", b"services:\n  \xff".to_vec()).unwrap_err();
+    /// assert!(matches!(err, ImportError::NotUtf8 { offset: 12, line: 2, .. }));
+    /// ```
+    pub fn from_bytes(path: impl Into<String>, bytes: Vec<u8>) -> Result<Self, ImportError> {
+        let path = path.into();
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(ComposeFile { path, text }),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                let line = e.as_bytes()[..offset]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1;
+                Err(ImportError::NotUtf8 { path, offset, line })
+            }
+        }
+    }
+}
+
 /// Why nothing could be imported.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -52,6 +78,16 @@ pub enum ImportError {
         column: usize,
         /// What the parser said.
         message: String,
+    },
+    /// A file is not UTF-8 text.
+    #[error("{path}: not UTF-8 text: the byte at offset {offset} (line {line}) is not valid UTF-8; compose files are UTF-8")]
+    NotUtf8 {
+        /// The file.
+        path: String,
+        /// The offset of the first byte that is not UTF-8.
+        offset: usize,
+        /// Its 1-based line.
+        line: usize,
     },
     /// No file was given.
     #[error("no compose file given")]

@@ -47,7 +47,8 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         if let Some(ns) = &phase.namespace {
             name(ns, format!("phases.{}.namespace", phase.name), None, diags);
         }
-        let nodes = plain(phase.nodes.iter().map(|n| &n.name).collect());
+        // Nodes remember where they were declared: their errors point there.
+        let nodes = phase.nodes.iter().map(|n| (&n.name, n.origin.as_ref()));
         unique(
             &format!("phases.{}.nodes", phase.name),
             "node",
