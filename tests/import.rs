@@ -100,6 +100,7 @@ fn every_unrepresentable_key_is_a_diagnostic_with_a_location() {
         "sysctls",
         "ulimits",
         "cap_drop",
+        "annotations",
     ] {
         assert!(
             !diags
@@ -117,6 +118,7 @@ fn every_unrepresentable_key_is_a_diagnostic_with_a_location() {
     assert_eq!(app.ulimits["nofile"], Ulimit::new(20000, 40000));
     assert_eq!(app.ulimits["nproc"], Ulimit::new(65535, 65535));
     assert_eq!(app.drop_capabilities, ["NET_RAW"]);
+    assert_eq!(app.annotations["prometheus.io/scrape"], "true");
     assert!(
         !code.contains("abc123"),
         "a secret-looking value never lands in infra.rs"

@@ -623,3 +623,57 @@ fn a_config_that_is_not_a_regular_file_is_reported_not_read() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Annotations reach the compose service and the Kubernetes pod template; Swarm, which has
+/// none, reports them dropped.
+#[test]
+fn annotations_reach_compose_and_the_pod_template() {
+    use escala::prelude::*;
+    let model = System::new("x")
+        .service(
+            Service::builder()
+                .name("api")
+                .image("api:1")
+                .annotations([("prometheus.io/scrape", "true")])
+                .build(),
+        )
+        .phase(Phase::new("c", Engine::Compose))
+        .phase(Phase::new("s", Engine::Swarm))
+        .phase(Phase::new("k", Engine::Kubernetes));
+    let checked = model.check().unwrap_or_else(|d| panic!("{d}"));
+    let rendered = render_all(&checked);
+    let file = |phase: &str, name: &str| -> serde_yaml::Value {
+        let text = rendered
+            .iter()
+            .find(|(p, _, f)| p == phase && f.get(name).is_some())
+            .and_then(|(_, _, f)| f.get(name))
+            .unwrap_or_else(|| panic!("{phase}/{name}"));
+        serde_yaml::from_str(text).expect("yaml")
+    };
+    let compose = file("c", "docker-compose.yml");
+    assert_eq!(
+        compose["services"]["api"]["annotations"]["prometheus.io/scrape"],
+        "true"
+    );
+    let text = rendered
+        .iter()
+        .find(|(p, _, f)| p == "c" && f.get("docker-compose.yml").is_some())
+        .and_then(|(_, _, f)| f.get("docker-compose.yml"))
+        .expect("compose");
+    assert!(schema_errors(&compose_schema(), text).is_empty());
+    let deployment = file("k", "api-deployment.yaml");
+    assert_eq!(
+        deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"],
+        "true"
+    );
+    let stack = file("s", "stack.yml");
+    assert!(stack["services"]["api"].get("annotations").is_none());
+    let plan = checked.plan("s").expect("phase");
+    let mut d = escala::Diagnostics::new();
+    escala::targets::swarm::Swarm::default().check(&plan, &mut d);
+    assert!(
+        d.iter().any(|x| x.path == "services.api.annotations"
+            && x.code == escala::targets::swarm::codes::DROPPED),
+        "{d}"
+    );
+}

@@ -108,6 +108,13 @@ pub struct Service {
     #[builder(default, setter(transform = |labels: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>| labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))]
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub labels: IndexMap<String, String>,
+    /// Annotations for the tools that read them on the running container or pod
+    /// (`prometheus.io/scrape`, a service mesh's injection switch): the pod template's
+    /// annotations on Kubernetes, the service's `annotations` on compose; Swarm has none and
+    /// says so.
+    #[builder(default, setter(transform = |annotations: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>| annotations.into_iter().map(|(k, v)| (k.into(), v.into())).collect()))]
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub annotations: IndexMap<String, String>,
     /// The user (`1000`, `1000:1000`, `node`) the container runs as.
     #[builder(default, setter(into, strip_option))]
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -453,6 +453,9 @@ fn runtime(s: &Service, b: &mut String) {
     if !s.sysctls.is_empty() {
         b.push_str(&format!(".sysctls([{}])", pairs(&s.sysctls)));
     }
+    if !s.annotations.is_empty() {
+        b.push_str(&format!(".annotations([{}])", pairs(&s.annotations)));
+    }
     if !s.ulimits.is_empty() {
         let l: Vec<String> = s
             .ulimits

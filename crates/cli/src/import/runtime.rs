@@ -1,5 +1,5 @@
 //! A compose service's runtime settings: `init`, `working_dir`, `stop_grace_period`,
-//! `extra_hosts`, `sysctls`, `ulimits`, `shm_size` and `cap_drop`.
+//! `extra_hosts`, `sysctls`, `ulimits`, `shm_size`, `cap_drop` and `annotations`.
 
 use escala_core::prelude::*;
 
@@ -54,6 +54,11 @@ pub(super) fn runtime(ctx: &mut Ctx<'_>, s: &mut Service, key: &str, v: &Node, p
             }
         }
         "ulimits" => ulimits(ctx, s, v, path),
+        "annotations" => {
+            for (k, value, _) in ctx.pairs(v, path) {
+                s.annotations.insert(k, value.unwrap_or_default());
+            }
+        }
         _ => return false,
     }
     true

@@ -92,6 +92,8 @@ pub(crate) struct ServiceSpec {
     pub deploy: Option<DeploySpec>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub labels: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub annotations: IndexMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]

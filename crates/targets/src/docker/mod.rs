@@ -338,6 +338,14 @@ pub(crate) fn service(
         .iter()
         .map(|(k, v)| (k.clone(), dollar(v)))
         .collect();
+    // Swarm services have no annotations (its check says so).
+    if dialect == Dialect::Compose {
+        spec.annotations = s
+            .annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), dollar(v)))
+            .collect();
+    }
     spec
 }
 
@@ -606,6 +614,12 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
             diags
                 .warning(codes.dropped, format!("{at}.workload"), format!("{engine} has no scheduler; in phase `{p}`, `{}` runs once per deploy instead of on `{schedule}`", s.name))
                 .help("run it from the host's cron, or use a Kubernetes phase")
+                .origin(o);
+        }
+        if !s.annotations.is_empty() && codes.engine == "Swarm" {
+            diags
+                .warning(codes.dropped, format!("{at}.annotations"), format!("stack files have no annotations; in phase `{p}`, `{}` runs without them", s.name))
+                .help("labels (`.labels(..)`) reach the Swarm service; tools that read annotations run on compose and Kubernetes")
                 .origin(o);
         }
         if s.pull_policy.is_some() && codes.engine == "Swarm" {

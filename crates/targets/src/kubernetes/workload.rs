@@ -114,6 +114,7 @@ pub(super) fn render(
         // Kompose writes the compose labels on the pod template too.
         annotations.extend(s.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
+    annotations.extend(s.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
     let template = PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels.clone()),
