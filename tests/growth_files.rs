@@ -145,6 +145,20 @@ fn identity_and_growth_rules() {
             "{code} at {path}: {found:?}"
         );
     }
+    // A raw `serial` or `bigserial` column: a sequence the migrations would not carry.
+    for raw in ["serial", "BIGSERIAL"] {
+        let mut serial = forum(true);
+        if let Some(db) = serial.database.as_mut() {
+            db.tables[1].columns[1] = Column::new("id", SqlType::Other(raw.into()));
+        }
+        assert!(
+            codes_at(&serial).contains(&(
+                codes::DB_IDENTITY.to_owned(),
+                "database.tables.communities.columns[1].ty".to_owned()
+            )),
+            "{raw}"
+        );
+    }
     // Becoming partitioned needs a primary key to copy by; retention keeps at least a period.
     let grows = |t: Table| {
         with_database(Database::new("postgres", "app").table(t))

@@ -112,7 +112,7 @@ codes! {
     /// A foreign key PostgreSQL or Citus rejects, or that Citus would not enforce.
     DB_FOREIGN_KEY = "escala::db::foreign_key", "a foreign key PostgreSQL or Citus rejects, or that Citus accepts but does not enforce";
     /// An identity column PostgreSQL or Citus rejects.
-    DB_IDENTITY = "escala::db::identity", "an identity column is not `integer`/`bigint`, also has a default or may be NULL, or is an `integer` identity on a distributed table";
+    DB_IDENTITY = "escala::db::identity", "an identity column is not `integer`/`bigint`, also has a default or may be NULL, or is an `integer` identity on a distributed table; or a column is a raw `serial` type";
     /// Partition upkeep settings that cannot work.
     DB_UPKEEP = "escala::db::partition_upkeep", "a retention keeps no period, the upkeep job has no (or a literal) connection, or its name is taken";
     /// A move between consecutive phases that escala cannot generate a migration for.

@@ -373,6 +373,20 @@ fn table(db: &Database, t: &Table, at: &str, diags: &mut Diagnostics) {
 /// Identity columns: PostgreSQL's own rules, and Citus's on distributed tables.
 fn identity(t: &Table, at: &str, diags: &mut Diagnostics) {
     for (i, c) in t.columns.iter().enumerate() {
+        // `serial` types written as raw SQL: their sequences are not identity sequences,
+        // so the migrations do not carry them (a grown database would keep the old
+        // sequence's name), and an integer one fails on Citus workers.
+        if let SqlType::Other(raw) = &c.ty {
+            let kind = raw.trim().to_ascii_lowercase();
+            if matches!(
+                kind.as_str(),
+                "serial" | "serial4" | "smallserial" | "serial2" | "bigserial" | "serial8"
+            ) {
+                diags
+                    .error(DB_IDENTITY, format!("{at}.columns[{i}].ty"), format!("column `{}` is `{kind}`, a sequence escala does not model: the phase migrations carry identity sequences, not serial ones{}", c.name, if kind.starts_with("big") || kind == "serial8" { "" } else { ", and on a distributed table inserts through a worker fail for an integer sequence" }))
+                    .help(format!("write `Column::new(\"{}\", SqlType::BigInt).identity()` (the modern `bigserial`)", c.name));
+            }
+        }
         if c.identity.is_none() {
             continue;
         }
