@@ -401,6 +401,16 @@ fn routed(nets: &[&str], proxy_nets: Option<&[&str]>, engine: Engine) -> System 
 }
 
 /// The network Traefik's label names in the rendered file of `system`'s phase `p`.
+/// The compose or stack file of `plan` (whichever its engine takes), rendered.
+fn docker_files(plan: &escala::PhasePlan<'_>) -> Artifacts {
+    escala::targets::all()
+        .into_iter()
+        .find(|t| t.accepts(plan.phase()) && t.name() != "plan" && t.name() != "sql")
+        .expect("a target")
+        .render(plan)
+        .expect("renders")
+}
+
 fn traefik_network(system: &System) -> String {
     let checked = system.check().unwrap_or_else(|d| panic!("{d}"));
     let plan = checked.plan("p").expect("phase");
@@ -408,12 +418,7 @@ fn traefik_network(system: &System) -> String {
         Engine::Swarm => ("stack.yml", "traefik.swarm.network", "deploy"),
         _ => ("docker-compose.yml", "traefik.docker.network", ""),
     };
-    let files = escala::targets::all()
-        .into_iter()
-        .find(|t| t.accepts(plan.phase()) && t.name() != "plan" && t.name() != "sql")
-        .expect("a target")
-        .render(&plan)
-        .expect("renders");
+    let files = docker_files(&plan);
     let text = files.iter().find(|(p, _)| *p == file).expect("file").1;
     let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
     let web = &doc["services"]["web"];
@@ -748,12 +753,7 @@ fn capabilities_reach_compose_and_swarm() {
             ("s", "stack.yml", swarm_schema()),
         ] {
             let plan = checked.plan(phase).expect("phase");
-            let files = escala::targets::all()
-                .into_iter()
-                .find(|t| t.accepts(plan.phase()) && t.name() != "plan" && t.name() != "sql")
-                .expect("a target")
-                .render(&plan)
-                .expect("renders");
+            let files = docker_files(&plan);
             let text = files.get(file).expect("file");
             let doc: serde_yaml::Value = serde_yaml::from_str(text).expect("yaml");
             let list = |key: &str| -> Vec<String> {

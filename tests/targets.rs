@@ -347,18 +347,7 @@ fn a_config_file_that_cannot_be_read_is_an_error_in_swarm_and_kubernetes() {
             t.check(&plan, &mut diags);
         }
     }
-    let codes: Vec<&str> = diags
-        .iter()
-        .filter(|d| d.path == "configs.conf")
-        .map(|d| d.code.as_str())
-        .collect();
-    assert_eq!(
-        codes,
-        [
-            escala::targets::swarm::codes::MISSING_FILE,
-            escala::targets::kubernetes::codes::MISSING_FILE
-        ]
-    );
+    assert_unreadable_config(&diags);
     assert!(diags.has_errors());
 }
 
@@ -598,6 +587,25 @@ fn plan_capacity_sums_equal_the_rendered_workloads() {
     assert!(compared >= 4, "{compared} phases compared");
 }
 
+/// Swarm and Kubernetes, which copy a config's content, each report `configs.conf`
+/// unreadable.
+#[track_caller]
+fn assert_unreadable_config(diags: &escala::Diagnostics) {
+    let codes: Vec<&str> = diags
+        .iter()
+        .filter(|d| d.path == "configs.conf")
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            escala::targets::swarm::codes::MISSING_FILE,
+            escala::targets::kubernetes::codes::MISSING_FILE
+        ],
+        "{diags}"
+    );
+}
+
 /// A config naming a device (an endless file) is not read to its end: `build` reports it
 /// unreadable where the engine copies config contents, instead of exhausting memory.
 #[test]
@@ -605,21 +613,7 @@ fn a_config_that_is_not_a_regular_file_is_reported_not_read() {
     let mut model = with_file_config();
     model.configs[0] = escala::prelude::Config::file("conf", "/dev/zero").outside_project();
     match escala::render(&model, "deploy") {
-        Err(escala::cli::GenerateError::Invalid(d)) => {
-            let codes: Vec<&str> = d
-                .iter()
-                .filter(|x| x.path == "configs.conf")
-                .map(|x| x.code.as_str())
-                .collect();
-            assert_eq!(
-                codes,
-                [
-                    escala::targets::swarm::codes::MISSING_FILE,
-                    escala::targets::kubernetes::codes::MISSING_FILE
-                ],
-                "{d}"
-            );
-        }
+        Err(escala::cli::GenerateError::Invalid(d)) => assert_unreadable_config(&d),
         other => panic!("{other:?}"),
     }
 }
