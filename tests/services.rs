@@ -175,6 +175,22 @@ fn a_backup_written_by_the_job_restores_into_an_empty_server() {
         psql(&source, &["-f", file.to_str().expect("utf-8")], None).expect(path);
     }
     psql(&source, &["-c", FINANZAS_ROWS], None).expect("rows");
+    // What the application keeps beside the plan: its own schema and table, a view over a plan
+    // table, a table with a key to one.
+    psql(
+        &source,
+        &[
+            "-c",
+            "CREATE SCHEMA ops; \
+             CREATE TABLE ops.migrations (id int PRIMARY KEY, name text NOT NULL); \
+             INSERT INTO ops.migrations SELECT g, 'm' || g FROM generate_series(1, 7) g; \
+             CREATE VIEW public.facturas_por_tenant AS SELECT tenant_id, count(*) AS n FROM app.facturas GROUP BY 1; \
+             CREATE TABLE public.notas (id int PRIMARY KEY, tenant_id uuid NOT NULL REFERENCES app.tenants (id), texto text); \
+             INSERT INTO public.notas SELECT 1, id, 'hola' FROM app.tenants ORDER BY id LIMIT 1;",
+        ],
+        None,
+    )
+    .expect("the application's own objects");
     let port = std::env::var("ESCALA_PG_PORT").unwrap_or_else(|_| "5432".into());
     // The Kubernetes CronJob's script (the compose and Swarm services loop around the same).
     let script = job_script(&s, "k3s", "backup-database");
@@ -230,6 +246,10 @@ fn a_backup_written_by_the_job_restores_into_an_empty_server() {
         "SELECT tenant_id, count(*), sum(total) FROM app.facturas GROUP BY 1 ORDER BY 1",
         "SELECT count(*) FROM app.clientes",
         "SELECT string_agg(c.relname, ' ' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'app.facturas'::regclass",
+        "SELECT count(*), string_agg(name, ',' ORDER BY id) FROM ops.migrations",
+        "SELECT sum(n) FROM public.facturas_por_tenant",
+        "SELECT count(*) FROM public.notas",
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'public.notas'::regclass AND contype = 'f'",
     ] {
         assert_eq!(
             on_restore(q, target),
@@ -237,6 +257,46 @@ fn a_backup_written_by_the_job_restores_into_an_empty_server() {
             "{q}"
         );
     }
+
+    // A table of the plan's schema that the plan does not declare: restore.sh stops before it
+    // changes anything, rather than lose it.
+    psql(
+        &source,
+        &["-c", "CREATE TABLE app.extra (id int PRIMARY KEY)"],
+        None,
+    )
+    .expect("an undeclared table");
+    std::thread::sleep(std::time::Duration::from_secs(1)); // a newer backup's name
+    let (ok, out) = run(
+        &script,
+        &s3,
+        bucket,
+        &[("DATABASE_URL", url(&port, &source))],
+    );
+    assert!(ok, "{out}");
+    let second = "escala_restored_extra";
+    on_restore(&format!("DROP DATABASE IF EXISTS {second}"), "postgres");
+    on_restore(&format!("CREATE DATABASE {second}"), "postgres");
+    let (ok, out) = run_file(
+        &phase_dir.path().join("restore.sh"),
+        &s3,
+        bucket,
+        &[("DATABASE_URL", url(&restore_port, second))],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("does not declare") && out.contains("extra"),
+        "{out}"
+    );
+    assert_eq!(
+        on_restore(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'app'",
+            second
+        )
+        .trim(),
+        "0",
+        "nothing changed"
+    );
 
     // A dump that fails leaves nothing in the bucket and fails the job.
     let (ok, out) = run(
@@ -247,7 +307,7 @@ fn a_backup_written_by_the_job_restores_into_an_empty_server() {
     );
     assert!(!ok, "{out}");
     assert!(out.contains("pg_dump failed; nothing kept"), "{out}");
-    assert_eq!(s3.objects(bucket, "finanzas/database").len(), 1);
+    assert_eq!(s3.objects(bucket, "finanzas/database").len(), 2);
 }
 
 #[test]

@@ -115,12 +115,24 @@ export RCLONE_CONFIG_S3_ACCESS_KEY_ID="$S3_ACCESS_KEY_ID" RCLONE_CONFIG_S3_SECRE
 pub fn database_script(prefix: &str, keep_days: u32) -> String {
     format!(
         r#"set -eu
-{RCLONE_ENV}dest="s3:$S3_BUCKET/{prefix}/database/$(date -u +%Y%m%dT%H%M%SZ).dump"
+{RCLONE_ENV}{dest}
 rm -f /tmp/backup-failed
 {{ pg_dump -Fc --load-via-partition-root "$DATABASE_URL" || touch /tmp/backup-failed; }} | rclone rcat "$dest"
 if [ -e /tmp/backup-failed ]; then rclone deletefile "$dest" || true; echo "pg_dump failed; nothing kept" >&2; exit 1; fi
 rclone delete --min-age {keep_days}d "s3:$S3_BUCKET/{prefix}/database/"
-echo "backed up to $dest""#
+echo "backed up to $dest""#,
+        dest = unique_dest(&format!("{prefix}/database"), "dump"),
+    )
+}
+
+/// The shell lines that name this run's object `<folder>/<UTC time>.<ext>`, waiting a second
+/// while that name is taken: a second run in the same second must neither overwrite a backup
+/// nor, if it fails, delete it.
+fn unique_dest(folder: &str, ext: &str) -> String {
+    format!(
+        r#"at() {{ echo "s3:$S3_BUCKET/{folder}/$(date -u +%Y%m%dT%H%M%SZ).{ext}"; }}
+dest=$(at)
+while [ -n "$(rclone lsf "$dest" 2>/dev/null)" ]; do sleep 1; dest=$(at); done"#
     )
 }
 
@@ -128,12 +140,13 @@ echo "backed up to $dest""#
 pub fn volume_script(prefix: &str, volume: &Name, keep_days: u32) -> String {
     format!(
         r#"set -eu
-{RCLONE_ENV}dest="s3:$S3_BUCKET/{prefix}/volumes/{volume}/$(date -u +%Y%m%dT%H%M%SZ).tar.gz"
+{RCLONE_ENV}{dest}
 rm -f /tmp/backup-failed
 {{ tar -C "${{BACKUP_PATH:-/backup}}" -czf - . || touch /tmp/backup-failed; }} | rclone rcat "$dest"
 if [ -e /tmp/backup-failed ]; then rclone deletefile "$dest" || true; echo "tar failed; nothing kept" >&2; exit 1; fi
 rclone delete --min-age {keep_days}d "s3:$S3_BUCKET/{prefix}/volumes/{volume}/"
-echo "backed up to $dest""#
+echo "backed up to $dest""#,
+        dest = unique_dest(&format!("{prefix}/volumes/{volume}"), "tar.gz"),
     )
 }
 
@@ -143,6 +156,11 @@ echo "backed up to $dest""#
 /// the partition layout of the source does not matter), then runs the phase's other files —
 /// Citus distribution, foreign keys (validating every row), partition upkeep — and prints every
 /// table's row count. The database restored into is an empty one.
+///
+/// Everything else the backup holds outside the plan's schema (the application's own schemas,
+/// tables, views, functions, with their rows) is restored as it was, around the plan's tables;
+/// extensions are the phase files' to create. A table in the plan's schema that the plan does
+/// not declare stops the script before it changes anything: it would be lost.
 pub fn restore_script(system: &System, files: &[String]) -> Option<String> {
     let b = system.backups.as_ref()?;
     b.database_url.as_ref()?;
@@ -163,10 +181,9 @@ pub fn restore_script(system: &System, files: &[String]) -> Option<String> {
                 .map(move |c| format!("{}_{}_seq", t.name, c.name))
         })
         .collect();
-    let mut pattern = format!(
-        "^[0-9]+; [0-9]+ [0-9]+ TABLE DATA {schema} ({})(_default|_[0-9_]+)? ",
-        names.join("|")
-    );
+    let tables = names.join("|");
+    let mut pattern =
+        format!("^[0-9]+; [0-9]+ [0-9]+ TABLE DATA {schema} ({tables})(_default|_[0-9_]+)? ");
     if !sequences.is_empty() {
         pattern.push_str(&format!(
             "|^[0-9]+; [0-9]+ [0-9]+ SEQUENCE SET {schema} ({}) ",
@@ -207,12 +224,32 @@ trap 'rm -rf "$tmp"' EXIT
 echo "restoring $dir/$dump"
 rclone copyto "$dir/$dump" "$tmp/backup.dump"
 run() {{ psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -f "$here/$1" >/dev/null; }}
-# 1. The phase's tables, partitions and indexes; no foreign key yet.
-{first}# 2. The rows of the plan's tables (and identity sequences), nothing else of the backup.
-pg_restore -l "$tmp/backup.dump" | grep -E '{pattern}' > "$tmp/list"
+pg_restore -l "$tmp/backup.dump" > "$tmp/all"
+# 0. A table of `{schema}` the plan does not declare would be lost: stop before anything changes.
+extra=$(grep -E '^[0-9]+; [0-9]+ [0-9]+ TABLE {schema} ' "$tmp/all" | cut -d' ' -f6 \
+  | grep -vxE '({tables})(_default|_[0-9_]+|_unpartitioned|__[a-z]+)?' || true)
+if [ -n "$extra" ]; then
+  echo "the backup holds tables of {schema} that the plan does not declare, which this script would not restore:" $extra >&2
+  echo "declare them in the model's database plan, or restore them by hand with pg_restore" >&2
+  exit 1
+fi
+# What lies outside the plan's schema (the application's own schemas, tables, views,
+# functions) is restored as it was, without grants (roles belong to the server: `pg_dumpall
+# --globals-only`); extensions, `public` and the plan's schema are the phase files' to create.
+grep -E '^[0-9]+;' "$tmp/all" \
+  | grep -vE '^[0-9]+; [0-9]+ [0-9]+ [A-Z ]+ {schema} |^[0-9]+; [0-9]+ [0-9]+ (SCHEMA - ({schema}|public) |EXTENSION - |COMMENT - EXTENSION )' \
+  > "$tmp/others" || true
+others() {{ pg_restore --section="$1" --no-owner --no-privileges --exit-on-error -L "$tmp/others" -d "$DATABASE_URL" "$tmp/backup.dump"; }}
+# 1. The phase's tables, partitions and indexes; no foreign key yet. Then the other objects.
+{first}others pre-data
+# 2. The rows of the plan's tables (and identity sequences), and of the other tables.
+grep -E '{pattern}' "$tmp/all" > "$tmp/list"
 pg_restore --data-only --no-owner --exit-on-error -L "$tmp/list" -d "$DATABASE_URL" "$tmp/backup.dump"
-# 3. Citus distribution (in Citus phases) and foreign keys (every row is checked).
-{rest}psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -c "{counts} ORDER BY 1"
+others data
+# 3. Citus distribution (in Citus phases) and foreign keys (every row is checked); the other
+# objects' indexes, keys and triggers.
+{rest}others post-data
+psql "$DATABASE_URL" -X -v ON_ERROR_STOP=1 -c "{counts} ORDER BY 1"
 echo "restored $dump; compare the counts above with the source"
 "#,
         name = system.name,
