@@ -368,6 +368,20 @@ fn plans_name_only_what_the_engines_files_use() {
                 .filter(|(p, t, _)| p == phase && *t != "plan")
                 .flat_map(|(_, _, f)| f.iter().map(|(_, t)| t.to_owned()))
                 .collect();
+            // The ports it opens to the internet: the proxy's 80 and 443 when the phase has
+            // routes, and otherwise only host ports the engine's files publish.
+            let routed = !checked.plan(phase).expect("phase").routes().is_empty();
+            if let Some(public) = text.split("From the internet: ").nth(1) {
+                let list = public.split(['.', '(']).next().expect("a list");
+                for port in list.split([',', ' ']).filter(|w| w.contains('/')) {
+                    let (number, _) = port.split_once('/').expect("port/protocol");
+                    let proxy = routed && (number == "80" || number == "443");
+                    assert!(
+                        proxy || engine_files.contains(&format!("published: {number}\n")),
+                        "{fixture}/{phase}: {port} opened to the internet, published by nothing"
+                    );
+                }
+            }
             for line in text.lines().map(str::trim) {
                 if let Some(rest) = line.strip_prefix("printf '%s' ") {
                     let name = rest

@@ -49,11 +49,51 @@ pub(crate) fn secret_commands(plan: &PhasePlan<'_>) -> Vec<String> {
     }
 }
 
-fn ports(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Swarm => "Between the nodes only (never to the internet): 2377/tcp to the managers (cluster management), 7946/tcp and 7946/udp (node discovery), 4789/udp (overlay traffic). From the internet: 80/tcp and 443/tcp.",
-        Engine::Kubernetes => "Between the nodes only (never to the internet): 6443/tcp to the K3s servers (API), 8472/udp (flannel VXLAN), 10250/tcp (kubelet). From the internet: 80/tcp and 443/tcp.",
-        Engine::Compose => "From the internet: 80/tcp and 443/tcp (and 22/tcp for you). Nothing else.",
+/// The firewall: what the engine needs between the nodes, and what the phase serves to the
+/// internet — 80/tcp and 443/tcp when it has routes (its proxy's, or the platform's), and
+/// every host port its services publish (compose and Swarm; Kubernetes publishes none).
+fn ports(plan: &PhasePlan<'_>) -> String {
+    let mut public: Vec<(u16, &str)> = Vec::new();
+    if !plan.routes().is_empty() {
+        public.extend([(80, "tcp"), (443, "tcp")]);
+    }
+    if plan.phase().engine != Engine::Kubernetes {
+        // As the compose and stack files do: on Dokploy a routed service publishes no host
+        // port (the platform's Traefik reaches it over the network).
+        let dokploy = matches!(plan.phase().platform, escala_core::Platform::Dokploy { .. });
+        let published = plan
+            .services()
+            .iter()
+            .filter(|s| !(dokploy && plan.routes().iter().any(|r| r.service == s.name)));
+        for p in published.flat_map(|s| &s.ports) {
+            if let Some(host) = p.publish {
+                let protocol = match p.protocol {
+                    escala_core::Protocol::Tcp => "tcp",
+                    escala_core::Protocol::Udp => "udp",
+                };
+                public.push((host, protocol));
+            }
+        }
+    }
+    public.sort_unstable();
+    public.dedup();
+    let public = match public.as_slice() {
+        [] => "nothing".to_owned(),
+        ports => {
+            let each: Vec<String> = ports
+                .iter()
+                .map(|(p, proto)| format!("{p}/{proto}"))
+                .collect();
+            match each.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => each.join(""),
+            }
+        }
+    };
+    match plan.phase().engine {
+        Engine::Swarm => format!("Between the nodes only (never to the internet): 2377/tcp to the managers (cluster management), 7946/tcp and 7946/udp (node discovery), 4789/udp (overlay traffic). From the internet: {public}."),
+        Engine::Kubernetes => format!("Between the nodes only (never to the internet): 6443/tcp to the K3s servers (API), 8472/udp (flannel VXLAN), 10250/tcp (kubelet). From the internet: {public}."),
+        Engine::Compose => format!("From the internet: {public} (and 22/tcp for you). Nothing else."),
     }
 }
 
@@ -435,7 +475,7 @@ pub(crate) fn checklist(plan: &PhasePlan<'_>, from: Option<&Phase>) -> String {
                 .map(|n| n.name.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            ports(to.engine)
+            ports(plan)
         ));
     }
     match to.engine {
