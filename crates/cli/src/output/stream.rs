@@ -93,9 +93,6 @@ pub struct Stream {
 impl Stream {
     /// A stream into the output folder `out`.
     pub fn new(out: &Path, mode: Mode) -> Self {
-        if mode == Mode::Write {
-            clean_up_on_interrupt();
-        }
         let cmp = super::Comparison {
             fresh: fs::symlink_metadata(out).is_err(),
             ..super::Comparison::default()
@@ -201,6 +198,9 @@ impl Stream {
                 fs::remove_dir_all(&staging)
                     .map_err(err("cannot remove a stale staging folder", &staging))?;
             }
+            // The handler is installed with the first temporary (a build that writes nothing
+            // starts no thread for it).
+            clean_up_on_interrupt();
             staged().push(staging.clone());
             self.mine.push(staging.clone());
             self.staging_ready = true;
@@ -226,6 +226,7 @@ impl Stream {
         self.beside.push((tmp.clone(), path.to_path_buf()));
         // Registered and written with the lock held: an interrupt removes it whole, and once
         // the interrupt holds the lock no new one appears.
+        clean_up_on_interrupt();
         let mut pending = staged();
         pending.push(tmp.clone());
         self.mine.push(tmp.clone());
