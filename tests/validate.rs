@@ -1304,6 +1304,54 @@ fn a_node_over_capacity_points_at_its_declaration() {
     assert_eq!(e.origin.as_ref().map(|o| o.line), Some(line), "{d}");
 }
 
+/// Totals that fit can still leave a replica without room: three replicas of 1.2 CPU on two
+/// 2-CPU nodes. The check warns on the node the plan's table marks over capacity.
+#[test]
+fn replicas_that_fit_in_total_but_not_per_node_are_a_warning() {
+    let node = |name: &str, role: NodeRole| {
+        Node::builder()
+            .name(name)
+            .role(role)
+            .cpu(Cpu::cores(2))
+            .memory(ByteSize::gib(8))
+            .build()
+    };
+    for (replicas, crowded) in [(2, false), (3, true)] {
+        let mut s = base();
+        s.services[0].replicas = replicas;
+        s.services[0].resources = Resources::new()
+            .cpu(Cpu::millis(1200), Cpu::millis(1200))
+            .memory(ByteSize::mib(64), ByteSize::mib(64));
+        s.phases[0] = Phase::new("prod", Engine::Swarm)
+            .node(node("m1", NodeRole::Manager))
+            .node(node("w1", NodeRole::Worker));
+        let checked = s.check().unwrap_or_else(|d| panic!("{d}"));
+        let found: Vec<&str> = checked
+            .warnings()
+            .iter()
+            .filter(|x| x.code == codes::PLACEMENT_CROWDED)
+            .map(|x| x.path.as_str())
+            .collect();
+        let expected: &[&str] = if crowded {
+            &["phases.prod.nodes[0]"]
+        } else {
+            &[]
+        };
+        assert_eq!(found, expected, "{replicas} replicas");
+        // The plan's capacity table marks the same node.
+        let plan = checked.plan("prod").expect("phase");
+        let text = escala::targets::plan::Plan::default()
+            .render(&plan)
+            .expect("renders")
+            .to_text();
+        assert_eq!(
+            text.contains("| m1 | manager |") && text.contains("**over capacity**"),
+            crowded,
+            "{text}"
+        );
+    }
+}
+
 /// A node's duplicate or invalid name points at the line that declared it.
 #[test]
 fn a_nodes_name_error_points_at_its_declaration() {

@@ -85,6 +85,8 @@ codes! {
     PLACEMENT_UNKNOWN_LABEL = "escala::placement::unknown_label", "a placement requires a node label that no node declared in the phase carries";
     /// Reservations do not fit the declared nodes.
     PLACEMENT_CAPACITY = "escala::placement::over_capacity", "CPU or memory reservations exceed what the phase's nodes offer";
+    /// The replicas spread as the plan places them leave a node over its capacity.
+    PLACEMENT_CROWDED = "escala::placement::crowded_node", "spread as the plan places them, the replicas reserve more than a node offers: one would find no room";
     /// A scheduled workload has a bad cron expression.
     WORKLOAD_SCHEDULE = "escala::workload::bad_schedule", "a scheduled job's cron expression does not have five fields";
     /// A phase overrides a service twice or pairs a platform with the wrong engine.

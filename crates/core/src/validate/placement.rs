@@ -12,7 +12,9 @@
 
 use crate::capacity;
 use crate::checked::phase_services;
-use crate::codes::{PLACEMENT_CAPACITY, PLACEMENT_UNKNOWN_LABEL, PLACEMENT_UNSATISFIABLE};
+use crate::codes::{
+    PLACEMENT_CAPACITY, PLACEMENT_CROWDED, PLACEMENT_UNKNOWN_LABEL, PLACEMENT_UNSATISFIABLE,
+};
 use crate::{ByteSize, Cpu, Diagnostics, Engine, Node, Phase, Service, System, Workload};
 
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
@@ -175,5 +177,37 @@ fn capacity(phase: &Phase, services: &[std::borrow::Cow<'_, Service>], diags: &m
         diags
             .error(PLACEMENT_CAPACITY, format!("phases.{}", phase.name), format!("the replicas of phase `{}` reserve {} CPU and {} of memory; its nodes offer {} CPU and {}", phase.name, Cpu::millis(total_cpu).to_decimal(), ByteSize::bytes(total_mem), Cpu::millis(cpu_all).to_decimal(), ByteSize::bytes(mem_all)))
             .help("declare another node (see \"add a worker\" in the book), lower replicas, or lower reservations");
+        return;
+    }
+    if node_over {
+        return;
+    }
+    // The totals fit; the replicas may still not: spread as the plan's capacity table spreads
+    // them (each to the least-requested node it may run on), a node can be asked for more than
+    // it offers — three replicas of 1.2 CPU on two 2-CPU nodes. The same placement as the
+    // table, so a node it marks over capacity is always this warning.
+    for (i, (node, load)) in phase
+        .nodes
+        .iter()
+        .zip(capacity::loads(phase, services))
+        .enumerate()
+    {
+        if load.cpu_request > node.cpu.as_millis() || load.memory_request > node.memory.as_bytes() {
+            let names: Vec<String> = load
+                .replicas
+                .iter()
+                .map(|(s, n)| {
+                    if *n == 1 {
+                        s.clone()
+                    } else {
+                        format!("{s} ×{n}")
+                    }
+                })
+                .collect();
+            diags
+                .warning(PLACEMENT_CROWDED, format!("phases.{}.nodes[{i}]", phase.name), format!("spread over the nodes they may run on, the replicas placed on `{}` ({}) reserve {} CPU and {} of memory; it offers {} CPU and {}: a scheduler would find no room for one of them", node.name, names.join(", "), Cpu::millis(load.cpu_request).to_decimal(), ByteSize::bytes(load.memory_request), node.cpu.to_decimal(), node.memory))
+                .help("give the nodes more room (a larger node, or another), lower the replicas or their reservations, or pin some services elsewhere; PLAN.md shows the placement")
+                .origin(node.origin.as_ref());
+        }
     }
 }
