@@ -194,13 +194,16 @@ fn a_backup_written_by_the_job_restores_into_an_empty_server() {
     let port = std::env::var("ESCALA_PG_PORT").unwrap_or_else(|_| "5432".into());
     // The Kubernetes CronJob's script (the compose and Swarm services loop around the same).
     let script = job_script(&s, "k3s", "backup-database");
-    let (ok, out) = run(
-        &script,
-        &s3,
-        bucket,
-        &[("DATABASE_URL", url(&port, &source))],
-    );
-    assert!(ok, "{out}");
+    let back_up = || {
+        let (ok, out) = run(
+            &script,
+            &s3,
+            bucket,
+            &[("DATABASE_URL", url(&port, &source))],
+        );
+        assert!(ok, "{out}");
+    };
+    back_up();
     let dumps = s3.objects(bucket, "finanzas/database");
     assert_eq!(dumps.len(), 1, "{dumps:?}");
     assert!(dumps[0].to_string_lossy().ends_with("Z.dump"), "{dumps:?}");
@@ -267,13 +270,7 @@ fn a_backup_written_by_the_job_restores_into_an_empty_server() {
     )
     .expect("an undeclared table");
     std::thread::sleep(std::time::Duration::from_secs(1)); // a newer backup's name
-    let (ok, out) = run(
-        &script,
-        &s3,
-        bucket,
-        &[("DATABASE_URL", url(&port, &source))],
-    );
-    assert!(ok, "{out}");
+    back_up();
     let second = "escala_restored_extra";
     on_restore(&format!("DROP DATABASE IF EXISTS {second}"), "postgres");
     on_restore(&format!("CREATE DATABASE {second}"), "postgres");
