@@ -24,6 +24,27 @@ pub struct Load {
     pub replicas: Vec<(String, u32)>,
 }
 
+impl Load {
+    /// Whether what is placed here reserves more CPU or memory than `node` offers.
+    pub fn over(&self, node: &Node) -> bool {
+        self.cpu_request > node.cpu.as_millis() || self.memory_request > node.memory.as_bytes()
+    }
+    /// The replicas placed here, for a person: `web ×2, db`.
+    pub fn placed(&self) -> String {
+        self.replicas
+            .iter()
+            .map(|(s, n)| {
+                if *n == 1 {
+                    s.clone()
+                } else {
+                    format!("{s} ×{n}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// The nodes (indexes into the phase's nodes) a service may run on: every node satisfying its
 /// placement; on compose, the phase's first node (one machine, placement ignored).
 pub fn candidates(phase: &Phase, s: &Service) -> Vec<usize> {

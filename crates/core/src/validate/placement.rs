@@ -192,20 +192,9 @@ fn capacity(phase: &Phase, services: &[std::borrow::Cow<'_, Service>], diags: &m
         .zip(capacity::loads(phase, services))
         .enumerate()
     {
-        if load.cpu_request > node.cpu.as_millis() || load.memory_request > node.memory.as_bytes() {
-            let names: Vec<String> = load
-                .replicas
-                .iter()
-                .map(|(s, n)| {
-                    if *n == 1 {
-                        s.clone()
-                    } else {
-                        format!("{s} ×{n}")
-                    }
-                })
-                .collect();
+        if load.over(node) {
             diags
-                .warning(PLACEMENT_CROWDED, format!("phases.{}.nodes[{i}]", phase.name), format!("spread over the nodes they may run on, the replicas placed on `{}` ({}) reserve {} CPU and {} of memory; it offers {} CPU and {}: a scheduler would find no room for one of them", node.name, names.join(", "), Cpu::millis(load.cpu_request).to_decimal(), ByteSize::bytes(load.memory_request), node.cpu.to_decimal(), node.memory))
+                .warning(PLACEMENT_CROWDED, format!("phases.{}.nodes[{i}]", phase.name), format!("spread over the nodes they may run on, the replicas placed on `{}` ({}) reserve {} CPU and {} of memory; it offers {} CPU and {}: a scheduler would find no room for one of them", node.name, load.placed(), Cpu::millis(load.cpu_request).to_decimal(), ByteSize::bytes(load.memory_request), node.cpu.to_decimal(), node.memory))
                 .help("give the nodes more room (a larger node, or another), lower the replicas or their reservations, or pin some services elsewhere; PLAN.md shows the placement")
                 .origin(node.origin.as_ref());
         }

@@ -45,7 +45,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
     for (n, l) in nodes.iter().zip(&loads) {
         let cpu_left = n.cpu.as_millis() as i128 - i128::from(l.cpu_request);
         let mem_left = i128::from(n.memory.as_bytes()) - i128::from(l.memory_request);
-        let headroom = if cpu_left < 0 || mem_left < 0 {
+        let headroom = if l.over(n) {
             "**over capacity**".to_owned()
         } else {
             format!("{}, {}", cores(cpu_left as u64), gib(mem_left as u64))
@@ -65,18 +65,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
     }
     out.push_str("\n| node | replicas placed there |\n|---|---|\n");
     for (n, l) in nodes.iter().zip(&loads) {
-        let list: Vec<String> = l
-            .replicas
-            .iter()
-            .map(|(s, k)| {
-                if *k == 1 {
-                    s.clone()
-                } else {
-                    format!("{s} ×{k}")
-                }
-            })
-            .collect();
-        out.push_str(&format!("| {} | {} |\n", n.name, list.join(", ")));
+        out.push_str(&format!("| {} | {} |\n", n.name, l.placed()));
     }
     out.push('\n');
     out
