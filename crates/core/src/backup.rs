@@ -3,8 +3,8 @@
 //! retention, credentials only as secret references.
 //!
 //! Each becomes a job of the phase: a CronJob on Kubernetes; on compose and Swarm, which have
-//! no scheduler, a small service that sleeps until the schedule's next time and backs up then
-//! ([`crate::cadence`]: the same times as the CronJob for daily, hourly, weekly and every-N-
+//! no scheduler, a small service that backs up when it starts and then at each time of the
+//! schedule ([`crate::cadence`]: the same times as the CronJob for daily, hourly, weekly and every-N-
 //! minutes schedules; every 24 hours otherwise, which the targets report). The jobs copy
 //! with [rclone](https://rclone.org) (configured from environment variables only, so no
 //! configuration file holds a key) from an image that has `pg_dump` and `rclone`
@@ -283,8 +283,9 @@ fn job(
             },
             script,
         ),
-        // No scheduler: a service that sleeps until the schedule's next time (UTC) and backs
-        // up then, retrying hourly on failure.
+        // No scheduler: a service that backs up when it starts (restarting it takes a backup
+        // now, as a migration's last one), then at each time of the schedule (UTC), retrying
+        // hourly on failure.
         Engine::Compose | Engine::Swarm => (
             Workload::Stateless,
             Restart::UnlessStopped,
@@ -293,7 +294,7 @@ fn job(
                 &format!("( {script}\n)"),
                 "backup",
                 3600,
-                false,
+                true,
             ),
         ),
     };
