@@ -127,9 +127,9 @@ pub fn generate_into(
             });
         }
     }
-    let checked = system.check().map_err(GenerateError::Invalid)?;
+    let mut checked = system.check().map_err(GenerateError::Invalid)?;
     let mut out = Outcome {
-        warnings: checked.warnings().clone(),
+        warnings: checked.take_warnings(),
         ..Outcome::default()
     };
     let mut diags = Diagnostics::new();
@@ -158,14 +158,14 @@ pub fn generate_into(
     // First every phase's plan and every target's check, phases side by side: nothing is
     // rendered (and so nothing written) unless all of them pass.
     let threads = threads(system, selection);
-    let prepared = parallel(threads, &phases, |phase| {
+    let mut prepared = parallel(threads, &phases, |phase| {
         prepare(&checked, phase, targets, selection, &cwd, &files)
     });
-    for p in &prepared {
+    for p in &mut prepared {
         if let Some(skipped) = &p.skipped {
             out.skipped.push(skipped.clone());
         }
-        diags.extend(p.diags.clone());
+        diags.extend(std::mem::take(&mut p.diags));
     }
     if selection.deny_warnings {
         out.warnings.extend(diags);

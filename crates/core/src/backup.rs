@@ -374,7 +374,7 @@ pub fn kubernetes_can_share(phase: &Phase, user: &Service) -> bool {
 pub(crate) fn services(
     system: &System,
     phase: &Phase,
-    running: &[std::borrow::Cow<'_, Service>],
+    running: &[crate::InPhase<'_>],
 ) -> Vec<Service> {
     let Some(backups) = &system.backups else {
         return Vec::new();

@@ -97,7 +97,7 @@ pub fn most(phase: &Phase, s: &Service) -> u32 {
 
 /// The load of every node of `phase` running `services`, in node order: replicas spread
 /// over their candidates, each to the least-requested one.
-pub fn loads(phase: &Phase, services: &[std::borrow::Cow<'_, Service>]) -> Vec<Load> {
+pub fn loads(phase: &Phase, services: &[crate::InPhase<'_>]) -> Vec<Load> {
     let mut out = vec![Load::default(); phase.nodes.len()];
     for s in services {
         if one_shot(s) {

@@ -1,10 +1,8 @@
 //! A validated system, and its view at one phase.
 
-use std::borrow::Cow;
-
 use crate::{
-    ByteSize, Cpu, Dependency, Diagnostics, Engine, Name, Phase, Resources, Restart, Route,
-    Service, System, Volume, Workload, UPKEEP_SERVICE,
+    ByteSize, Cpu, Dependency, Diagnostics, Engine, InPhase, Name, Phase, Resources, Restart,
+    Route, Service, System, Volume, Workload, UPKEEP_SERVICE,
 };
 
 /// A [`System`] that passed [`System::check`]: the only thing targets accept.
@@ -27,6 +25,11 @@ impl<'a> Checked<'a> {
     /// Warnings found by the check.
     pub fn warnings(&self) -> &Diagnostics {
         &self.warnings
+    }
+    /// The warnings found by the check, moved out (leaving none), for a caller that reports
+    /// them itself and would otherwise copy them all.
+    pub fn take_warnings(&mut self) -> Diagnostics {
+        std::mem::take(&mut self.warnings)
     }
     /// The system as it runs in every phase, in declaration order.
     pub fn plans(&self) -> Vec<PhasePlan<'a>> {
@@ -53,7 +56,7 @@ pub struct PhasePlan<'a> {
     phase: &'a Phase,
     /// Borrowed from the system when the phase changes nothing in them (most services):
     /// a plan of 50,000 services copies only those it changes.
-    services: Vec<Cow<'a, Service>>,
+    services: Vec<InPhase<'a>>,
     volumes: Vec<Volume>,
     index: std::collections::HashMap<Name, usize>,
     root: String,
@@ -78,7 +81,7 @@ struct Used {
 }
 
 impl Used {
-    fn of(services: &[Cow<'_, Service>]) -> Self {
+    fn of(services: &[InPhase<'_>]) -> Self {
         let mut used = Used::default();
         for (i, s) in services.iter().enumerate() {
             if let Some(host) = &s.network_of {
@@ -115,7 +118,7 @@ impl<'a> PhasePlan<'a> {
         let index = services
             .iter()
             .enumerate()
-            .map(|(i, s): (usize, &Cow<'_, Service>)| (s.name.clone(), i))
+            .map(|(i, s): (usize, &InPhase<'_>)| (s.name.clone(), i))
             .collect();
         let mut volumes = system.volumes.clone();
         volumes.extend(crate::cluster::volumes(system, phase));
@@ -278,8 +281,8 @@ impl<'a> PhasePlan<'a> {
         self.phase
     }
     /// The services with this phase's overrides applied, in declaration order (each a
-    /// [`Cow`]: use it as a `&Service`).
-    pub fn services(&self) -> &[Cow<'a, Service>] {
+    /// [`InPhase`]: use it as a `&Service`).
+    pub fn services(&self) -> &[InPhase<'a>] {
         &self.services
     }
     /// The volumes of the system, then those the phase derives (a Citus worker's copy of the
@@ -318,8 +321,8 @@ impl<'a> PhasePlan<'a> {
 
 /// The services `phase` runs, with its overrides applied, in declaration order; then the jobs
 /// the model implies (the partition upkeep, see [`Upkeep`](crate::Upkeep)).
-pub fn phase_services<'a>(system: &'a System, phase: &Phase) -> Vec<Cow<'a, Service>> {
-    let mut out: Vec<Cow<'a, Service>> = system
+pub fn phase_services<'a>(system: &'a System, phase: &Phase) -> Vec<InPhase<'a>> {
+    let mut out: Vec<InPhase<'a>> = system
         .services
         .iter()
         .filter(|s| phase.runs(&s.name))
@@ -335,20 +338,20 @@ pub fn phase_services<'a>(system: &'a System, phase: &Phase) -> Vec<Cow<'a, Serv
             out.extend(
                 crate::cluster::services(system, phase, &coordinator)
                     .into_iter()
-                    .map(Cow::Owned),
+                    .map(InPhase::from),
             );
         }
     }
     if let Some(pooler) = crate::pooler::service(system, phase, &out) {
-        out.push(Cow::Owned(pooler));
+        out.push(InPhase::from(pooler));
     }
     let replica = crate::replica::services(system, phase, &out);
-    out.extend(replica.into_iter().map(Cow::Owned));
+    out.extend(replica.into_iter().map(InPhase::from));
     if let Some(job) = upkeep_job(system, phase, &out) {
-        out.push(Cow::Owned(job));
+        out.push(InPhase::from(job));
     }
     let backups = crate::backup::services(system, phase, &out);
-    out.extend(backups.into_iter().map(Cow::Owned));
+    out.extend(backups.into_iter().map(InPhase::from));
     // A secret passed as a file path is mounted, on every engine.
     for s in &mut out {
         let missing: Vec<Name> = s
@@ -385,7 +388,7 @@ pub(crate) fn small_job_resources() -> Resources {
 
 /// The partition upkeep job of `phase`, when the database plan asks for one and the phase
 /// partitions tables and runs the database.
-fn upkeep_job(system: &System, phase: &Phase, services: &[Cow<'_, Service>]) -> Option<Service> {
+fn upkeep_job(system: &System, phase: &Phase, services: &[InPhase<'_>]) -> Option<Service> {
     let db = system.database.as_ref()?;
     let upkeep = db.upkeep.as_ref()?;
     if !db.partitions_in(&phase.database) {
@@ -441,9 +444,9 @@ fn upkeep_job(system: &System, phase: &Phase, services: &[Cow<'_, Service>]) -> 
 }
 
 /// `service` with `phase`'s overrides applied.
-pub fn effective<'a>(service: &'a Service, phase: &Phase) -> Cow<'a, Service> {
+pub fn effective<'a>(service: &'a Service, phase: &Phase) -> InPhase<'a> {
     let Some(o) = phase.override_of(&service.name) else {
-        return Cow::Borrowed(service);
+        return InPhase::Model(service);
     };
     let mut s = service.clone();
     {
@@ -472,7 +475,7 @@ pub fn effective<'a>(service: &'a Service, phase: &Phase) -> Cow<'a, Service> {
             s.env.insert(key.clone(), value.clone());
         }
     }
-    Cow::Owned(s)
+    InPhase::from(s)
 }
 
 /// Whether `image` is Traefik's: its repository's last segment is `traefik`

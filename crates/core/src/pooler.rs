@@ -112,7 +112,7 @@ impl Pooler {
 pub(crate) fn service(
     system: &System,
     phase: &Phase,
-    running: &[std::borrow::Cow<'_, Service>],
+    running: &[crate::InPhase<'_>],
 ) -> Option<Service> {
     let db = system.database.as_ref()?;
     let pooler = db.pooler.as_ref()?;

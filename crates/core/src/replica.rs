@@ -75,7 +75,7 @@ exec docker-entrypoint.sh postgres"#,
 pub(crate) fn services(
     system: &System,
     phase: &Phase,
-    running: &[std::borrow::Cow<'_, Service>],
+    running: &[crate::InPhase<'_>],
 ) -> Vec<Service> {
     let Some(db) = system.database.as_ref() else {
         return Vec::new();

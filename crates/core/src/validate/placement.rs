@@ -106,7 +106,7 @@ fn satisfiable(system: &System, phase: &Phase, s: &Service, diags: &mut Diagnost
         .origin(origin.as_ref());
 }
 
-fn capacity(phase: &Phase, services: &[std::borrow::Cow<'_, Service>], diags: &mut Diagnostics) {
+fn capacity(phase: &Phase, services: &[crate::InPhase<'_>], diags: &mut Diagnostics) {
     let mut pinned: Vec<(u64, u64, Vec<String>)> = vec![(0, 0, Vec::new()); phase.nodes.len()];
     let (mut total_cpu, mut total_mem) = (0u64, 0u64);
     for s in services {

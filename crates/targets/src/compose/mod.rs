@@ -225,9 +225,9 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
                 },
             );
         }
-        file.services.insert(s.name.to_string(), spec);
+        file.service(s.name.to_string(), &spec);
         for (n, one) in steps {
-            file.services.insert(n, one);
+            file.service(n, &one);
         }
     }
     for n in system

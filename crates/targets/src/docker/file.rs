@@ -17,7 +17,8 @@ fn is_false(b: &bool) -> bool {
 pub(crate) struct File {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    pub services: IndexMap<String, ServiceSpec>,
+    /// Each service written as it is made (see [`File::service`]).
+    pub services: IndexMap<String, crate::yaml::Fragment>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub networks: IndexMap<String, NetworkSpec>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
@@ -26,6 +27,14 @@ pub(crate) struct File {
     pub secrets: IndexMap<String, ObjectSpec>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub configs: IndexMap<String, ObjectSpec>,
+}
+
+impl File {
+    /// Adds (or replaces, keeping its place) the service `name`, written at once: the file
+    /// holds its text, not the typed spec.
+    pub fn service(&mut self, name: String, spec: &ServiceSpec) {
+        self.services.insert(name, crate::yaml::fragment(spec, 2));
+    }
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -108,7 +108,7 @@ fn deploy(plan: &PhasePlan<'_>) -> String {
 
 /// The stateful services of a phase and the volumes they write, with where they are mounted.
 fn stateful<'s>(
-    services: &'s [std::borrow::Cow<'_, Service>],
+    services: &'s [escala_core::InPhase<'_>],
 ) -> Vec<(&'s Service, Vec<(String, String)>)> {
     services
         .iter()
@@ -227,7 +227,7 @@ fn block(lines: &[String], indent: &str) -> String {
 }
 
 /// The data section: how each stateful service's data gets to the new phase.
-fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[std::borrow::Cow<'_, Service>]) -> String {
+fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[escala_core::InPhase<'_>]) -> String {
     let system = plan.system();
     let to = plan.phase();
     let moves = from.engine != to.engine || !same_nodes(from, to);

@@ -353,7 +353,7 @@ fn stack_file(
             }
         }
         spec.deploy = Some(deploy);
-        file.services.insert(s.name.to_string(), spec);
+        file.service(s.name.to_string(), &spec);
     }
     // Outside Dokploy every stack network gets an explicit name, so Traefik's
     // `traefik.swarm.network` label (which needs the real name) does not depend on the stack

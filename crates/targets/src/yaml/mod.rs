@@ -34,6 +34,38 @@ pub fn to_string_after<T: Serialize>(prefix: &str, value: &T) -> Result<String, 
     Ok(em.out)
 }
 
+/// The newtype name by which a [`Fragment`] tells the writer that its text is already YAML.
+const FRAGMENT: &str = "$escala::yaml::Fragment";
+
+/// A value already written as YAML, for the value of a mapping entry whose key starts at a
+/// known column: a file with thousands of services renders each as it is made and lets the
+/// typed object go, rather than holding every service's typed object until the whole file is
+/// written. Serialized by this module's writer, it is written as it is, giving the same bytes
+/// as the value itself; written anywhere else than where it was rendered for, it is an error.
+#[derive(Debug)]
+pub(crate) struct Fragment(Result<String, String>);
+
+/// `value`, written as the value of an entry whose key starts at `column` (2 for the
+/// services of a compose file: `services:` → `  api:` → the service).
+pub(crate) fn fragment<T: Serialize>(value: &T, column: usize) -> Fragment {
+    let mut em = emit::Emitter::at_entry(column);
+    Fragment(
+        value
+            .serialize(&mut em)
+            .map(|()| em.out)
+            .map_err(|e| e.to_string()),
+    )
+}
+
+impl Serialize for Fragment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Ok(text) => serializer.serialize_newtype_struct(FRAGMENT, text.as_str()),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
+}
+
 /// Whether a literal block scalar reads back as exactly `s`: several lines of printable
 /// characters (no tabs or control characters), no trailing spaces (a line of spaces would
 /// be read as empty), a first line that does not start with a space (it sets the block's
@@ -287,6 +319,72 @@ mod tests {
             let back: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
             proptest::prop_assert_eq!(back, v);
         }
+    }
+
+    proptest::proptest! {
+        /// A fragment is written exactly as the value it was made from, at any depth.
+        #[test]
+        fn a_fragment_writes_as_its_value(
+            v in json_value(),
+            keys in proptest::collection::vec("[a-z]{1,4}", 1..4),
+            before in proptest::option::of(json_value()),
+        ) {
+            // The value sits under `keys`, each nesting one mapping deeper; `column` is the
+            // column of the innermost key.
+            let column = 2 * (keys.len() - 1);
+            let nest = |leaf: serde_json::Value| {
+                keys.iter().rev().fold(leaf, |inner, k| {
+                    let mut m = serde_json::Map::new();
+                    if let Some(b) = &before {
+                        m.insert("0".into(), b.clone());
+                    }
+                    m.insert(k.clone(), inner);
+                    serde_json::Value::Object(m)
+                })
+            };
+            let expected = to_string(&nest(v.clone())).unwrap();
+            // The same document with the innermost value replaced by its fragment: serialize
+            // through a map whose leaf is a `Fragment`.
+            #[derive(serde::Serialize)]
+            #[serde(untagged)]
+            enum Node {
+                Json(serde_json::Value),
+                Map(indexmap::IndexMap<String, Node>),
+                Fragment(super::Fragment),
+            }
+            let mut node = Node::Fragment(super::fragment(&v, column));
+            for k in keys.iter().rev() {
+                let mut m = indexmap::IndexMap::new();
+                if let Some(b) = &before {
+                    m.insert("0".to_owned(), Node::Json(b.clone()));
+                }
+                m.insert(k.clone(), node);
+                node = Node::Map(m);
+            }
+            proptest::prop_assert_eq!(to_string(&node).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn a_fragment_written_elsewhere_is_an_error() {
+        let f = super::fragment(&json!({"a": 1}), 2);
+        // At the top level, or under a key at column 0.
+        assert!(to_string(&f).is_err());
+        assert!(to_string(&json!({"k": 1})).is_ok());
+        let mut m = indexmap::IndexMap::new();
+        m.insert("k", f);
+        let err = to_string(&m).unwrap_err().to_string();
+        assert!(err.contains("another column"), "{err}");
+        // A one-line scalar fragment fits any entry; a literal block only its own column.
+        let mut m = indexmap::IndexMap::new();
+        m.insert("k", super::fragment(&"text", 6));
+        assert_eq!(to_string(&m).unwrap(), "k: \"text\"\n");
+        let mut m = indexmap::IndexMap::new();
+        m.insert("k", super::fragment(&"two\nlines", 6));
+        assert!(to_string(&m).is_err());
+        let mut m = indexmap::IndexMap::new();
+        m.insert("k", super::fragment(&"two\nlines", 0));
+        assert_eq!(to_string(&m).unwrap(), "k: |-\n  two\n  lines\n");
     }
 
     #[test]
