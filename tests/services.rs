@@ -845,7 +845,7 @@ fn each_engine_gets_the_cluster_the_pooler_and_the_replica() {
         ] {
             assert!(names.contains(&expected), "{phase}: {names:?}");
         }
-        let volumes: Vec<&str> = plan.volumes().iter().map(|v| v.name.as_str()).collect();
+        let volumes: Vec<&str> = plan.volumes().map(|v| v.name.as_str()).collect();
         assert_eq!(
             volumes,
             [

@@ -57,7 +57,8 @@ pub struct PhasePlan<'a> {
     /// Borrowed from the system when the phase changes nothing in them (most services):
     /// a plan of 50,000 services copies only those it changes.
     services: Vec<InPhase<'a>>,
-    volumes: Vec<Volume>,
+    /// The system's volumes, borrowed, then the ones the phase derives.
+    volumes: Vec<std::borrow::Cow<'a, Volume>>,
     index: std::collections::HashMap<Name, usize>,
     root: String,
     files: std::collections::BTreeMap<String, String>,
@@ -120,10 +121,22 @@ impl<'a> PhasePlan<'a> {
             .enumerate()
             .map(|(i, s): (usize, &InPhase<'_>)| (s.name.clone(), i))
             .collect();
-        let mut volumes = system.volumes.clone();
-        volumes.extend(crate::cluster::volumes(system, phase));
+        let mut volumes: Vec<std::borrow::Cow<'a, Volume>> = system
+            .volumes
+            .iter()
+            .map(std::borrow::Cow::Borrowed)
+            .collect();
+        volumes.extend(
+            crate::cluster::volumes(system, phase)
+                .into_iter()
+                .map(std::borrow::Cow::Owned),
+        );
         if phase_services_run_replica(system, phase) {
-            volumes.extend(crate::replica::volumes(system));
+            volumes.extend(
+                crate::replica::volumes(system)
+                    .into_iter()
+                    .map(std::borrow::Cow::Owned),
+            );
         }
         let mut used = Used::of(&services);
         used.secrets_by_name = system
@@ -165,6 +178,7 @@ impl<'a> PhasePlan<'a> {
             .volumes_by_name
             .get(name)
             .and_then(|i| self.volumes.get(*i))
+            .map(|v| &**v)
     }
     /// The system's secret `name`, looked up by name once per plan.
     pub fn secret(&self, name: &Name) -> Option<&crate::Secret> {
@@ -287,8 +301,8 @@ impl<'a> PhasePlan<'a> {
     }
     /// The volumes of the system, then those the phase derives (a Citus worker's copy of the
     /// database's volumes), in declaration order.
-    pub fn volumes(&self) -> &[Volume] {
-        &self.volumes
+    pub fn volumes(&self) -> impl ExactSizeIterator<Item = &Volume> + '_ {
+        self.volumes.iter().map(|v| &**v)
     }
     /// The routes to services this phase runs, in declaration order.
     pub fn routes(&self) -> Vec<&'a Route> {

@@ -125,13 +125,12 @@ impl Target for Compose {
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
         let mut vars = Vars::new();
         let file = compose_file(plan, &mut vars);
-        let text = crate::yaml::to_string_after(&header("compose"), &file).map_err(|e| {
-            TargetError::Serialize {
+        let text = crate::yaml::to_string_sized(&header("compose"), &file, file.size_hint())
+            .map_err(|e| TargetError::Serialize {
                 target: "compose",
                 path: FILE.into(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         let mut artifacts = Artifacts::new();
         artifacts.insert(FILE, text);
         artifacts.insert(

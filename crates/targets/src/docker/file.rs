@@ -35,6 +35,15 @@ impl File {
     pub fn service(&mut self, name: String, spec: &ServiceSpec) {
         self.services.insert(name, crate::yaml::fragment(spec, 2));
     }
+    /// About how long the file's text will be: its services' text, plus a margin for the rest.
+    pub fn size_hint(&self) -> usize {
+        let services: usize = self
+            .services
+            .iter()
+            .map(|(name, s)| name.len() + 4 + s.len())
+            .sum();
+        services + services / 16 + 64 * 1024
+    }
 }
 
 #[derive(Debug, Default, Serialize)]

@@ -519,11 +519,7 @@ pub(crate) fn shared_objects(
         };
         file.networks.insert(DOKPLOY_NETWORK.into(), spec);
     }
-    for v in plan
-        .volumes()
-        .iter()
-        .filter(|v| mounts_volume(plan, &v.name))
-    {
+    for v in plan.volumes().filter(|v| mounts_volume(plan, &v.name)) {
         let mut spec = file::VolumeSpec::default();
         if v.backup {
             spec.labels.insert("escala.backup".into(), "true".into());
@@ -708,7 +704,7 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
             }
         }
     }
-    for (i, v) in plan.volumes().iter().enumerate() {
+    for (i, v) in plan.volumes().enumerate() {
         if i < system.volumes.len()
             && mounts_volume(plan, &v.name)
             && (v.size.is_some() || v.storage_class.is_some())

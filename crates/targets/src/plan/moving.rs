@@ -61,10 +61,12 @@ fn ports(plan: &PhasePlan<'_>) -> String {
         // As the compose and stack files do: on Dokploy a routed service publishes no host
         // port (the platform's Traefik reaches it over the network).
         let dokploy = matches!(plan.phase().platform, escala_core::Platform::Dokploy { .. });
-        let published = plan
-            .services()
-            .iter()
-            .filter(|s| !(dokploy && plan.routes().iter().any(|r| r.service == s.name)));
+        let routed: std::collections::HashSet<&escala_core::Name> = if dokploy {
+            plan.routes().into_iter().map(|r| &r.service).collect()
+        } else {
+            std::collections::HashSet::new()
+        };
+        let published = plan.services().iter().filter(|s| !routed.contains(&s.name));
         for p in published.flat_map(|s| &s.ports) {
             if let Some(host) = p.publish {
                 let protocol = match p.protocol {

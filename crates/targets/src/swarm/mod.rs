@@ -256,13 +256,12 @@ impl Target for Swarm {
             crate::alerts::rules_file("swarm", plan.system(), false)?,
         );
         let file = stack_file(plan, &mut vars, &mut artifacts, &mut creates);
-        let text = crate::yaml::to_string_after(&header("swarm"), &file).map_err(|e| {
-            TargetError::Serialize {
+        let text = crate::yaml::to_string_sized(&header("swarm"), &file, file.size_hint())
+            .map_err(|e| TargetError::Serialize {
                 target: "swarm",
                 path: FILE.into(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         artifacts.insert(FILE, text);
         let intro = if docker::dokploy(plan.phase()).is_some() {
             format!("# Variables {FILE} reads. Dokploy passes its Environment tab to `docker stack deploy`;\n# set these there. `docker stack deploy` itself reads no `.env` file.\n")
@@ -300,9 +299,7 @@ fn unpinned_volumes(plan: &PhasePlan<'_>, s: &Service, diags: &mut Diagnostics) 
             continue;
         };
         let local = plan
-            .volumes()
-            .iter()
-            .find(|x| &x.name == v)
+            .volume(v)
             .is_some_and(|x| x.access == escala_core::Access::SingleWriter);
         if local && !m.read_only {
             let candidates = nodes.iter().filter(|n| n.satisfies(&s.placement)).count();

@@ -28,10 +28,7 @@ pub fn to_string<T: Serialize>(value: &T) -> Result<String, serde_json::Error> {
 /// [`to_string`] written after `prefix` (a file's header) in the same buffer, so the file's
 /// text is built once rather than copied behind its header.
 pub fn to_string_after<T: Serialize>(prefix: &str, value: &T) -> Result<String, serde_json::Error> {
-    let mut em = emit::Emitter::new(prefix.len() + 1024);
-    em.out.push_str(prefix);
-    value.serialize(&mut em)?;
-    Ok(em.out)
+    to_string_sized(prefix, value, prefix.len() + 1024)
 }
 
 /// The newtype name by which a [`Fragment`] tells the writer that its text is already YAML.
@@ -41,29 +38,72 @@ const FRAGMENT: &str = "$escala::yaml::Fragment";
 /// known column: a file with thousands of services renders each as it is made and lets the
 /// typed object go, rather than holding every service's typed object until the whole file is
 /// written. Serialized by this module's writer, it is written as it is, giving the same bytes
-/// as the value itself; written anywhere else than where it was rendered for, it is an error.
+/// as the value itself, and its own text is let go at once; written anywhere else than where
+/// it was rendered for, or a second time, it is an error.
 #[derive(Debug)]
-pub(crate) struct Fragment(Result<String, String>);
+pub(crate) struct Fragment(std::cell::RefCell<FragmentText>);
+
+#[derive(Debug, Default)]
+enum FragmentText {
+    Ready(String),
+    Failed(String),
+    #[default]
+    Written,
+}
 
 /// `value`, written as the value of an entry whose key starts at `column` (2 for the
 /// services of a compose file: `services:` → `  api:` → the service).
 pub(crate) fn fragment<T: Serialize>(value: &T, column: usize) -> Fragment {
     let mut em = emit::Emitter::at_entry(column);
-    Fragment(
-        value
-            .serialize(&mut em)
-            .map(|()| em.out)
-            .map_err(|e| e.to_string()),
-    )
+    let text = match value.serialize(&mut em) {
+        Ok(()) => {
+            em.out.shrink_to_fit();
+            FragmentText::Ready(em.out)
+        }
+        Err(e) => FragmentText::Failed(e.to_string()),
+    };
+    Fragment(std::cell::RefCell::new(text))
+}
+
+impl Fragment {
+    /// The length of its text (0 once written).
+    pub(crate) fn len(&self) -> usize {
+        match &*self.0.borrow() {
+            FragmentText::Ready(text) => text.len(),
+            FragmentText::Failed(_) | FragmentText::Written => 0,
+        }
+    }
 }
 
 impl Serialize for Fragment {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match &self.0 {
-            Ok(text) => serializer.serialize_newtype_struct(FRAGMENT, text.as_str()),
-            Err(e) => Err(serde::ser::Error::custom(e)),
+        use serde::ser::Error as _;
+        let text = self
+            .0
+            .try_borrow_mut()
+            .map(|mut t| std::mem::take(&mut *t))
+            .map_err(S::Error::custom)?;
+        match text {
+            FragmentText::Ready(text) => {
+                serializer.serialize_newtype_struct(FRAGMENT, text.as_str())
+            }
+            FragmentText::Failed(e) => Err(S::Error::custom(e)),
+            FragmentText::Written => Err(S::Error::custom("a YAML fragment written twice")),
         }
     }
+}
+
+/// [`to_string_after`] into a buffer of `capacity` bytes, for a caller that knows about how
+/// long the text will be (a file of many fragments): the text is not copied as it grows.
+pub fn to_string_sized<T: Serialize>(
+    prefix: &str,
+    value: &T,
+    capacity: usize,
+) -> Result<String, serde_json::Error> {
+    let mut em = emit::Emitter::new(capacity.max(prefix.len() + 1024));
+    em.out.push_str(prefix);
+    value.serialize(&mut em)?;
+    Ok(em.out)
 }
 
 /// Whether a literal block scalar reads back as exactly `s`: several lines of printable
@@ -367,14 +407,21 @@ mod tests {
 
     #[test]
     fn a_fragment_written_elsewhere_is_an_error() {
-        let f = super::fragment(&json!({"a": 1}), 2);
+        let f = || super::fragment(&json!({"a": 1}), 2);
         // At the top level, or under a key at column 0.
-        assert!(to_string(&f).is_err());
-        assert!(to_string(&json!({"k": 1})).is_ok());
+        assert!(to_string(&f()).is_err());
         let mut m = indexmap::IndexMap::new();
-        m.insert("k", f);
+        m.insert("k", f());
         let err = to_string(&m).unwrap_err().to_string();
         assert!(err.contains("another column"), "{err}");
+        // Written once: its text is let go.
+        let mut m = indexmap::IndexMap::new();
+        m.insert("k", super::fragment(&json!({"a": 1}), 0));
+        assert_eq!(m["k"].len(), "\n  a: 1\n".len());
+        assert_eq!(to_string(&m).unwrap(), "k:\n  a: 1\n");
+        assert_eq!(m["k"].len(), 0);
+        let again = to_string(&m).unwrap_err().to_string();
+        assert!(again.contains("twice"), "{again}");
         // A one-line scalar fragment fits any entry; a literal block only its own column.
         let mut m = indexmap::IndexMap::new();
         m.insert("k", super::fragment(&"text", 6));
