@@ -7,16 +7,34 @@ use crate::{
 
 /// A [`System`] that passed [`System::check`]: the only thing targets accept.
 ///
-/// It borrows the system it checked: checking copies nothing.
+/// It borrows the system it checked: checking copies nothing. Each phase's services (with
+/// its overrides applied and the services it implies) are worked out once, by the check, and
+/// shared by every [`PhasePlan`] of the phase.
 #[derive(Clone, Debug)]
 pub struct Checked<'a> {
     system: &'a System,
     warnings: Diagnostics,
+    phases: std::sync::Arc<[PhaseData<'a>]>,
 }
 
 impl<'a> Checked<'a> {
-    pub(crate) fn new(system: &'a System, warnings: Diagnostics) -> Self {
-        Checked { system, warnings }
+    /// `services`: each phase's, in the system's phase order (see [`phase_services`]).
+    pub(crate) fn new(
+        system: &'a System,
+        warnings: Diagnostics,
+        services: Vec<Vec<InPhase<'a>>>,
+    ) -> Self {
+        let phases = system
+            .phases
+            .iter()
+            .zip(services)
+            .map(|(phase, services)| PhaseData::new(system, phase, services))
+            .collect();
+        Checked {
+            system,
+            warnings,
+            phases,
+        }
     }
     /// The validated system.
     pub fn system(&self) -> &'a System {
@@ -33,10 +51,8 @@ impl<'a> Checked<'a> {
     }
     /// The system as it runs in every phase, in declaration order.
     pub fn plans(&self) -> Vec<PhasePlan<'a>> {
-        self.system
-            .phases
-            .iter()
-            .map(|p| PhasePlan::new(self.system, p))
+        (0..self.system.phases.len())
+            .map(|i| self.plan_at(i))
             .collect()
     }
     /// The system as it runs in the phase `name`.
@@ -44,26 +60,47 @@ impl<'a> Checked<'a> {
         self.system
             .phases
             .iter()
-            .find(|p| p.name == name)
-            .map(|p| PhasePlan::new(self.system, p))
+            .position(|p| p.name == name)
+            .map(|i| self.plan_at(i))
+    }
+    fn plan_at(&self, at: usize) -> PhasePlan<'a> {
+        PhasePlan {
+            system: self.system,
+            phase: &self.system.phases[at],
+            phases: std::sync::Arc::clone(&self.phases),
+            at,
+            root: ".".to_owned(),
+            files: std::collections::BTreeMap::new(),
+            binary: std::collections::BTreeMap::new(),
+        }
     }
 }
 
-/// The system as it runs in one phase: every service with that phase's overrides applied.
-#[derive(Clone, Debug)]
-pub struct PhasePlan<'a> {
-    system: &'a System,
-    phase: &'a Phase,
+/// What a phase runs, worked out once per check.
+#[derive(Debug)]
+struct PhaseData<'a> {
     /// Borrowed from the system when the phase changes nothing in them (most services):
     /// a plan of 50,000 services copies only those it changes.
     services: Vec<InPhase<'a>>,
     /// The system's volumes, borrowed, then the ones the phase derives.
     volumes: Vec<std::borrow::Cow<'a, Volume>>,
     index: std::collections::HashMap<Name, usize>,
+    used: Used,
+}
+
+/// The system as it runs in one phase: every service with that phase's overrides applied.
+///
+/// Cheap to clone: what the phase runs is shared with every other plan of the same check.
+#[derive(Clone, Debug)]
+pub struct PhasePlan<'a> {
+    system: &'a System,
+    phase: &'a Phase,
+    /// Every phase's, in the system's phase order; this plan's is at `at`.
+    phases: std::sync::Arc<[PhaseData<'a>]>,
+    at: usize,
     root: String,
     files: std::collections::BTreeMap<String, String>,
     binary: std::collections::BTreeMap<String, Vec<u8>>,
-    used: Used,
 }
 
 /// The volumes, networks, secrets and configs the plan's services use, looked up once.
@@ -113,9 +150,8 @@ pub enum FileContent<'a> {
     Binary(&'a [u8]),
 }
 
-impl<'a> PhasePlan<'a> {
-    fn new(system: &'a System, phase: &'a Phase) -> Self {
-        let services = phase_services(system, phase);
+impl<'a> PhaseData<'a> {
+    fn new(system: &'a System, phase: &'a Phase, services: Vec<InPhase<'a>>) -> Self {
         let index = services
             .iter()
             .enumerate()
@@ -150,58 +186,73 @@ impl<'a> PhasePlan<'a> {
             .enumerate()
             .map(|(i, v)| (v.name.clone(), i))
             .collect();
-        PhasePlan {
-            system,
-            phase,
+        PhaseData {
             services,
             volumes,
             index,
-            root: ".".to_owned(),
-            files: std::collections::BTreeMap::new(),
-            binary: std::collections::BTreeMap::new(),
             used,
         }
     }
+}
+
+impl<'a> PhasePlan<'a> {
+    fn data(&self) -> &PhaseData<'a> {
+        &self.phases[self.at]
+    }
+    /// The services another phase of the same system runs (`None` when the system has no
+    /// phase `name`), as that phase's own plan has them: to compare two phases, as a move
+    /// from one to the other does.
+    pub fn services_of(&self, name: &str) -> Option<&[InPhase<'a>]> {
+        self.system
+            .phases
+            .iter()
+            .position(|p| p.name == name)
+            .and_then(|i| self.phases.get(i))
+            .map(|d| d.services.as_slice())
+    }
     /// The services that run in `name`'s network namespace (its sidecars), in model order.
     pub fn sidecars_of(&self, name: &Name) -> impl Iterator<Item = &Service> {
-        self.used
+        self.data()
+            .used
             .sidecars
             .get(name)
             .into_iter()
             .flatten()
-            .filter_map(|i| self.services.get(*i))
+            .filter_map(|i| self.data().services.get(*i))
             .map(|s| &**s)
     }
     /// The plan's volume `name`.
     pub fn volume(&self, name: &Name) -> Option<&Volume> {
-        self.used
+        self.data()
+            .used
             .volumes_by_name
             .get(name)
-            .and_then(|i| self.volumes.get(*i))
+            .and_then(|i| self.data().volumes.get(*i))
             .map(|v| &**v)
     }
     /// The system's secret `name`, looked up by name once per plan.
     pub fn secret(&self, name: &Name) -> Option<&crate::Secret> {
-        self.used
+        self.data()
+            .used
             .secrets_by_name
             .get(name)
             .and_then(|i| self.system.secrets.get(*i))
     }
     /// Whether a service of the plan mounts the volume `name`.
     pub fn mounts_volume(&self, name: &Name) -> bool {
-        self.used.volumes.contains(name)
+        self.data().used.volumes.contains(name)
     }
     /// Whether a service of the plan joins the network `name`.
     pub fn joins_network(&self, name: &Name) -> bool {
-        self.used.networks.contains(name)
+        self.data().used.networks.contains(name)
     }
     /// Whether a service of the plan mounts the secret `name`.
     pub fn mounts_secret(&self, name: &Name) -> bool {
-        self.used.secrets.contains(name)
+        self.data().used.secrets.contains(name)
     }
     /// Whether a service of the plan mounts the config `name`.
     pub fn mounts_config(&self, name: &Name) -> bool {
-        self.used.configs.contains(name)
+        self.data().used.configs.contains(name)
     }
     /// Provides the content of a file the model names that is not UTF-8 text (a file of a
     /// [`ConfigSource::Dir`](crate::ConfigSource::Dir), or a binary
@@ -297,12 +348,12 @@ impl<'a> PhasePlan<'a> {
     /// The services with this phase's overrides applied, in declaration order (each a
     /// [`InPhase`]: use it as a `&Service`).
     pub fn services(&self) -> &[InPhase<'a>] {
-        &self.services
+        &self.data().services
     }
     /// The volumes of the system, then those the phase derives (a Citus worker's copy of the
     /// database's volumes), in declaration order.
     pub fn volumes(&self) -> impl ExactSizeIterator<Item = &Volume> + '_ {
-        self.volumes.iter().map(|v| &**v)
+        self.data().volumes.iter().map(|v| &**v)
     }
     /// The routes to services this phase runs, in declaration order.
     pub fn routes(&self) -> Vec<&'a Route> {
@@ -314,7 +365,11 @@ impl<'a> PhasePlan<'a> {
     }
     /// The effective service named `name`.
     pub fn service(&self, name: &Name) -> Option<&Service> {
-        self.index.get(name).map(|&i| &*self.services[i])
+        self.data()
+            .index
+            .get(name)
+            .and_then(|&i| self.data().services.get(i))
+            .map(|s| &**s)
     }
 
     /// The reverse proxy that serves the routes in this phase: the service named by

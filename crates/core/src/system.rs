@@ -171,11 +171,17 @@ impl System {
     ///
     /// Warnings alone do not fail the check; they travel with the [`Checked`] value.
     pub fn check(&self) -> Result<Checked<'_>, Diagnostics> {
-        let diags = crate::validate::check(self);
+        // Each phase's services, worked out once: the check reads them, and so do the plans.
+        let services: Vec<Vec<crate::InPhase<'_>>> = self
+            .phases
+            .iter()
+            .map(|p| crate::checked::phase_services(self, p))
+            .collect();
+        let diags = crate::validate::check(self, &services);
         if diags.has_errors() {
             Err(diags)
         } else {
-            Ok(Checked::new(self, diags))
+            Ok(Checked::new(self, diags, services))
         }
     }
 }

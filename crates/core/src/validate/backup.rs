@@ -5,7 +5,11 @@ use super::unknown;
 use crate::codes::{BACKUP, BACKUP_SKIPPED};
 use crate::{Diagnostics, Engine, Env, System};
 
-pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+pub(super) fn check(
+    system: &System,
+    services: &[Vec<crate::InPhase<'_>>],
+    diags: &mut Diagnostics,
+) {
     let Some(b) = &system.backups else { return };
     let mut secret = |env: &Env, path: &str, what: &str| match env {
         Env::Secret(name) if !system.secrets.iter().any(|s| &s.name == name) => {
@@ -62,12 +66,12 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             )
             .help("add `.database_url(Env::secret(\"database-url\"))`");
     }
-    for p in system
+    for (p, running) in system
         .phases
         .iter()
-        .filter(|p| p.engine == Engine::Kubernetes)
+        .zip(services)
+        .filter(|(p, _)| p.engine == Engine::Kubernetes)
     {
-        let running = crate::checked::phase_services(system, p);
         for (i, v) in system.volumes.iter().enumerate().filter(|(_, v)| v.backup) {
             let user = running.iter().find(|s| {
                 system.database.as_ref().is_none_or(|d| d.service != s.name)

@@ -18,7 +18,8 @@ mod upkeep;
 use crate::{suggest, Diagnostic, Diagnostics, Name, System};
 
 /// Runs every rule on `system`.
-pub(crate) fn check(system: &System) -> Diagnostics {
+/// `services`: each phase's, in the system's phase order.
+pub(crate) fn check(system: &System, services: &[Vec<crate::InPhase<'_>>]) -> Diagnostics {
     let mut diags = Diagnostics::new();
     names::check(system, &mut diags);
     runtime::check(system, &mut diags);
@@ -26,11 +27,11 @@ pub(crate) fn check(system: &System) -> Diagnostics {
     depends::check(system, &mut diags);
     routes::check(system, &mut diags);
     scaling::check(system, &mut diags);
-    placement::check(system, &mut diags);
+    placement::check(system, services, &mut diags);
     database::check(system, &mut diags);
     growth::check(system, &mut diags);
     upkeep::check(system, &mut diags);
-    backup::check(system, &mut diags);
+    backup::check(system, services, &mut diags);
     // A finding about a table points at the line that added it, unless it says better.
     if let Some(db) = &system.database {
         for d in diags.iter_mut().filter(|d| d.origin.is_none()) {

@@ -11,14 +11,22 @@
 //! [`crate::capacity`], the same source as the plan's capacity table.
 
 use crate::capacity;
-use crate::checked::phase_services;
 use crate::codes::{
     PLACEMENT_CAPACITY, PLACEMENT_CROWDED, PLACEMENT_UNKNOWN_LABEL, PLACEMENT_UNSATISFIABLE,
 };
 use crate::{ByteSize, Cpu, Diagnostics, Engine, Node, Phase, Service, System, Workload};
 
-pub(super) fn check(system: &System, diags: &mut Diagnostics) {
-    for phase in system.phases.iter().filter(|p| !p.nodes.is_empty()) {
+pub(super) fn check(
+    system: &System,
+    services: &[Vec<crate::InPhase<'_>>],
+    diags: &mut Diagnostics,
+) {
+    for (phase, services) in system
+        .phases
+        .iter()
+        .zip(services)
+        .filter(|(p, _)| !p.nodes.is_empty())
+    {
         if phase.engine == Engine::Swarm
             && !phase
                 .nodes
@@ -29,11 +37,10 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 .error(PLACEMENT_UNSATISFIABLE, format!("phases.{}.nodes", phase.name), format!("Swarm phase `{}` declares no manager node: a Swarm needs one to exist, and `docker stack deploy` runs on it", phase.name))
                 .help("declare one node with `NodeRole::Manager` (managers run services too)");
         }
-        let services = phase_services(system, phase);
-        for s in &services {
+        for s in services {
             satisfiable(system, phase, s, diags);
         }
-        capacity(phase, &services, diags);
+        capacity(phase, services, diags);
     }
 }
 

@@ -1,7 +1,6 @@
 //! The move from the previous phase: what changes, which data must move and how, what to
 //! create on the new engine, and the checklist of the migration weekend, in order.
 
-use escala_core::checked::phase_services;
 use escala_core::{Engine, MountSource, Phase, PhasePlan, Service, Workload};
 
 fn shape(phase: &Phase, s: &Service) -> String {
@@ -320,9 +319,21 @@ fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[escala_core::InPhase<'_>])
     out
 }
 
+/// The services of the phase the move starts from, as the check worked them out (or worked
+/// out again, for a phase that is not the system's: a caller's own).
+fn previous<'p, 'a>(
+    plan: &'p PhasePlan<'a>,
+    from: &Phase,
+) -> std::borrow::Cow<'p, [escala_core::InPhase<'a>]> {
+    match plan.services_of(from.name.as_str()) {
+        Some(services) => std::borrow::Cow::Borrowed(services),
+        None => std::borrow::Cow::Owned(escala_core::checked::phase_services(plan.system(), from)),
+    }
+}
+
 /// Whether a stateful service of the previous phase carries its data into this one.
 fn carries_data(plan: &PhasePlan<'_>, from: &Phase) -> bool {
-    let before = phase_services(plan.system(), from);
+    let before = previous(plan, from);
     let old: std::collections::HashSet<&escala_core::Name> = stateful(&before)
         .into_iter()
         .map(|(s, _)| &s.name)
@@ -413,9 +424,8 @@ fn held_deploy(plan: &PhasePlan<'_>) -> Vec<String> {
 
 /// The whole section, when there is a previous phase.
 pub(crate) fn section(plan: &PhasePlan<'_>, from: &Phase) -> String {
-    let system = plan.system();
     let to = plan.phase();
-    let before = phase_services(system, from);
+    let before = previous(plan, from);
     let mut out = format!("## Moving from `{}`\n\n", from.name);
     if from.engine != to.engine {
         out.push_str(&format!(
