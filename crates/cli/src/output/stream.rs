@@ -88,6 +88,39 @@ pub struct Stream {
     cmp: super::Comparison,
     /// The first failure; later files are ignored.
     failed: Option<OutputError>,
+    /// What an existing file is read into to compare it, kept from file to file.
+    scratch: Vec<u8>,
+}
+
+/// What is at a file's final path.
+enum OnDisk {
+    Absent,
+    /// Exactly the new content.
+    Same,
+    /// Something else: its bytes.
+    Different(Vec<u8>),
+}
+
+/// Compares the file at `path` with `content`, reading it into `scratch` (no allocation per
+/// file, and no size lookup: at most one byte more than `content` is read to tell them
+/// apart, and the rest only when they differ).
+fn on_disk(path: &Path, content: &[u8], scratch: &mut Vec<u8>) -> io::Result<OnDisk> {
+    use std::io::Read as _;
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(OnDisk::Absent),
+        Err(e) => return Err(e),
+    };
+    scratch.clear();
+    let limit = content.len() + 1;
+    scratch.reserve(limit);
+    (&mut file).take(limit as u64).read_to_end(scratch)?;
+    if scratch.as_slice() == content {
+        return Ok(OnDisk::Same);
+    }
+    let mut bytes = std::mem::take(scratch);
+    file.read_to_end(&mut bytes)?;
+    Ok(OnDisk::Different(bytes))
 }
 
 impl Stream {
@@ -108,6 +141,7 @@ impl Stream {
             mine: Vec::new(),
             cmp,
             failed: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -135,15 +169,15 @@ impl Stream {
             return Ok(());
         }
         let path = self.out.join(rel);
-        let current = match fs::read(&path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        let current = match on_disk(&path, content.as_bytes(), &mut self.scratch) {
+            Ok(OnDisk::Same) => {
+                self.cmp.unchanged += 1;
+                return Ok(());
+            }
+            Ok(OnDisk::Different(bytes)) => Some(bytes),
+            Ok(OnDisk::Absent) => None,
             Err(e) => return Err(err("cannot read", &path)(e)),
         };
-        if current.as_deref() == Some(content.as_bytes()) {
-            self.cmp.unchanged += 1;
-            return Ok(());
-        }
         match self.mode {
             Mode::Compare => {
                 let current = current.map(|b| String::from_utf8_lossy(&b).into_owned());

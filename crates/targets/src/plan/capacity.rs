@@ -4,6 +4,7 @@
 use escala_core::capacity::loads as spread;
 pub(crate) use escala_core::capacity::{autoscale, most, Load};
 use escala_core::{Node, PhasePlan};
+use std::fmt::Write as _;
 
 /// The load of every node of the plan's phase.
 pub(crate) fn loads(plan: &PhasePlan<'_>) -> Vec<Load> {
@@ -50,8 +51,9 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         } else {
             format!("{}, {}", cores(cpu_left as u64), gib(mem_left as u64))
         };
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             n.name,
             format!("{:?}", n.role).to_lowercase(),
             cores(l.cpu_request),
@@ -61,11 +63,11 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
             gib(l.memory_limit),
             gib(n.memory.as_bytes()),
             headroom
-        ));
+        );
     }
     out.push_str("\n| node | replicas placed there |\n|---|---|\n");
     for (n, l) in nodes.iter().zip(&loads) {
-        out.push_str(&format!("| {} | {} |\n", n.name, l.placed()));
+        let _ = writeln!(out, "| {} | {} |", n.name, l.placed());
     }
     out.push('\n');
     out

@@ -4,17 +4,27 @@
 //! replica and jobs are services of the phase).
 
 use escala_core::{PhasePlan, Workload};
+use std::fmt::Write as _;
 
 use super::capacity::{autoscale, loads, most};
 
 /// A Mermaid id: letters, digits and `_`.
-fn id(prefix: &str, name: &str) -> String {
-    format!(
-        "{prefix}_{}",
-        name.chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect::<String>()
-    )
+fn id<'s>(prefix: &'s str, name: &'s str) -> Id<'s> {
+    Id(prefix, name)
+}
+
+/// A Mermaid id, written where it goes (no string of its own).
+struct Id<'s>(&'s str, &'s str);
+
+impl std::fmt::Display for Id<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)?;
+        f.write_char('_')?;
+        for c in self.1.chars() {
+            f.write_char(if c.is_ascii_alphanumeric() { c } else { '_' })?;
+        }
+        Ok(())
+    }
 }
 
 fn label(plan: &PhasePlan<'_>, name: &str) -> String {
@@ -68,14 +78,15 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         if here.is_empty() {
             continue;
         }
-        out.push_str(&format!(
-            "  subgraph {}[\"{} ({})\"]\n",
+        let _ = writeln!(
+            out,
+            "  subgraph {}[\"{} ({})\"]",
             id("node", n.name.as_str()),
             n.name,
             format!("{:?}", n.role).to_lowercase()
-        ));
+        );
         for s in here {
-            out.push_str(&format!("    {}[\"{}\"]\n", id("svc", s), label(plan, s)));
+            let _ = writeln!(out, "    {}[\"{}\"]", id("svc", s), label(plan, s));
             placed.push(s.clone());
         }
         out.push_str("  end\n");
@@ -93,20 +104,21 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         } else {
             "spread over the nodes"
         };
-        out.push_str(&format!("  subgraph spread[\"{title}\"]\n"));
+        let _ = writeln!(out, "  subgraph spread[\"{title}\"]");
         for s in rest {
-            out.push_str(&format!("    {}[\"{}\"]\n", id("svc", s), label(plan, s)));
+            let _ = writeln!(out, "    {}[\"{}\"]", id("svc", s), label(plan, s));
         }
         out.push_str("  end\n");
     }
     for r in plan.routes() {
         let tls = if r.tls.is_some() { "https " } else { "" };
-        out.push_str(&format!(
-            "  internet -->|\"{tls}{} → :{}\"| {}\n",
+        let _ = writeln!(
+            out,
+            "  internet -->|\"{tls}{} → :{}\"| {}",
             r.host,
             r.port,
             id("svc", r.service.as_str())
-        ));
+        );
     }
     // The volumes services write, as cylinders.
     let mut volumes: std::collections::HashSet<&escala_core::Name> =
@@ -115,13 +127,14 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         for m in s.mounts.iter().filter(|m| !m.read_only) {
             if let escala_core::MountSource::Volume(v) = &m.source {
                 if volumes.insert(v) {
-                    out.push_str(&format!("  {}[(\"{v}\")]\n", id("vol", v.as_str())));
+                    let _ = writeln!(out, "  {}[(\"{v}\")]", id("vol", v.as_str()));
                 }
-                out.push_str(&format!(
-                    "  {} --- {}\n",
+                let _ = writeln!(
+                    out,
+                    "  {} --- {}",
                     id("svc", s.name.as_str()),
                     id("vol", v.as_str())
-                ));
+                );
             }
         }
     }
@@ -131,11 +144,12 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
             if plan.service(&d.service).is_some()
                 && edges.insert((s.name.as_str(), d.service.as_str()))
             {
-                out.push_str(&format!(
-                    "  {} --> {}\n",
+                let _ = writeln!(
+                    out,
+                    "  {} --> {}",
                     id("svc", s.name.as_str()),
                     id("svc", d.service.as_str())
-                ));
+                );
             }
         }
     }
@@ -164,11 +178,12 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         for (from, what, to) in &topology {
             let present = |n: &str| plan.service(&n.into()).is_some();
             if present(from) && present(to) && !edges.contains(&(from.as_str(), to.as_str())) {
-                out.push_str(&format!(
-                    "  {} -.->|\"{what}\"| {}\n",
+                let _ = writeln!(
+                    out,
+                    "  {} -.->|\"{what}\"| {}",
                     id("svc", from),
                     id("svc", to)
-                ));
+                );
             }
         }
     }

@@ -6,6 +6,8 @@
 //! (backup, nodes and firewall, labels, secrets, deploy, data, DNS, TLS), and the scaling
 //! triggers. Like every target it is pure: the same model gives the same bytes.
 
+use std::fmt::Write as _;
+
 mod capacity;
 mod diagram;
 mod moving;
@@ -90,12 +92,13 @@ fn fidelity(plan: &PhasePlan<'_>) -> String {
             .phase()
             .accepted_loss(d)
             .map_or("—".to_owned(), |a| format!("yes: {}", cell(&a.reason)));
-        out.push_str(&format!(
-            "| `{}` | `{}` | {} | {ack} |\n",
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {ack} |",
             d.code,
             d.path,
             cell(&d.message)
-        ));
+        );
     }
     out.push('\n');
     out
@@ -145,12 +148,14 @@ impl Target for Plan {
         let mut out = header("plan")
             .replacen("# ", "<!-- ", 1)
             .replacen('\n', " -->\n", 1);
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "# Phase `{}` ({})\n\n",
             phase.name,
             phase.engine.as_str()
-        ));
-        out.push_str(&format!(
+        );
+        let _ = write!(
+            out,
             "{} service(s){}. Generated from the model: change `infra.rs`, not this file.\n\n",
             plan.services().len(),
             if phase.nodes.is_empty() {
@@ -158,7 +163,7 @@ impl Target for Plan {
             } else {
                 format!(" on {} node(s)", phase.nodes.len())
             }
-        ));
+        );
         out.push_str(&cost(plan, from));
         out.push_str(&diagram::section(plan));
         out.push_str(&capacity::section(plan));

@@ -2,6 +2,7 @@
 //! create on the new engine, and the checklist of the migration weekend, in order.
 
 use escala_core::{Engine, MountSource, Phase, PhasePlan, Service, Workload};
+use std::fmt::Write as _;
 
 fn shape(phase: &Phase, s: &Service) -> String {
     match escala_core::capacity::autoscale(phase, s) {
@@ -221,9 +222,9 @@ fn put_in(plan: &PhasePlan<'_>, s: &Service, volume: &str) -> Vec<String> {
 fn block(lines: &[String], indent: &str) -> String {
     let mut out = format!("\n\n{indent}```sh\n");
     for l in lines {
-        out.push_str(&format!("{indent}{l}\n"));
+        let _ = writeln!(out, "{indent}{l}");
     }
-    out.push_str(&format!("{indent}```\n"));
+    let _ = writeln!(out, "{indent}```");
     out
 }
 
@@ -261,24 +262,25 @@ fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[escala_core::InPhase<'_>])
                     && d.tables.iter().any(|t| t.partitioning.is_some())
             });
             if !moves {
-                out.push_str(&format!("- **{}** stays where it is. Grow its database in place: run `{migration}/*.sql` (online, see the book's \"Database growth\") and then `deploy/{}/sql/*.sql`, each with `psql -v ON_ERROR_STOP=1 -f FILE \"$DATABASE_URL\"`.\n", s.name, to.name));
+                let _ = writeln!(out, "- **{}** stays where it is. Grow its database in place: run `{migration}/*.sql` (online, see the book's \"Database growth\") and then `deploy/{}/sql/*.sql`, each with `psql -v ON_ERROR_STOP=1 -f FILE \"$DATABASE_URL\"`.", s.name, to.name);
             } else if system
                 .backups
                 .as_ref()
                 .is_some_and(|b| b.database_url.is_some())
             {
-                out.push_str(&format!("- **{}** moves to the new engine (volumes {}). Stop writes (the applications), take a last backup with the backup job, then, with `DATABASE_URL` set to the new, empty database{}, run `sh deploy/{}/sql/restore.sh`: it rebuilds the tables in this phase's shape, loads their rows and everything of the application outside the plan's schema, stops if the plan's schema holds a table the plan does not declare, and prints the counts to compare with the old database.\n", s.name, names.join(", "), if to.database.distribution { " (Citus nodes registered by the `citus-nodes` job)" } else { "" }, to.name));
+                let _ = writeln!(out, "- **{}** moves to the new engine (volumes {}). Stop writes (the applications), take a last backup with the backup job, then, with `DATABASE_URL` set to the new, empty database{}, run `sh deploy/{}/sql/restore.sh`: it rebuilds the tables in this phase's shape, loads their rows and everything of the application outside the plan's schema, stops if the plan's schema holds a table the plan does not declare, and prints the counts to compare with the old database.", s.name, names.join(", "), if to.database.distribution { " (Citus nodes registered by the `citus-nodes` job)" } else { "" }, to.name);
             } else {
-                out.push_str(&format!("- **{}** moves to the new engine (volumes {}). Stop writes, then `pg_dump -Fc --load-via-partition-root \"$OLD_DATABASE_URL\" -f {}.dump`, and on the new, empty database `pg_restore --no-owner --exit-on-error -d \"$DATABASE_URL\" {}.dump`{}, then `deploy/{}/sql/*.sql` in order.\n", s.name, names.join(", "), s.name, s.name, if has_migration { format!(", the files of `{migration}/`") } else { String::new() }, to.name));
+                let _ = writeln!(out, "- **{}** moves to the new engine (volumes {}). Stop writes, then `pg_dump -Fc --load-via-partition-root \"$OLD_DATABASE_URL\" -f {}.dump`, and on the new, empty database `pg_restore --no-owner --exit-on-error -d \"$DATABASE_URL\" {}.dump`{}, then `deploy/{}/sql/*.sql` in order.", s.name, names.join(", "), s.name, s.name, if has_migration { format!(", the files of `{migration}/`") } else { String::new() }, to.name);
             }
             continue;
         }
         if !moves {
-            out.push_str(&format!(
-                "- **{}** ({}) stays where it is.\n",
+            let _ = writeln!(
+                out,
+                "- **{}** ({}) stays where it is.",
                 s.name,
                 names.join(", ")
-            ));
+            );
             continue;
         }
         let image = s.image.as_deref().unwrap_or_default();
@@ -305,11 +307,11 @@ fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[escala_core::InPhase<'_>])
                 side(to)
             ));
             lines.extend(put_in(plan, s, v));
-            out.push_str(&format!(
+            let _ = write!(out,
                 "- **{}** ({v}): archive the old volume with the service stopped, copy the archive to the new side, and unpack it into the new volume.{what}{}",
                 s.name,
                 block(&lines, "  ")
-            ));
+            );
         }
     }
     if out.ends_with("### Data\n\n") || !out.contains("- **") {
@@ -428,11 +430,11 @@ pub(crate) fn section(plan: &PhasePlan<'_>, from: &Phase) -> String {
     let before = previous(plan, from);
     let mut out = format!("## Moving from `{}`\n\n", from.name);
     if from.engine != to.engine {
-        out.push_str(&format!(
+        let _ = write!(out,
             "The engine changes: {} → {}. Every service is deployed anew on the new engine; plan a window for the data below.\n\n",
             from.engine.as_str(),
             to.engine.as_str()
-        ));
+        );
     }
     out.push_str("### Services\n\n| service | before | after |\n|---|---|---|\n");
     let mut rows = 0;
@@ -453,11 +455,11 @@ pub(crate) fn section(plan: &PhasePlan<'_>, from: &Phase) -> String {
         if resources {
             note.push_str(", resources change");
         }
-        out.push_str(&format!("| {} | {was} | {note} |\n", s.name));
+        let _ = writeln!(out, "| {} | {was} | {note} |", s.name);
         rows += 1;
     }
     for b in before.iter().filter(|b| plan.service(&b.name).is_none()) {
-        out.push_str(&format!("| {} | {} | removed |\n", b.name, shape(from, b)));
+        let _ = writeln!(out, "| {} | {} | removed |", b.name, shape(from, b));
         rows += 1;
     }
     if rows == 0 {
@@ -562,7 +564,7 @@ pub(crate) fn checklist(plan: &PhasePlan<'_>, from: Option<&Phase>) -> String {
     steps.push("Watch the dashboards and alerts for a day (below) before removing the old phase's machines.".into());
     let mut out = String::from("## Checklist\n\n");
     for (i, s) in steps.iter().enumerate() {
-        out.push_str(&format!("{}. {s}\n", i + 1));
+        let _ = writeln!(out, "{}. {s}", i + 1);
     }
     out.push('\n');
     out
