@@ -1,9 +1,13 @@
-//! Whole-process timing of `build`, the way a user runs it: the `copies` example (N copies of
-//! a five-service stack in a compose, a Swarm and a Kubernetes phase) built in release mode
-//! and run as a child process, output on tmpfs when there is one. For N = 1, 100 and 1,000
-//! (and 10,000 with `ESCALA_BENCH_LARGE=1`), all targets and Kubernetes only, it prints the
-//! median of five runs and the ratios that matter on a noisy machine: each N against 1,000,
-//! and 10,000 against 1,000 (linear is 10×).
+//! Whole-process timing and peak memory of `build`, the way a user runs it: the `copies`
+//! example (N copies of a five-service stack in a compose, a Swarm and a Kubernetes phase)
+//! built in release mode and run as a child process, output on tmpfs when there is one. For
+//! N = 1, 100 and 1,000 (and 10,000 with `ESCALA_BENCH_LARGE=1`), all targets and Kubernetes
+//! only, it prints the median of five runs and the ratios that matter on a noisy machine:
+//! each N against 1,000 (linear is 10× at 10,000), for the wall time and for the peak memory
+//! (flat would be 1×).
+//!
+//! Each build runs under a small helper process (this program, started again) so that the
+//! peak memory read from the operating system is that one build's.
 //!
 //! `cargo bench --bench whole_process`
 
@@ -35,36 +39,83 @@ fn scratch() -> PathBuf {
     }
 }
 
-/// The median wall time of `runs` builds into a fresh folder each.
-fn median(exe: &Path, copies: usize, only: Option<&str>, runs: usize) -> Duration {
+/// One build's wall time and peak resident memory.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: Duration,
+    peak_kib: i64,
+}
+
+/// The helper: runs one build (`--one <exe> <copies> <target or -> <out>`), then prints its
+/// wall time in nanoseconds and, from `getrusage(RUSAGE_CHILDREN)`, the peak resident
+/// memory of its only child, in KiB.
+fn one(args: &[String]) {
+    let [exe, copies, only, out] = args else {
+        panic!("--one <exe> <copies> <target or -> <out>");
+    };
+    let mut cmd = Command::new(exe);
+    cmd.env("ESCALA_COPIES", copies)
+        .args(["build", "--out", out])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if only != "-" {
+        cmd.args(["--target", only]);
+    }
+    let start = Instant::now();
+    let status = cmd.status().expect("runs");
+    let took = start.elapsed();
+    assert!(status.success(), "{copies} copies build");
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .expect("getrusage");
+    println!("{} {}", took.as_nanos(), usage.max_rss());
+}
+
+/// The median wall time and the median peak memory of `runs` builds into a fresh folder each.
+fn median(exe: &Path, copies: usize, only: Option<&str>, runs: usize) -> Run {
     let out = scratch();
-    let mut times = Vec::new();
+    let me = std::env::current_exe().expect("the bench's own path");
+    let mut measured = Vec::new();
     for _ in 0..runs + 1 {
         let _ = std::fs::remove_dir_all(&out);
-        let mut cmd = Command::new(exe);
-        cmd.env("ESCALA_COPIES", copies.to_string())
-            .args(["build", "--out"])
+        let printed = Command::new(&me)
+            .arg("--one")
+            .arg(exe)
+            .arg(copies.to_string())
+            .arg(only.unwrap_or("-"))
             .arg(&out)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        if let Some(t) = only {
-            cmd.args(["--target", t]);
-        }
-        let start = Instant::now();
-        let status = cmd.status().expect("runs");
-        let took = start.elapsed();
-        assert!(status.success(), "{copies} copies build");
-        times.push(took);
+            .output()
+            .expect("the helper runs");
+        assert!(printed.status.success(), "{copies} copies build");
+        let text = String::from_utf8_lossy(&printed.stdout);
+        let mut fields = text.split_whitespace().map(|f| f.parse::<i64>().expect("a number"));
+        let (Some(nanos), Some(peak_kib)) = (fields.next(), fields.next()) else {
+            panic!("the helper printed `{text}`");
+        };
+        measured.push(Run {
+            wall: Duration::from_nanos(u64::try_from(nanos).expect("positive")),
+            peak_kib,
+        });
     }
     let _ = std::fs::remove_dir_all(&out);
-    times.remove(0); // the warm-up
-    times.sort();
-    times[times.len() / 2]
+    measured.remove(0); // the warm-up
+    let mut walls: Vec<Duration> = measured.iter().map(|r| r.wall).collect();
+    let mut peaks: Vec<i64> = measured.iter().map(|r| r.peak_kib).collect();
+    walls.sort();
+    peaks.sort_unstable();
+    Run {
+        wall: walls[walls.len() / 2],
+        peak_kib: peaks[peaks.len() / 2],
+    }
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--one") {
+        one(&args[at + 1..]);
+        return;
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` runs this too: then skip.
-    if !std::env::args().any(|a| a == "--bench") {
+    if !args.iter().any(|a| a == "--bench") {
         return;
     }
     let exe = copies_binary();
@@ -74,20 +125,28 @@ fn main() {
     }
     for only in [None, Some("kubernetes")] {
         let label = only.map_or("all targets", |_| "kubernetes only");
-        let times: Vec<(usize, Duration)> = sizes
+        let runs: Vec<(usize, Run)> = sizes
             .iter()
             .map(|&n| (n, median(&exe, n, only, 5)))
             .collect();
-        let base = times
+        let base = runs
             .iter()
             .find(|(n, _)| *n == 1_000)
-            .map_or(Duration::from_secs(1), |(_, t)| *t);
+            .map_or(
+                Run {
+                    wall: Duration::from_secs(1),
+                    peak_kib: 1,
+                },
+                |(_, r)| *r,
+            );
         println!("whole process, {label} (median of 5):");
-        for (n, t) in &times {
+        for (n, r) in &runs {
             println!(
-                "  {n:>6} copies: {:>9.1} ms  {:>6.3}× the 1,000-copy build",
-                t.as_secs_f64() * 1e3,
-                t.as_secs_f64() / base.as_secs_f64()
+                "  {n:>6} copies: {:>9.1} ms  {:>6.3}× the 1,000-copy build's time;  peak {:>7.1} MiB  {:>6.3}× its memory",
+                r.wall.as_secs_f64() * 1e3,
+                r.wall.as_secs_f64() / base.wall.as_secs_f64(),
+                r.peak_kib as f64 / 1024.0,
+                r.peak_kib as f64 / base.peak_kib as f64,
             );
         }
     }
