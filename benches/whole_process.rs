@@ -87,7 +87,9 @@ fn median(exe: &Path, copies: usize, only: Option<&str>, runs: usize) -> Run {
             .expect("the helper runs");
         assert!(printed.status.success(), "{copies} copies build");
         let text = String::from_utf8_lossy(&printed.stdout);
-        let mut fields = text.split_whitespace().map(|f| f.parse::<i64>().expect("a number"));
+        let mut fields = text
+            .split_whitespace()
+            .map(|f| f.parse::<i64>().expect("a number"));
         let (Some(nanos), Some(peak_kib)) = (fields.next(), fields.next()) else {
             panic!("the helper printed `{text}`");
         };
@@ -129,16 +131,13 @@ fn main() {
             .iter()
             .map(|&n| (n, median(&exe, n, only, 5)))
             .collect();
-        let base = runs
-            .iter()
-            .find(|(n, _)| *n == 1_000)
-            .map_or(
-                Run {
-                    wall: Duration::from_secs(1),
-                    peak_kib: 1,
-                },
-                |(_, r)| *r,
-            );
+        let base = runs.iter().find(|(n, _)| *n == 1_000).map_or(
+            Run {
+                wall: Duration::from_secs(1),
+                peak_kib: 1,
+            },
+            |(_, r)| *r,
+        );
         println!("whole process, {label} (median of 5):");
         for (n, r) in &runs {
             println!(

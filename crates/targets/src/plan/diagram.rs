@@ -61,19 +61,23 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
     let nodes = &plan.phase().nodes;
     let loads = loads(plan);
     let mut placed: Vec<String> = Vec::new();
+    // On how many nodes each service has replicas.
+    let mut spread: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for l in &loads {
+        let mut seen = std::collections::HashSet::new();
+        for (s, _) in &l.replicas {
+            if seen.insert(s.as_str()) {
+                *spread.entry(s.as_str()).or_default() += 1;
+            }
+        }
+    }
     // A service drawn on one node when all its replicas are there; otherwise in "spread".
     for (n, l) in nodes.iter().zip(&loads) {
         let here: Vec<&String> = l
             .replicas
             .iter()
             .map(|(s, _)| s)
-            .filter(|s| {
-                loads
-                    .iter()
-                    .filter(|o| o.replicas.iter().any(|(x, _)| x == *s))
-                    .count()
-                    == 1
-            })
+            .filter(|s| spread.get(s.as_str()) == Some(&1))
             .collect();
         if here.is_empty() {
             continue;
@@ -122,7 +126,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
     }
     // The volumes services write, as cylinders.
     let mut volumes: std::collections::HashSet<&escala_core::Name> =
-        std::collections::HashSet::new();
+        std::collections::HashSet::with_capacity(plan.volumes().len());
     for s in plan.services() {
         for m in s.mounts.iter().filter(|m| !m.read_only) {
             if let escala_core::MountSource::Volume(v) = &m.source {
@@ -138,7 +142,8 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
             }
         }
     }
-    let mut edges: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
+    let mut edges: std::collections::HashSet<(&str, &str)> =
+        std::collections::HashSet::with_capacity(plan.services().len());
     for s in plan.services() {
         for d in &s.depends_on {
             if plan.service(&d.service).is_some()

@@ -340,9 +340,11 @@ fn carries_data(plan: &PhasePlan<'_>, from: &Phase) -> bool {
         .into_iter()
         .map(|(s, _)| &s.name)
         .collect();
-    stateful(plan.services()).iter().any(|(s, _)| {
-        old.contains(&s.name) && plan.system().services.iter().any(|d| d.name == s.name)
-    })
+    let model: std::collections::HashSet<&escala_core::Name> =
+        plan.system().services.iter().map(|d| &d.name).collect();
+    stateful(plan.services())
+        .iter()
+        .any(|(s, _)| old.contains(&s.name) && model.contains(&s.name))
 }
 
 /// The replicas a held application returns to: its autoscaler's floor, else its replicas.
