@@ -125,12 +125,11 @@ impl Target for Compose {
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
         let mut vars = Vars::new();
         let file = compose_file(plan, &mut vars);
-        let text = crate::yaml::to_string_sized(&header("compose"), &file, file.size_hint())
-            .map_err(|e| TargetError::Serialize {
-                target: "compose",
-                path: FILE.into(),
-                message: e.to_string(),
-            })?;
+        let text = file.finish().map_err(|e| TargetError::Serialize {
+            target: "compose",
+            path: FILE.into(),
+            message: e.to_string(),
+        })?;
         let mut artifacts = Artifacts::new();
         artifacts.insert(FILE, text);
         artifacts.insert(
@@ -154,11 +153,11 @@ impl Target for Compose {
 fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
     let system = plan.system();
     let dokploy = docker::dokploy(plan.phase());
-    let mut file = File {
-        // Dokploy sets the project name itself (`-p <appName>`).
-        name: dokploy.is_none().then(|| system.name.to_string()),
-        ..File::default()
-    };
+    // Dokploy sets the project name itself (`-p <appName>`).
+    let mut file = File::new(
+        &header("compose"),
+        dokploy.is_none().then_some(system.name.as_str()),
+    );
     let mut uses_dokploy_network = false;
     let by_service = docker::routes_by_service(plan);
     for s in plan.services() {
@@ -224,9 +223,9 @@ fn compose_file(plan: &PhasePlan<'_>, vars: &mut Vars) -> File {
                 },
             );
         }
-        file.service(s.name.to_string(), &spec);
+        file.service(s.name.as_str(), &spec);
         for (n, one) in steps {
-            file.service(n, &one);
+            file.service(&n, &one);
         }
     }
     for n in system

@@ -12,37 +12,59 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// A whole compose or stack file.
-#[derive(Debug, Default, Serialize)]
+/// A whole compose or stack file, written as it is made: its header and `name`, then each
+/// service as it comes (the file holds its text, not every service's typed spec), then the
+/// networks, volumes, secrets and configs.
+#[derive(Debug)]
 pub(crate) struct File {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Each service written as it is made (see [`File::service`]).
-    pub services: IndexMap<String, crate::yaml::Fragment>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    text: crate::yaml::Streamed,
     pub networks: IndexMap<String, NetworkSpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub volumes: IndexMap<String, VolumeSpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub secrets: IndexMap<String, ObjectSpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub configs: IndexMap<String, ObjectSpec>,
 }
 
+/// What follows the services, in the file's key order.
+#[derive(Serialize)]
+struct Rest<'a> {
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    networks: &'a IndexMap<String, NetworkSpec>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    volumes: &'a IndexMap<String, VolumeSpec>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    secrets: &'a IndexMap<String, ObjectSpec>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    configs: &'a IndexMap<String, ObjectSpec>,
+}
+
 impl File {
-    /// Adds (or replaces, keeping its place) the service `name`, written at once: the file
-    /// holds its text, not the typed spec.
-    pub fn service(&mut self, name: String, spec: &ServiceSpec) {
-        self.services.insert(name, crate::yaml::fragment(spec, 2));
+    /// A file that starts with `header`, then `name:` when given, then its services.
+    pub fn new(header: &str, name: Option<&str>) -> Self {
+        let mut text = crate::yaml::Streamed::new(header);
+        if let Some(name) = name {
+            text.entry("name", &name);
+        }
+        text.open_map("services");
+        File {
+            text,
+            networks: IndexMap::new(),
+            volumes: IndexMap::new(),
+            secrets: IndexMap::new(),
+            configs: IndexMap::new(),
+        }
     }
-    /// About how long the file's text will be: its services' text, plus a margin for the rest.
-    pub fn size_hint(&self) -> usize {
-        let services: usize = self
-            .services
-            .iter()
-            .map(|(name, s)| name.len() + 4 + s.len())
-            .sum();
-        services + services / 16 + 64 * 1024
+    /// Writes the service `name` (a name written twice makes [`finish`](File::finish) fail).
+    pub fn service(&mut self, name: &str, spec: &ServiceSpec) {
+        self.text.map_entry(name, spec);
+    }
+    /// The file's text.
+    pub fn finish(self) -> Result<String, serde_json::Error> {
+        self.text.finish(&Rest {
+            networks: &self.networks,
+            volumes: &self.volumes,
+            secrets: &self.secrets,
+            configs: &self.configs,
+        })
     }
 }
 

@@ -256,12 +256,11 @@ impl Target for Swarm {
             crate::alerts::rules_file("swarm", plan.system(), false)?,
         );
         let file = stack_file(plan, &mut vars, &mut artifacts, &mut creates);
-        let text = crate::yaml::to_string_sized(&header("swarm"), &file, file.size_hint())
-            .map_err(|e| TargetError::Serialize {
-                target: "swarm",
-                path: FILE.into(),
-                message: e.to_string(),
-            })?;
+        let text = file.finish().map_err(|e| TargetError::Serialize {
+            target: "swarm",
+            path: FILE.into(),
+            message: e.to_string(),
+        })?;
         artifacts.insert(FILE, text);
         let intro = if docker::dokploy(plan.phase()).is_some() {
             format!("# Variables {FILE} reads. Dokploy passes its Environment tab to `docker stack deploy`;\n# set these there. `docker stack deploy` itself reads no `.env` file.\n")
@@ -324,7 +323,7 @@ fn stack_file(
 ) -> File {
     let system = plan.system();
     let dokploy = docker::dokploy(plan.phase());
-    let mut file = File::default();
+    let mut file = File::new(&header("swarm"), None);
     let mut uses_dokploy_network = false;
     let mut traefik_networks: Vec<String> = Vec::new();
     let by_service = docker::routes_by_service(plan);
@@ -350,7 +349,7 @@ fn stack_file(
             }
         }
         spec.deploy = Some(deploy);
-        file.service(s.name.to_string(), &spec);
+        file.service(s.name.as_str(), &spec);
     }
     // Outside Dokploy every stack network gets an explicit name, so Traefik's
     // `traefik.swarm.network` label (which needs the real name) does not depend on the stack

@@ -33,8 +33,6 @@ impl Slot {
 pub(super) struct Emitter {
     pub(super) out: String,
     slot: Slot,
-    /// The next string is a [`super::Fragment`]'s text: written as it is.
-    raw: bool,
 }
 
 impl Emitter {
@@ -42,46 +40,25 @@ impl Emitter {
         Emitter {
             out: String::with_capacity(capacity),
             slot: Slot::Top,
-            raw: false,
         }
     }
 
-    /// An emitter whose first value is the value of an entry whose key starts at `column`.
-    pub(super) fn at_entry(column: usize) -> Self {
+    /// An emitter that goes on after `out`, whose first value is the value of an entry
+    /// whose key (already in `out`) starts at `column`.
+    pub(super) fn continuing(out: String, column: usize) -> Self {
         Emitter {
-            out: String::new(),
+            out,
             slot: Slot::Value(column),
-            raw: false,
         }
     }
 
-    /// A fragment's text, written where it was rendered for: the value of an entry whose key
-    /// starts at the current slot's column. Anywhere else it would change the document's
-    /// structure, so that is an error, never a silently wrong file.
-    fn fragment(&mut self, text: &str) -> Result<(), Error> {
-        let Slot::Value(at) = self.slot else {
-            return Err(ser::Error::custom(
-                "a YAML fragment outside a mapping entry",
-            ));
-        };
-        // The fragment's first line ends the key's line (a scalar, or nothing before a nested
-        // container); every line after it is indented from the entry's inner column, so the
-        // first that is not empty starts exactly there.
-        let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
-        let fits = match rest.split('\n').find(|line| !line.is_empty()) {
-            Some(line) => {
-                let spaces = line.bytes().take_while(|&b| b == b' ').count();
-                spaces == at + 2 && line.len() > spaces
-            }
-            None => first.starts_with(' ') && text.ends_with('\n'),
-        };
-        if !fits {
-            return Err(ser::Error::custom(format!(
-                "a YAML fragment rendered for another column than {at}"
-            )));
+    /// An emitter that goes on after `out` at the top level: a mapping's entries are written
+    /// as further top-level entries.
+    pub(super) fn top(out: String) -> Self {
+        Emitter {
+            out,
+            slot: Slot::Top,
         }
-        self.out.push_str(text);
-        Ok(())
     }
 
     fn indent(&mut self, n: usize) {
@@ -274,9 +251,6 @@ impl<'a> ser::Serializer for &'a mut Emitter {
         Ok(())
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        if std::mem::take(&mut self.raw) {
-            return self.fragment(v);
-        }
         self.string(v);
         Ok(())
     }
@@ -312,20 +286,9 @@ impl<'a> ser::Serializer for &'a mut Emitter {
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
         self,
-        name: &'static str,
+        _: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        if name == super::FRAGMENT {
-            self.raw = true;
-            let written = value.serialize(&mut *self);
-            // A fragment that was not text leaves the flag for nothing else.
-            let raw = std::mem::take(&mut self.raw);
-            return if raw {
-                Err(ser::Error::custom("a YAML fragment that is not text"))
-            } else {
-                written
-            };
-        }
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: ?Sized + Serialize>(

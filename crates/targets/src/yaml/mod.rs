@@ -31,65 +31,107 @@ pub fn to_string_after<T: Serialize>(prefix: &str, value: &T) -> Result<String, 
     to_string_sized(prefix, value, prefix.len() + 1024)
 }
 
-/// The newtype name by which a [`Fragment`] tells the writer that its text is already YAML.
-const FRAGMENT: &str = "$escala::yaml::Fragment";
-
-/// A value already written as YAML, for the value of a mapping entry whose key starts at a
-/// known column: a file with thousands of services renders each as it is made and lets the
-/// typed object go, rather than holding every service's typed object until the whole file is
-/// written. Serialized by this module's writer, it is written as it is, giving the same bytes
-/// as the value itself, and its own text is let go at once; written anywhere else than where
-/// it was rendered for, or a second time, it is an error.
+/// A YAML document written as it is made, for a file with thousands of entries in one
+/// mapping (a compose file's services): each entry is written when it is made and its typed
+/// value let go, rather than every typed value held until the whole file is written. The
+/// bytes are those [`to_string`] writes for the same document: top-level entries in order,
+/// one of them a mapping whose entries come one at a time.
 #[derive(Debug)]
-pub(crate) struct Fragment(std::cell::RefCell<FragmentText>);
-
-#[derive(Debug, Default)]
-enum FragmentText {
-    Ready(String),
-    Failed(String),
-    #[default]
-    Written,
+pub(crate) struct Streamed {
+    out: String,
+    /// The keys of the open mapping's entries so far (no key twice).
+    open: Option<std::collections::HashSet<String>>,
+    /// The first failure: a value that did not serialize, or a key written twice.
+    error: Option<String>,
 }
 
-/// `value`, written as the value of an entry whose key starts at `column` (2 for the
-/// services of a compose file: `services:` → `  api:` → the service).
-pub(crate) fn fragment<T: Serialize>(value: &T, column: usize) -> Fragment {
-    let mut em = emit::Emitter::at_entry(column);
-    let text = match value.serialize(&mut em) {
-        Ok(()) => {
-            em.out.shrink_to_fit();
-            FragmentText::Ready(em.out)
-        }
-        Err(e) => FragmentText::Failed(e.to_string()),
-    };
-    Fragment(std::cell::RefCell::new(text))
-}
-
-impl Fragment {
-    /// The length of its text (0 once written).
-    pub(crate) fn len(&self) -> usize {
-        match &*self.0.borrow() {
-            FragmentText::Ready(text) => text.len(),
-            FragmentText::Failed(_) | FragmentText::Written => 0,
+impl Streamed {
+    /// A document that starts with `prefix` (a file's header).
+    pub(crate) fn new(prefix: &str) -> Self {
+        let mut out = String::with_capacity(prefix.len() + 4096);
+        out.push_str(prefix);
+        Streamed {
+            out,
+            open: None,
+            error: None,
         }
     }
-}
 
-impl Serialize for Fragment {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::Error as _;
-        let text = self
-            .0
-            .try_borrow_mut()
-            .map(|mut t| std::mem::take(&mut *t))
-            .map_err(S::Error::custom)?;
-        match text {
-            FragmentText::Ready(text) => {
-                serializer.serialize_newtype_struct(FRAGMENT, text.as_str())
-            }
-            FragmentText::Failed(e) => Err(S::Error::custom(e)),
-            FragmentText::Written => Err(S::Error::custom("a YAML fragment written twice")),
+    /// `value` written at the end, after an entry's `key:` at `column`.
+    fn value<T: Serialize>(&mut self, column: usize, value: &T) {
+        let mut em = emit::Emitter::continuing(std::mem::take(&mut self.out), column);
+        let written = value.serialize(&mut em);
+        self.out = em.out;
+        if let Err(e) = written {
+            self.error.get_or_insert(e.to_string());
         }
+    }
+
+    fn close(&mut self) {
+        if let Some(keys) = self.open.take() {
+            if keys.is_empty() {
+                self.out.push_str(" {}\n");
+            }
+        }
+    }
+
+    /// A top-level entry (closing the open mapping, if any).
+    pub(crate) fn entry<T: Serialize>(&mut self, key: &str, value: &T) {
+        self.close();
+        key_into(key, &mut self.out);
+        self.out.push(':');
+        self.value(0, value);
+    }
+
+    /// A top-level entry whose value is a mapping, its entries to come with
+    /// [`map_entry`](Streamed::map_entry).
+    pub(crate) fn open_map(&mut self, key: &str) {
+        self.close();
+        key_into(key, &mut self.out);
+        self.out.push(':');
+        self.open = Some(std::collections::HashSet::new());
+    }
+
+    /// An entry of the open mapping.
+    pub(crate) fn map_entry<T: Serialize>(&mut self, key: &str, value: &T) {
+        let Some(keys) = self.open.as_mut() else {
+            self.error
+                .get_or_insert_with(|| format!("`{key}` written outside a mapping"));
+            return;
+        };
+        if keys.is_empty() {
+            self.out.push('\n');
+        }
+        if !keys.insert(key.to_owned()) {
+            self.error
+                .get_or_insert_with(|| format!("`{key}` written twice in one mapping"));
+            return;
+        }
+        self.out.push_str("  ");
+        key_into(key, &mut self.out);
+        self.out.push(':');
+        self.value(2, value);
+    }
+
+    /// The document, after the top-level entries of `rest` (a struct or a map, none of whose
+    /// entries is written yet).
+    pub(crate) fn finish<T: Serialize>(mut self, rest: &T) -> Result<String, serde_json::Error> {
+        self.close();
+        let before = self.out.len();
+        let mut em = emit::Emitter::top(std::mem::take(&mut self.out));
+        let written = rest.serialize(&mut em);
+        self.out = em.out;
+        if let Err(e) = written {
+            self.error.get_or_insert(e.to_string());
+        }
+        if let Some(e) = self.error {
+            return Err(serde::ser::Error::custom(e));
+        }
+        // A `rest` with no entry writes `{}` on its own line: nothing to add after entries.
+        if before > 0 && &self.out[before..] == "{}\n" {
+            self.out.truncate(before);
+        }
+        Ok(self.out)
     }
 }
 
@@ -362,76 +404,54 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// A fragment is written exactly as the value it was made from, at any depth.
+        /// A document written entry by entry has the bytes of the same document written at once.
         #[test]
-        fn a_fragment_writes_as_its_value(
-            v in json_value(),
-            keys in proptest::collection::vec("[a-z]{1,4}", 1..4),
-            before in proptest::option::of(json_value()),
+        fn a_streamed_document_writes_as_the_whole(
+            head in proptest::collection::vec(("[a-zA-Z0-9]{1,5}", json_value()), 0..3),
+            key in "[a-z]{1,8}",
+            entries in proptest::collection::btree_map("[a-zA-Z0-9 .:-]{1,8}", json_value(), 0..5),
+            rest in proptest::collection::btree_map("[A-Z]{1,5}", json_value(), 0..3),
         ) {
-            // The value sits under `keys`, each nesting one mapping deeper; `column` is the
-            // column of the innermost key.
-            let column = 2 * (keys.len() - 1);
-            let nest = |leaf: serde_json::Value| {
-                keys.iter().rev().fold(leaf, |inner, k| {
-                    let mut m = serde_json::Map::new();
-                    if let Some(b) = &before {
-                        m.insert("0".into(), b.clone());
-                    }
-                    m.insert(k.clone(), inner);
-                    serde_json::Value::Object(m)
-                })
-            };
-            let expected = to_string(&nest(v.clone())).unwrap();
-            // The same document with the innermost value replaced by its fragment: serialize
-            // through a map whose leaf is a `Fragment`.
-            #[derive(serde::Serialize)]
-            #[serde(untagged)]
-            enum Node {
-                Json(serde_json::Value),
-                Map(indexmap::IndexMap<String, Node>),
-                Fragment(super::Fragment),
+            // Head keys are lowercase-or-digit, the mapping's key lowercase, rest's uppercase;
+            // a head key may equal the mapping's: make them differ.
+            let head: Vec<(String, serde_json::Value)> =
+                head.into_iter().map(|(k, v)| (format!("{k}0"), v)).collect();
+            let mut whole = serde_json::Map::new();
+            for (k, v) in &head {
+                whole.insert(k.clone(), v.clone());
             }
-            let mut node = Node::Fragment(super::fragment(&v, column));
-            for k in keys.iter().rev() {
-                let mut m = indexmap::IndexMap::new();
-                if let Some(b) = &before {
-                    m.insert("0".to_owned(), Node::Json(b.clone()));
-                }
-                m.insert(k.clone(), node);
-                node = Node::Map(m);
+            whole.insert(key.clone(), serde_json::Value::Object(entries.clone().into_iter().collect()));
+            for (k, v) in &rest {
+                whole.insert(k.clone(), v.clone());
             }
-            proptest::prop_assert_eq!(to_string(&node).unwrap(), expected);
+            let expected = super::to_string_after("# head\n", &serde_json::Value::Object(whole)).unwrap();
+            let mut doc = super::Streamed::new("# head\n");
+            for (k, v) in &head {
+                doc.entry(k, v);
+            }
+            doc.open_map(&key);
+            for (k, v) in &entries {
+                doc.map_entry(k, v);
+            }
+            proptest::prop_assert_eq!(doc.finish(&rest).unwrap(), expected);
         }
     }
 
     #[test]
-    fn a_fragment_written_elsewhere_is_an_error() {
-        let f = || super::fragment(&json!({"a": 1}), 2);
-        // At the top level, or under a key at column 0.
-        assert!(to_string(&f()).is_err());
-        let mut m = indexmap::IndexMap::new();
-        m.insert("k", f());
-        let err = to_string(&m).unwrap_err().to_string();
-        assert!(err.contains("another column"), "{err}");
-        // Written once: its text is let go.
-        let mut m = indexmap::IndexMap::new();
-        m.insert("k", super::fragment(&json!({"a": 1}), 0));
-        assert_eq!(m["k"].len(), "\n  a: 1\n".len());
-        assert_eq!(to_string(&m).unwrap(), "k:\n  a: 1\n");
-        assert_eq!(m["k"].len(), 0);
-        let again = to_string(&m).unwrap_err().to_string();
-        assert!(again.contains("twice"), "{again}");
-        // A one-line scalar fragment fits any entry; a literal block only its own column.
-        let mut m = indexmap::IndexMap::new();
-        m.insert("k", super::fragment(&"text", 6));
-        assert_eq!(to_string(&m).unwrap(), "k: \"text\"\n");
-        let mut m = indexmap::IndexMap::new();
-        m.insert("k", super::fragment(&"two\nlines", 6));
-        assert!(to_string(&m).is_err());
-        let mut m = indexmap::IndexMap::new();
-        m.insert("k", super::fragment(&"two\nlines", 0));
-        assert_eq!(to_string(&m).unwrap(), "k: |-\n  two\n  lines\n");
+    fn a_streamed_document_refuses_a_key_twice() {
+        let mut doc = super::Streamed::new("");
+        doc.open_map("services");
+        doc.map_entry("api", &json!({"image": "a"}));
+        doc.map_entry("api", &json!({"image": "b"}));
+        let err = doc.finish(&json!({})).unwrap_err().to_string();
+        assert!(err.contains("`api` written twice"), "{err}");
+        let mut doc = super::Streamed::new("");
+        doc.map_entry("api", &json!(1));
+        assert!(doc.finish(&json!({})).is_err());
+        // Nothing after the mapping, and an empty mapping.
+        let mut doc = super::Streamed::new("");
+        doc.open_map("services");
+        assert_eq!(doc.finish(&json!({})).unwrap(), "services: {}\n");
     }
 
     #[test]
