@@ -48,7 +48,8 @@ struct Run {
 
 /// The helper: runs one build (`--one <exe> <copies> <target or -> <out>`), then prints its
 /// wall time in nanoseconds and, from `getrusage(RUSAGE_CHILDREN)`, the peak resident
-/// memory of its only child, in KiB.
+/// memory of its only child, in KiB on Linux (macOS counts bytes there; this benchmark is
+/// written for Linux, tmpfs included).
 fn one(args: &[String]) {
     let [exe, copies, only, out] = args else {
         panic!("--one <exe> <copies> <target or -> <out>");

@@ -959,3 +959,63 @@ fn the_pooled_url_names_the_pooler_and_no_password() {
         Env::literal("postgresql://app@pgbouncer:6432/finanzas")
     );
 }
+
+#[test]
+fn names_escala_derives_are_never_given_twice() {
+    use escala::{codes, Severity};
+    let errors = |s: &System| -> Vec<(String, String)> {
+        s.check()
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| (d.code.clone(), d.path.clone()))
+            .collect()
+    };
+    // A volume named like the replica's copy of the database's volume.
+    let s = systems::cluster().volume(Volume::builder().name("dbdata-replica").build());
+    let i = s.volumes.len() - 1;
+    assert_eq!(
+        errors(&s),
+        [(codes::NAME_DUPLICATE.to_owned(), format!("volumes[{i}]"))]
+    );
+    // A backed-up volume named `database`: its job would be a second `backup-database`.
+    let mut s = systems::cluster()
+        .secret(Secret::from_env("s3-key", "S3_KEY"))
+        .secret(Secret::from_env("s3-secret", "S3_SECRET"))
+        .secret(Secret::from_env("backup-url", "BACKUP_URL"))
+        .backups(
+            Backups::s3(
+                "https://s3.example",
+                "b",
+                Env::secret("s3-key"),
+                Env::secret("s3-secret"),
+                "ghcr.io/acme/pg-backup:18",
+            )
+            .database_url(Env::secret("backup-url")),
+        )
+        .volume(Volume::builder().name("database").backup(true).build())
+        .service(
+            Service::builder()
+                .name("files")
+                .image("busybox:1.37")
+                .mounts([Mount::volume("database", "/data")])
+                .build(),
+        );
+    assert!(s.check().is_err());
+    let found = errors(&s);
+    assert!(
+        found
+            .iter()
+            .any(|(c, p)| c == codes::NAME_DUPLICATE && p.starts_with("phases.")),
+        "{found:?}"
+    );
+    // Without the clash the same model is clean of it.
+    s.volumes.last_mut().expect("volume").name = "files".into();
+    s.services.last_mut().expect("service").mounts = vec![Mount::volume("files", "/data")];
+    assert!(
+        !errors(&s).iter().any(|(c, _)| c == codes::NAME_DUPLICATE),
+        "{:?}",
+        errors(&s)
+    );
+}

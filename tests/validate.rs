@@ -1452,3 +1452,56 @@ fn container_names_are_labels_of_one_container() {
         "services.web.container_name",
     );
 }
+
+/// A model with a backed-up volume (its job is `backup-pgdata`), and the S3 secret it reads.
+fn with_backups() -> System {
+    let mut s = base()
+        .secret(Secret::from_env("s3-key", "S3_KEY"))
+        .secret(Secret::from_env("s3-secret", "S3_SECRET"))
+        .backups(Backups::s3(
+            "https://s3.example",
+            "b",
+            Env::secret("s3-key"),
+            Env::secret("s3-secret"),
+            "ghcr.io/acme/pg-backup:18",
+        ));
+    s.volumes[0].backup = true;
+    s
+}
+
+#[test]
+fn a_service_named_like_a_service_escala_adds() {
+    // The model alone is clean: the job exists and takes its name.
+    let clean = with_backups();
+    let checked = clean.check().expect("clean");
+    let plan = checked.plan("prod").expect("phase");
+    assert!(plan
+        .services()
+        .iter()
+        .any(|s| s.name.as_str() == "backup-pgdata"));
+    // A service of that name would be one of two `backup-pgdata` in the compose file.
+    fails_with(
+        with_backups().service(
+            Service::builder()
+                .name("backup-pgdata")
+                .image("busybox:1.37")
+                .build(),
+        ),
+        codes::NAME_DUPLICATE,
+        "services.backup-pgdata",
+    );
+}
+
+#[test]
+fn an_init_step_named_like_a_service_escala_adds() {
+    // A step `pgdata` of a service `backup` is the compose service `backup-pgdata`: the
+    // volume's backup job.
+    let s = with_backups().service(
+        Service::builder()
+            .name("backup")
+            .image("busybox:1.37")
+            .init_steps([InitStep::new("pgdata", "busybox:1.37", ["true"])])
+            .build(),
+    );
+    fails_with(s, codes::NAME_DUPLICATE, "services.backup.init_steps");
+}

@@ -7,9 +7,9 @@ use crate::{
 
 /// A [`System`] that passed [`System::check`]: the only thing targets accept.
 ///
-/// It borrows the system it checked: checking copies nothing. Each phase's services (with
-/// its overrides applied and the services it implies) are worked out once, by the check, and
-/// shared by every [`PhasePlan`] of the phase.
+/// It borrows the system it checked, and copies only what a phase changes: each phase's
+/// services (with its overrides applied, and the services it implies) are worked out once,
+/// by the check, and shared by every [`PhasePlan`] of the phase.
 #[derive(Clone, Debug)]
 pub struct Checked<'a> {
     system: &'a System,
@@ -24,11 +24,17 @@ impl<'a> Checked<'a> {
         warnings: Diagnostics,
         services: Vec<Vec<InPhase<'a>>>,
     ) -> Self {
+        // One per phase, in order, whatever `services` holds.
+        let mut services = services.into_iter();
         let phases = system
             .phases
             .iter()
-            .zip(services)
-            .map(|(phase, services)| PhaseData::new(system, phase, services))
+            .map(|phase| PhaseData {
+                services: services
+                    .next()
+                    .unwrap_or_else(|| phase_services(system, phase)),
+                indexed: std::sync::OnceLock::new(),
+            })
             .collect();
         Checked {
             system,
@@ -82,6 +88,14 @@ struct PhaseData<'a> {
     /// Borrowed from the system when the phase changes nothing in them (most services):
     /// a plan of 50,000 services copies only those it changes.
     services: Vec<InPhase<'a>>,
+    /// Built the first time a plan of the phase asks: a check that renders one phase (or
+    /// none) indexes only that one.
+    indexed: std::sync::OnceLock<Indexed<'a>>,
+}
+
+/// A phase's volumes and its lookups by name.
+#[derive(Debug)]
+struct Indexed<'a> {
     /// The system's volumes, borrowed, then the ones the phase derives.
     volumes: Vec<std::borrow::Cow<'a, Volume>>,
     index: std::collections::HashMap<Name, usize>,
@@ -150,13 +164,13 @@ pub enum FileContent<'a> {
     Binary(&'a [u8]),
 }
 
-impl<'a> PhaseData<'a> {
-    fn new(system: &'a System, phase: &'a Phase, services: Vec<InPhase<'a>>) -> Self {
-        let index = services
-            .iter()
-            .enumerate()
-            .map(|(i, s): (usize, &InPhase<'_>)| (s.name.clone(), i))
-            .collect();
+impl<'a> Indexed<'a> {
+    fn new(system: &'a System, phase: &'a Phase, services: &[InPhase<'a>]) -> Self {
+        // The first of a name wins (the check refuses a name given twice).
+        let mut index = std::collections::HashMap::with_capacity(services.len());
+        for (i, s) in services.iter().enumerate() {
+            index.entry(s.name.clone()).or_insert(i);
+        }
         let mut volumes: Vec<std::borrow::Cow<'a, Volume>> = system
             .volumes
             .iter()
@@ -174,20 +188,16 @@ impl<'a> PhaseData<'a> {
                     .map(std::borrow::Cow::Owned),
             );
         }
-        let mut used = Used::of(&services);
-        used.secrets_by_name = system
-            .secrets
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.clone(), i))
-            .collect();
-        used.volumes_by_name = volumes
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.name.clone(), i))
-            .collect();
-        PhaseData {
-            services,
+        let mut used = Used::of(services);
+        used.secrets_by_name = std::collections::HashMap::with_capacity(system.secrets.len());
+        for (i, s) in system.secrets.iter().enumerate() {
+            used.secrets_by_name.entry(s.name.clone()).or_insert(i);
+        }
+        used.volumes_by_name = std::collections::HashMap::with_capacity(volumes.len());
+        for (i, v) in volumes.iter().enumerate() {
+            used.volumes_by_name.entry(v.name.clone()).or_insert(i);
+        }
+        Indexed {
             volumes,
             index,
             used,
@@ -198,6 +208,11 @@ impl<'a> PhaseData<'a> {
 impl<'a> PhasePlan<'a> {
     fn data(&self) -> &PhaseData<'a> {
         &self.phases[self.at]
+    }
+    fn indexed(&self) -> &Indexed<'a> {
+        let data = self.data();
+        data.indexed
+            .get_or_init(|| Indexed::new(self.system, self.phase, &data.services))
     }
     /// The services another phase of the same system runs (`None` when the system has no
     /// phase `name`), as that phase's own plan has them: to compare two phases, as a move
@@ -211,8 +226,8 @@ impl<'a> PhasePlan<'a> {
             .map(|d| d.services.as_slice())
     }
     /// The services that run in `name`'s network namespace (its sidecars), in model order.
-    pub fn sidecars_of(&self, name: &Name) -> impl Iterator<Item = &Service> {
-        self.data()
+    pub fn sidecars_of(&self, name: &Name) -> impl Iterator<Item = &Service> + use<'_, 'a> {
+        self.indexed()
             .used
             .sidecars
             .get(name)
@@ -223,16 +238,16 @@ impl<'a> PhasePlan<'a> {
     }
     /// The plan's volume `name`.
     pub fn volume(&self, name: &Name) -> Option<&Volume> {
-        self.data()
+        self.indexed()
             .used
             .volumes_by_name
             .get(name)
-            .and_then(|i| self.data().volumes.get(*i))
+            .and_then(|i| self.indexed().volumes.get(*i))
             .map(|v| &**v)
     }
     /// The system's secret `name`, looked up by name once per plan.
     pub fn secret(&self, name: &Name) -> Option<&crate::Secret> {
-        self.data()
+        self.indexed()
             .used
             .secrets_by_name
             .get(name)
@@ -240,19 +255,19 @@ impl<'a> PhasePlan<'a> {
     }
     /// Whether a service of the plan mounts the volume `name`.
     pub fn mounts_volume(&self, name: &Name) -> bool {
-        self.data().used.volumes.contains(name)
+        self.indexed().used.volumes.contains(name)
     }
     /// Whether a service of the plan joins the network `name`.
     pub fn joins_network(&self, name: &Name) -> bool {
-        self.data().used.networks.contains(name)
+        self.indexed().used.networks.contains(name)
     }
     /// Whether a service of the plan mounts the secret `name`.
     pub fn mounts_secret(&self, name: &Name) -> bool {
-        self.data().used.secrets.contains(name)
+        self.indexed().used.secrets.contains(name)
     }
     /// Whether a service of the plan mounts the config `name`.
     pub fn mounts_config(&self, name: &Name) -> bool {
-        self.data().used.configs.contains(name)
+        self.indexed().used.configs.contains(name)
     }
     /// Provides the content of a file the model names that is not UTF-8 text (a file of a
     /// [`ConfigSource::Dir`](crate::ConfigSource::Dir), or a binary
@@ -353,7 +368,7 @@ impl<'a> PhasePlan<'a> {
     /// The volumes of the system, then those the phase derives (a Citus worker's copy of the
     /// database's volumes), in declaration order.
     pub fn volumes(&self) -> impl ExactSizeIterator<Item = &Volume> + '_ {
-        self.data().volumes.iter().map(|v| &**v)
+        self.indexed().volumes.iter().map(|v| &**v)
     }
     /// The routes to services this phase runs, in declaration order.
     pub fn routes(&self) -> Vec<&'a Route> {
@@ -365,7 +380,7 @@ impl<'a> PhasePlan<'a> {
     }
     /// The effective service named `name`.
     pub fn service(&self, name: &Name) -> Option<&Service> {
-        self.data()
+        self.indexed()
             .index
             .get(name)
             .and_then(|&i| self.data().services.get(i))

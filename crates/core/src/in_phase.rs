@@ -9,7 +9,7 @@ use crate::Service;
 ///
 /// Use it as a `&Service` (it dereferences to one). The copy is boxed so that a plan of
 /// 50,000 borrowed services holds 50,000 pointers, not 50,000 services' worth of memory.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub enum InPhase<'a> {
     /// The model's service, unchanged.
     Model(&'a Service),
@@ -26,8 +26,12 @@ impl<'a> InPhase<'a> {
         }
         match self {
             InPhase::Altered(s) => s,
-            // Replaced just above.
-            InPhase::Model(_) => unreachable!("a borrowed service was copied above"),
+            // Never: replaced just above. Copying again is the answer that cannot be wrong.
+            InPhase::Model(s) => {
+                let copy = Box::new((*s).clone());
+                *self = InPhase::Altered(copy);
+                self.to_mut()
+            }
         }
     }
     /// The service, owned.
@@ -46,6 +50,13 @@ impl<'a> InPhase<'a> {
 impl From<Service> for InPhase<'_> {
     fn from(service: Service) -> Self {
         InPhase::Altered(Box::new(service))
+    }
+}
+
+/// Two are equal when their services are, wherever each lives.
+impl PartialEq for InPhase<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
     }
 }
 
@@ -80,6 +91,14 @@ mod tests {
         assert!(s.is_altered());
         assert_eq!(s.replicas, 7);
         assert_eq!(api.replicas, 1, "the model's service is untouched");
+        assert_ne!(s, InPhase::Model(&api));
+        let mut back = api.clone();
+        back.replicas = 7;
+        assert_eq!(
+            s,
+            InPhase::Model(&back),
+            "equal by content, not by where it lives"
+        );
         assert_eq!(s.into_owned().replicas, 7);
     }
 

@@ -101,9 +101,10 @@ enum OnDisk {
     Different(Vec<u8>),
 }
 
-/// Compares the file at `path` with `content`, reading it into `scratch` (no allocation per
-/// file, and no size lookup: at most one byte more than `content` is read to tell them
-/// apart, and the rest only when they differ).
+/// Compares the file at `path` with `content`, reading it into `scratch`, which is kept from
+/// file to file (an unchanged file costs no allocation) and given away with the bytes of a
+/// file that differs. No size lookup first: at most one byte more than `content` is read to
+/// tell them apart, and the rest only when they differ.
 fn on_disk(path: &Path, content: &[u8], scratch: &mut Vec<u8>) -> io::Result<OnDisk> {
     use std::io::Read as _;
     let mut file = match fs::File::open(path) {

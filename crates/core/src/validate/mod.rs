@@ -7,6 +7,7 @@ mod backup;
 pub(crate) mod database;
 mod depends;
 mod growth;
+mod implied;
 mod names;
 mod placement;
 mod refs;
@@ -32,6 +33,7 @@ pub(crate) fn check(system: &System, services: &[Vec<crate::InPhase<'_>>]) -> Di
     growth::check(system, &mut diags);
     upkeep::check(system, &mut diags);
     backup::check(system, services, &mut diags);
+    implied::check(system, services, &mut diags);
     // A finding about a table points at the line that added it, unless it says better.
     if let Some(db) = &system.database {
         for d in diags.iter_mut().filter(|d| d.origin.is_none()) {

@@ -43,6 +43,7 @@ impl Emitter {
         }
     }
 
+    #[cfg(any(feature = "compose", feature = "swarm"))]
     /// An emitter that goes on after `out`, whose first value is the value of an entry
     /// whose key (already in `out`) starts at `column`.
     pub(super) fn continuing(out: String, column: usize) -> Self {
@@ -52,6 +53,7 @@ impl Emitter {
         }
     }
 
+    #[cfg(any(feature = "compose", feature = "swarm"))]
     /// An emitter that goes on after `out` at the top level: a mapping's entries are written
     /// as further top-level entries.
     pub(super) fn top(out: String) -> Self {
