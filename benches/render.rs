@@ -50,6 +50,22 @@ fn synthetic(n: usize) -> System {
         .phase(Phase::new("k8s", Engine::Kubernetes))
 }
 
+/// `synthetic(n)` whose Swarm phase sets every service's replicas and leaves the last one
+/// out: the lookups by name of the check and of the phase's plan, at scale (linear is 10×
+/// from 1,000 to 10,000).
+fn overridden(n: usize) -> System {
+    let mut system = synthetic(n);
+    if let Some(i) = system.phases.iter().position(|p| p.name == "swarm") {
+        let mut swarm = system.phases.remove(i);
+        for s in 0..n {
+            swarm = swarm.replicas(format!("svc-{s}"), 3);
+        }
+        swarm = swarm.without(format!("svc-{}", n - 1));
+        system.phases.insert(i, swarm);
+    }
+    system
+}
+
 const PROMETHEUS_YML: &str = "examples/finanzas/monitoring/prometheus.yml";
 
 /// Checks the model and renders every phase with every target that accepts it.
@@ -83,6 +99,18 @@ fn bench(c: &mut Criterion) {
         let system = synthetic(n);
         group.bench_with_input(BenchmarkId::from_parameter(n), &system, |b, s| {
             b.iter(|| check_and_render(s, &targets))
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("check-overridden");
+    group.sample_size(10);
+    for n in [1_000, 10_000] {
+        let system = overridden(n);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &system, |b, s| {
+            b.iter(|| {
+                let checked = s.check().expect("valid");
+                checked.plans().iter().map(|p| p.services().len()).sum::<usize>()
+            })
         });
     }
     group.finish();

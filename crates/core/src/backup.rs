@@ -394,14 +394,24 @@ pub(crate) fn services(
             ));
         }
     }
+    // The first running service (not the database) that mounts each volume, found once.
+    let mut users: std::collections::HashMap<&Name, &Service> = std::collections::HashMap::new();
+    if system.volumes.iter().any(|v| v.backup) {
+        for s in running
+            .iter()
+            .filter(|s| db.is_none_or(|d| d.service != s.name))
+        {
+            for m in &s.mounts {
+                if let MountSource::Volume(x) = &m.source {
+                    users.entry(x).or_insert(&**s);
+                }
+            }
+        }
+    }
     for v in system.volumes.iter().filter(|v| v.backup) {
-        let user = running.iter().find(|s| {
-            db.is_none_or(|d| d.service != s.name)
-                && s.mounts
-                    .iter()
-                    .any(|m| matches!(&m.source, MountSource::Volume(x) if x == &v.name))
-        });
-        let Some(user) = user else { continue };
+        let Some(user) = users.get(&v.name).copied() else {
+            continue;
+        };
         if !kubernetes_can_share(phase, user) {
             continue;
         }

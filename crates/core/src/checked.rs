@@ -406,11 +406,20 @@ impl<'a> PhasePlan<'a> {
 /// The services `phase` runs, with its overrides applied, in declaration order; then the jobs
 /// the model implies (the partition upkeep, see [`Upkeep`](crate::Upkeep)).
 pub fn phase_services<'a>(system: &'a System, phase: &Phase) -> Vec<InPhase<'a>> {
+    // Looked up by name once per phase: a phase may override or leave out thousands of
+    // services. The first override of a name is the one that counts, as in
+    // `Phase::override_of`.
+    let mut overrides: std::collections::HashMap<&Name, &crate::Override> =
+        std::collections::HashMap::with_capacity(phase.overrides.len());
+    for o in &phase.overrides {
+        overrides.entry(&o.service).or_insert(o);
+    }
+    let without: std::collections::HashSet<&Name> = phase.without.iter().collect();
     let mut out: Vec<InPhase<'a>> = system
         .services
         .iter()
-        .filter(|s| phase.runs(&s.name))
-        .map(|s| effective(s, phase))
+        .filter(|s| !without.contains(&s.name))
+        .map(|s| with_override(s, overrides.get(&s.name).copied()))
         .collect();
     if let (Some(cluster), Some(db)) = (
         crate::cluster::in_phase(system, phase),
@@ -529,7 +538,12 @@ fn upkeep_job(system: &System, phase: &Phase, services: &[InPhase<'_>]) -> Optio
 
 /// `service` with `phase`'s overrides applied.
 pub fn effective<'a>(service: &'a Service, phase: &Phase) -> InPhase<'a> {
-    let Some(o) = phase.override_of(&service.name) else {
+    with_override(service, phase.override_of(&service.name))
+}
+
+/// `service` with the override `o` (its phase's for it, if any) applied.
+pub(crate) fn with_override<'a>(service: &'a Service, o: Option<&crate::Override>) -> InPhase<'a> {
+    let Some(o) = o else {
         return InPhase::Model(service);
     };
     let mut s = service.clone();

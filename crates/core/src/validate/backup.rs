@@ -72,14 +72,21 @@ pub(super) fn check(
         .zip(services)
         .filter(|(p, _)| p.engine == Engine::Kubernetes)
     {
+        // The first running service (not the database) that writes each volume, found once.
+        let mut writers: std::collections::HashMap<&crate::Name, &crate::Service> =
+            std::collections::HashMap::new();
+        for s in running
+            .iter()
+            .filter(|s| system.database.as_ref().is_none_or(|d| d.service != s.name))
+        {
+            for m in s.mounts.iter().filter(|m| !m.read_only) {
+                if let crate::MountSource::Volume(x) = &m.source {
+                    writers.entry(x).or_insert(&**s);
+                }
+            }
+        }
         for (i, v) in system.volumes.iter().enumerate().filter(|(_, v)| v.backup) {
-            let user = running.iter().find(|s| {
-                system.database.as_ref().is_none_or(|d| d.service != s.name)
-                    && s.mounts.iter().any(|m| {
-                        !m.read_only
-                            && matches!(&m.source, crate::MountSource::Volume(x) if x == &v.name)
-                    })
-            });
+            let user = writers.get(&v.name).copied();
             if let Some(user) = user.filter(|u| !crate::backup::kubernetes_can_share(p, u)) {
                 diags
                     .warning(BACKUP_SKIPPED, format!("volumes[{i}].backup"), format!("in phase `{}`, volume `{}` gets no backup job: `{}` is not a StatefulSet with one replica, so no job can mount its claim beside it", p.name, v.name, user.name))

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use crate::checked::effective;
+use crate::checked::with_override;
 use crate::codes::{
     ALERTS, PHASE_INVALID, PHASE_NONE, RESOURCES_REQUEST, SCALE_AUTOSCALE, SCALE_COUNT,
     SCALE_REPLICAS, SCALE_SINGLE_WRITER, WORKLOAD_SCHEDULE,
@@ -16,7 +16,32 @@ use crate::{
     Workload,
 };
 
+/// A phase's overrides (the first of each service's) and the services it leaves out.
+struct PhaseIndex<'p> {
+    overrides: std::collections::HashMap<&'p crate::Name, &'p crate::Override>,
+    without: HashSet<&'p crate::Name>,
+}
+
+impl<'p> PhaseIndex<'p> {
+    fn of(phase: &'p crate::Phase) -> Self {
+        let mut overrides = std::collections::HashMap::with_capacity(phase.overrides.len());
+        for o in &phase.overrides {
+            overrides.entry(&o.service).or_insert(o);
+        }
+        PhaseIndex {
+            overrides,
+            without: phase.without.iter().collect(),
+        }
+    }
+}
+
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
+    // Each phase's overrides and left-out services by name, looked up once per service.
+    let phases: Vec<(&crate::Phase, PhaseIndex<'_>)> = system
+        .phases
+        .iter()
+        .map(|p| (p, PhaseIndex::of(p)))
+        .collect();
     for s in &system.services {
         let at = format!("services.{}", s.name);
         let o = s.origin.as_ref();
@@ -24,11 +49,16 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         replicas(s, &at, "", o, diags);
         // On Kubernetes each replica of a stateful service has its own claim: the replicas
         // share the volume only in the other engines' phases that keep the declared count.
-        let declared = system.phases.iter().filter(|p| {
-            p.runs(&s.name)
-                && p.override_of(&s.name)
-                    .is_none_or(|o| o.replicas.is_none() && o.autoscale.is_none())
-        });
+        let declared = phases
+            .iter()
+            .filter(|(_, ix)| {
+                !ix.without.contains(&s.name)
+                    && ix
+                        .overrides
+                        .get(&s.name)
+                        .is_none_or(|o| o.replicas.is_none() && o.autoscale.is_none())
+            })
+            .map(|(p, _)| *p);
         let mut declared = declared.peekable();
         if declared.peek().is_none() || declared.any(|p| shares_volumes(s, p)) {
             single_writer(system, s, &at, "", o, diags);
@@ -54,6 +84,8 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             .help("add one, e.g. `.phase(Phase::new(\"single-node\", Engine::Compose))`");
     }
 
+    let by_name: std::collections::HashMap<&crate::Name, &crate::Service> =
+        system.services.iter().rev().map(|s| (&s.name, s)).collect();
     for phase in &system.phases {
         let pat = format!("phases.{}", phase.name);
         let ctx = format!(" in phase `{}`", phase.name);
@@ -83,10 +115,10 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                     .help("merge the overrides into one");
                 continue;
             }
-            let Some(base) = system.find_service(&ov.service) else {
+            let Some(base) = by_name.get(&ov.service).copied() else {
                 continue;
             };
-            let s = effective(base, phase);
+            let s = with_override(base, Some(ov));
             if ov.autoscale.is_some() {
                 autoscale(&s, &at, &ctx, ov.origin.as_ref(), diags);
             }
