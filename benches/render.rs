@@ -109,7 +109,11 @@ fn bench(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &system, |b, s| {
             b.iter(|| {
                 let checked = s.check().expect("valid");
-                checked.plans().iter().map(|p| p.services().len()).sum::<usize>()
+                checked
+                    .plans()
+                    .iter()
+                    .map(|p| p.services().len())
+                    .sum::<usize>()
             })
         });
     }

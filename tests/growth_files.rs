@@ -113,15 +113,7 @@ fn each_phase_creates_the_extensions_it_needs() {
 
 #[test]
 fn identity_and_growth_rules() {
-    let codes_at = |s: &System| -> Vec<(String, String)> {
-        s.check()
-            .err()
-            .unwrap_or_default()
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| (d.code.clone(), d.path.clone()))
-            .collect()
-    };
+    use crate::support::errors_at as codes_at;
     let mut bad = forum(true);
     if let Some(db) = bad.database.as_mut() {
         db.tables[1].columns[1] = Column::new("id", SqlType::Int).identity();

@@ -962,16 +962,8 @@ fn the_pooled_url_names_the_pooler_and_no_password() {
 
 #[test]
 fn names_escala_derives_are_never_given_twice() {
-    use escala::{codes, Severity};
-    let errors = |s: &System| -> Vec<(String, String)> {
-        s.check()
-            .err()
-            .unwrap_or_default()
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| (d.code.clone(), d.path.clone()))
-            .collect()
-    };
+    use crate::support::errors_at as errors;
+    use escala::codes;
     // A volume named like the replica's copy of the database's volume.
     let s = systems::cluster().volume(Volume::builder().name("dbdata-replica").build());
     let i = s.volumes.len() - 1;
@@ -980,20 +972,12 @@ fn names_escala_derives_are_never_given_twice() {
         [(codes::NAME_DUPLICATE.to_owned(), format!("volumes[{i}]"))]
     );
     // A backed-up volume named `database`: its job would be a second `backup-database`.
-    let mut s = systems::cluster()
-        .secret(Secret::from_env("s3-key", "S3_KEY"))
-        .secret(Secret::from_env("s3-secret", "S3_SECRET"))
-        .secret(Secret::from_env("backup-url", "BACKUP_URL"))
-        .backups(
-            Backups::s3(
-                "https://s3.example",
-                "b",
-                Env::secret("s3-key"),
-                Env::secret("s3-secret"),
-                "ghcr.io/acme/pg-backup:18",
-            )
-            .database_url(Env::secret("backup-url")),
-        )
+    let mut s = crate::support::with_s3_backups(systems::cluster())
+        .secret(Secret::from_env("backup-url", "BACKUP_URL"));
+    if let Some(b) = s.backups.take() {
+        s = s.backups(b.database_url(Env::secret("backup-url")));
+    }
+    let mut s = s
         .volume(Volume::builder().name("database").backup(true).build())
         .service(
             Service::builder()

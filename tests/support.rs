@@ -128,3 +128,31 @@ pub fn copy_origins(from: &escala::System, to: &mut escala::System) {
         }
     }
 }
+
+/// The errors `system`'s check finds, as `(code, path)` pairs in order (none when it passes).
+pub fn errors_at(system: &escala::System) -> Vec<(String, String)> {
+    system
+        .check()
+        .err()
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| d.severity == escala::Severity::Error)
+        .map(|d| (d.code.clone(), d.path.clone()))
+        .collect()
+}
+
+/// `system` with backups to a test bucket, and the two secrets its S3 credentials read
+/// (`s3-key`, `s3-secret`).
+pub fn with_s3_backups(system: escala::System) -> escala::System {
+    use escala::prelude::*;
+    system
+        .secret(Secret::from_env("s3-key", "S3_KEY"))
+        .secret(Secret::from_env("s3-secret", "S3_SECRET"))
+        .backups(Backups::s3(
+            "https://s3.example",
+            "b",
+            Env::secret("s3-key"),
+            Env::secret("s3-secret"),
+            "ghcr.io/acme/pg-backup:18",
+        ))
+}

@@ -1455,16 +1455,7 @@ fn container_names_are_labels_of_one_container() {
 
 /// A model with a backed-up volume (its job is `backup-pgdata`), and the S3 secret it reads.
 fn with_backups() -> System {
-    let mut s = base()
-        .secret(Secret::from_env("s3-key", "S3_KEY"))
-        .secret(Secret::from_env("s3-secret", "S3_SECRET"))
-        .backups(Backups::s3(
-            "https://s3.example",
-            "b",
-            Env::secret("s3-key"),
-            Env::secret("s3-secret"),
-            "ghcr.io/acme/pg-backup:18",
-        ));
+    let mut s = crate::support::with_s3_backups(base());
     s.volumes[0].backup = true;
     s
 }
