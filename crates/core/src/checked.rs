@@ -171,23 +171,7 @@ impl<'a> Indexed<'a> {
         for (i, s) in services.iter().enumerate() {
             index.entry(s.name.clone()).or_insert(i);
         }
-        let mut volumes: Vec<std::borrow::Cow<'a, Volume>> = system
-            .volumes
-            .iter()
-            .map(std::borrow::Cow::Borrowed)
-            .collect();
-        volumes.extend(
-            crate::cluster::volumes(system, phase)
-                .into_iter()
-                .map(std::borrow::Cow::Owned),
-        );
-        if phase_services_run_replica(system, phase) {
-            volumes.extend(
-                crate::replica::volumes(system)
-                    .into_iter()
-                    .map(std::borrow::Cow::Owned),
-            );
-        }
+        let volumes = phase_volumes(system, phase);
         let mut used = Used::of(services);
         used.secrets_by_name = std::collections::HashMap::with_capacity(system.secrets.len());
         for (i, s) in system.secrets.iter().enumerate() {
@@ -406,20 +390,12 @@ impl<'a> PhasePlan<'a> {
 /// The services `phase` runs, with its overrides applied, in declaration order; then the jobs
 /// the model implies (the partition upkeep, see [`Upkeep`](crate::Upkeep)).
 pub fn phase_services<'a>(system: &'a System, phase: &Phase) -> Vec<InPhase<'a>> {
-    // Looked up by name once per phase: a phase may override or leave out thousands of
-    // services. The first override of a name is the one that counts, as in
-    // `Phase::override_of`.
-    let mut overrides: std::collections::HashMap<&Name, &crate::Override> =
-        std::collections::HashMap::with_capacity(phase.overrides.len());
-    for o in &phase.overrides {
-        overrides.entry(&o.service).or_insert(o);
-    }
-    let without: std::collections::HashSet<&Name> = phase.without.iter().collect();
+    let ix = PhaseIndex::of(phase);
     let mut out: Vec<InPhase<'a>> = system
         .services
         .iter()
-        .filter(|s| !without.contains(&s.name))
-        .map(|s| with_override(s, overrides.get(&s.name).copied()))
+        .filter(|s| !ix.without.contains(&s.name))
+        .map(|s| with_override(s, ix.overrides.get(&s.name).copied()))
         .collect();
     if let (Some(cluster), Some(db)) = (
         crate::cluster::in_phase(system, phase),
@@ -462,6 +438,52 @@ pub fn phase_services<'a>(system: &'a System, phase: &Phase) -> Vec<InPhase<'a>>
         }
     }
     out
+}
+
+/// The volumes of `phase`: the system's, borrowed, then those the phase derives (a Citus
+/// worker's and the read replica's copies of the database's volumes).
+pub(crate) fn phase_volumes<'a>(
+    system: &'a System,
+    phase: &Phase,
+) -> Vec<std::borrow::Cow<'a, Volume>> {
+    let mut volumes: Vec<std::borrow::Cow<'a, Volume>> = system
+        .volumes
+        .iter()
+        .map(std::borrow::Cow::Borrowed)
+        .collect();
+    volumes.extend(
+        crate::cluster::volumes(system, phase)
+            .into_iter()
+            .map(std::borrow::Cow::Owned),
+    );
+    if phase_services_run_replica(system, phase) {
+        volumes.extend(
+            crate::replica::volumes(system)
+                .into_iter()
+                .map(std::borrow::Cow::Owned),
+        );
+    }
+    volumes
+}
+
+/// A phase's overrides (the first of each service's, as in `Phase::override_of`) and the
+/// services it leaves out, by name: a phase may override or leave out thousands.
+pub(crate) struct PhaseIndex<'p> {
+    pub(crate) overrides: std::collections::HashMap<&'p Name, &'p crate::Override>,
+    pub(crate) without: std::collections::HashSet<&'p Name>,
+}
+
+impl<'p> PhaseIndex<'p> {
+    pub(crate) fn of(phase: &'p Phase) -> Self {
+        let mut overrides = std::collections::HashMap::with_capacity(phase.overrides.len());
+        for o in &phase.overrides {
+            overrides.entry(&o.service).or_insert(o);
+        }
+        PhaseIndex {
+            overrides,
+            without: phase.without.iter().collect(),
+        }
+    }
 }
 
 /// Whether `phase` runs the database, and so its replica.

@@ -105,18 +105,9 @@ pub(super) fn check(system: &System, services: &[Vec<InPhase<'_>>], diags: &mut 
                     .help("rename the step or the service");
             }
         }
+        let phase_volumes = crate::checked::phase_volumes(system, phase);
         let mut volumes: HashMap<&str, usize> = HashMap::new();
-        let derived = crate::cluster::volumes(system, phase);
-        let replica = if system
-            .database
-            .as_ref()
-            .is_some_and(|d| d.replica.is_some() && phase.runs(&d.service))
-        {
-            crate::replica::volumes(system)
-        } else {
-            Vec::new()
-        };
-        for v in system.volumes.iter().chain(&derived).chain(&replica) {
+        for v in &phase_volumes {
             *volumes.entry(v.name.as_str()).or_default() += 1;
         }
         for (i, v) in system.volumes.iter().enumerate() {

@@ -16,31 +16,12 @@ use crate::{
     Workload,
 };
 
-/// A phase's overrides (the first of each service's) and the services it leaves out.
-struct PhaseIndex<'p> {
-    overrides: std::collections::HashMap<&'p crate::Name, &'p crate::Override>,
-    without: HashSet<&'p crate::Name>,
-}
-
-impl<'p> PhaseIndex<'p> {
-    fn of(phase: &'p crate::Phase) -> Self {
-        let mut overrides = std::collections::HashMap::with_capacity(phase.overrides.len());
-        for o in &phase.overrides {
-            overrides.entry(&o.service).or_insert(o);
-        }
-        PhaseIndex {
-            overrides,
-            without: phase.without.iter().collect(),
-        }
-    }
-}
-
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     // Each phase's overrides and left-out services by name, looked up once per service.
-    let phases: Vec<(&crate::Phase, PhaseIndex<'_>)> = system
+    let phases: Vec<(&crate::Phase, crate::checked::PhaseIndex<'_>)> = system
         .phases
         .iter()
-        .map(|p| (p, PhaseIndex::of(p)))
+        .map(|p| (p, crate::checked::PhaseIndex::of(p)))
         .collect();
     for s in &system.services {
         let at = format!("services.{}", s.name);
