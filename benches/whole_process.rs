@@ -9,6 +9,13 @@
 //! Each build runs under a small helper process (this program, started again) so that the
 //! peak memory read from the operating system is that one build's.
 //!
+//! Then the `finanzas` example, a real system of three phases: `build` into an up-to-date
+//! folder, against two floors started the same way in the same run, one run of each in
+//! turn: the same binary asked only for `--version` (the process started, the model built,
+//! the command line parsed, nothing checked or written) and `/bin/true` (starting any
+//! process at all). What escala's build itself costs is the difference between the first
+//! two.
+//!
 //! `cargo bench --bench whole_process`
 
 #![allow(missing_docs)]
@@ -17,17 +24,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn copies_binary() -> PathBuf {
+/// Builds an example in release mode and returns its binary.
+fn example_binary(name: &str) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--release", "--quiet", "--example", "copies"])
+        .args(["build", "--release", "--quiet", "--example", name])
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "the copies example builds");
+    assert!(status.success(), "the {name} example builds");
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("release/examples/copies")
+    target.join("release/examples").join(name)
 }
 
 fn scratch() -> PathBuf {
@@ -121,7 +129,7 @@ fn main() {
     if !args.iter().any(|a| a == "--bench") {
         return;
     }
-    let exe = copies_binary();
+    let exe = example_binary("copies");
     let mut sizes = vec![1, 100, 1_000];
     if std::env::var("ESCALA_BENCH_LARGE").as_deref() == Ok("1") {
         sizes.push(10_000);
@@ -150,4 +158,59 @@ fn main() {
             );
         }
     }
+    finanzas();
+}
+
+/// The `finanzas` build against its two floors, one run of each in turn (`ROUNDS` rounds),
+/// medians printed with their ratios.
+fn finanzas() {
+    const ROUNDS: usize = 200;
+    let exe = example_binary("finanzas");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = scratch();
+    let _ = std::fs::remove_dir_all(&out);
+    let out_arg = out.to_string_lossy().into_owned();
+    let commands: [(&str, &Path, Vec<&str>); 3] = [
+        ("build", &exe, vec!["build", "--out", &out_arg]),
+        ("--version", &exe, vec!["--version"]),
+        ("/bin/true", Path::new("/bin/true"), vec![]),
+    ];
+    let mut times: [Vec<Duration>; 3] = Default::default();
+    // The first round writes the files (later builds find them up to date) and is not kept.
+    for round in 0..=ROUNDS {
+        for (i, (label, program, args)) in commands.iter().enumerate() {
+            let start = Instant::now();
+            let status = Command::new(program)
+                .args(args)
+                .current_dir(root)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("runs");
+            let took = start.elapsed();
+            assert!(status.success(), "finanzas {label}");
+            if round > 0 {
+                times[i].push(took);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort();
+            t[t.len() / 2].as_secs_f64() * 1e3
+        })
+        .collect();
+    println!("whole process, the finanzas example (median of {ROUNDS}, taken in turn):");
+    for ((label, _, _), m) in commands.iter().zip(&medians) {
+        println!(
+            "  {label:>10}: {m:>7.3} ms  {:>6.3}× the build",
+            m / medians[0]
+        );
+    }
+    println!(
+        "  the build's own work (build − --version): {:.3} ms",
+        medians[0] - medians[1]
+    );
 }

@@ -270,9 +270,9 @@ impl Accepted {
     /// Whether `d` is this loss.
     pub fn covers(&self, d: &crate::Diagnostic) -> bool {
         d.code == self.code
-            && (d.path == self.path
-                || d.path.starts_with(&format!("{}.", self.path))
-                || d.path.starts_with(&format!("{}[", self.path)))
+            && d.path.strip_prefix(self.path.as_str()).is_some_and(|rest| {
+                rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')
+            })
     }
 }
 
@@ -481,5 +481,47 @@ impl Phase {
     /// The override of `service`, if any.
     pub fn override_of(&self, service: &Name) -> Option<&Override> {
         self.overrides.iter().find(|o| &o.service == service)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Engine, Phase};
+    use crate::{Diagnostic, Severity};
+
+    fn at(code: &str, path: &str) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            code: code.into(),
+            path: path.into(),
+            message: String::new(),
+            help: None,
+            origin: None,
+        }
+    }
+
+    #[test]
+    fn an_accepted_loss_covers_its_path_and_what_is_under_it_only() {
+        let phase = Phase::new("swarm", Engine::Swarm).accept("escala::x", "services.api", "known");
+        for covered in ["services.api", "services.api.readiness", "services.api[2]"] {
+            assert!(
+                phase.accepted_loss(&at("escala::x", covered)).is_some(),
+                "{covered}"
+            );
+        }
+        for not in [
+            "services.api2",
+            "services.ap",
+            "services",
+            "services.apix.readiness",
+        ] {
+            assert!(
+                phase.accepted_loss(&at("escala::x", not)).is_none(),
+                "{not}"
+            );
+        }
+        assert!(phase
+            .accepted_loss(&at("escala::y", "services.api"))
+            .is_none());
     }
 }

@@ -256,25 +256,25 @@ impl Duration {
     }
     /// Go duration syntax as compose and Swarm want it: `10s`, `1m30s`, `1h`, `500ms`.
     pub fn to_go(self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Duration {
+    /// Go's form, as [`Duration::to_go`] describes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 == 0 {
-            return "0s".to_owned();
+            return f.write_str("0s");
         }
-        let mut out = String::new();
         let (h, rest) = (self.0 / 3_600_000, self.0 % 3_600_000);
         let (m, rest) = (rest / 60_000, rest % 60_000);
         let (s, ms) = (rest / 1000, rest % 1000);
         for (v, u) in [(h, "h"), (m, "m"), (s, "s"), (ms, "ms")] {
             if v != 0 {
-                out.push_str(&format!("{v}{u}"));
+                write!(f, "{v}{u}")?;
             }
         }
-        out
-    }
-}
-
-impl fmt::Display for Duration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_go())
+        Ok(())
     }
 }
 
