@@ -3,8 +3,8 @@
 //! built in release mode and run as a child process, output on tmpfs when there is one. For
 //! N = 1, 100 and 1,000 (and 10,000 with `ESCALA_BENCH_LARGE=1`), all targets and Kubernetes
 //! only, it prints the median of five runs and the ratios that matter on a noisy machine:
-//! each N against 1,000 (linear is 10× at 10,000), for the wall time and for the peak memory
-//! (flat would be 1×).
+//! each N against 1,000 (linear is 10× at 10,000), for the wall time, the CPU time (user and
+//! system, every thread) and the peak memory (flat would be 1×).
 //!
 //! Each build runs under a small helper process (this program, started again) so that the
 //! peak memory read from the operating system is that one build's.
@@ -47,17 +47,18 @@ fn scratch() -> PathBuf {
     }
 }
 
-/// One build's wall time and peak resident memory.
+/// One build's wall time, CPU time (user and system, all threads) and peak resident memory.
 #[derive(Clone, Copy)]
 struct Run {
     wall: Duration,
+    cpu: Duration,
     peak_kib: i64,
 }
 
 /// The helper: runs one build (`--one <exe> <copies> <target or -> <out>`), then prints its
-/// wall time in nanoseconds and, from `getrusage(RUSAGE_CHILDREN)`, the peak resident
-/// memory of its only child, in KiB on Linux (macOS counts bytes there; this benchmark is
-/// written for Linux, tmpfs included).
+/// wall time in nanoseconds and, from `getrusage(RUSAGE_CHILDREN)`, the CPU time of its only
+/// child in nanoseconds and its peak resident memory, in KiB on Linux (macOS counts bytes
+/// there; this benchmark is written for Linux, tmpfs included).
 fn one(args: &[String]) {
     let [exe, copies, only, out] = args else {
         panic!("--one <exe> <copies> <target or -> <out>");
@@ -76,7 +77,12 @@ fn one(args: &[String]) {
     assert!(status.success(), "{copies} copies build");
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
         .expect("getrusage");
-    println!("{} {}", took.as_nanos(), usage.max_rss());
+    let time = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(u64::try_from(t.tv_sec()).expect("positive"))
+            + Duration::from_micros(u64::try_from(t.tv_usec()).expect("positive"))
+    };
+    let cpu = time(usage.user_time()) + time(usage.system_time());
+    println!("{} {} {}", took.as_nanos(), cpu.as_nanos(), usage.max_rss());
 }
 
 /// The median wall time and the median peak memory of `runs` builds into a fresh folder each.
@@ -99,22 +105,28 @@ fn median(exe: &Path, copies: usize, only: Option<&str>, runs: usize) -> Run {
         let mut fields = text
             .split_whitespace()
             .map(|f| f.parse::<i64>().expect("a number"));
-        let (Some(nanos), Some(peak_kib)) = (fields.next(), fields.next()) else {
+        let (Some(nanos), Some(cpu_nanos), Some(peak_kib)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
             panic!("the helper printed `{text}`");
         };
         measured.push(Run {
             wall: Duration::from_nanos(u64::try_from(nanos).expect("positive")),
+            cpu: Duration::from_nanos(u64::try_from(cpu_nanos).expect("positive")),
             peak_kib,
         });
     }
     let _ = std::fs::remove_dir_all(&out);
     measured.remove(0); // the warm-up
     let mut walls: Vec<Duration> = measured.iter().map(|r| r.wall).collect();
+    let mut cpus: Vec<Duration> = measured.iter().map(|r| r.cpu).collect();
     let mut peaks: Vec<i64> = measured.iter().map(|r| r.peak_kib).collect();
+    cpus.sort();
     walls.sort();
     peaks.sort_unstable();
     Run {
         wall: walls[walls.len() / 2],
+        cpu: cpus[cpus.len() / 2],
         peak_kib: peaks[peaks.len() / 2],
     }
 }
@@ -143,16 +155,19 @@ fn main() {
         let base = runs.iter().find(|(n, _)| *n == 1_000).map_or(
             Run {
                 wall: Duration::from_secs(1),
+                cpu: Duration::from_secs(1),
                 peak_kib: 1,
             },
             |(_, r)| *r,
         );
-        println!("whole process, {label} (median of 5):");
+        println!("whole process, {label} (median of 5; each ratio against the 1,000-copy build):");
         for (n, r) in &runs {
             println!(
-                "  {n:>6} copies: {:>9.1} ms  {:>6.3}× the 1,000-copy build's time;  peak {:>7.1} MiB  {:>6.3}× its memory",
+                "  {n:>6} copies: wall {:>9.1} ms {:>6.3}×;  CPU {:>9.1} ms {:>6.3}×;  peak {:>7.1} MiB {:>6.3}×",
                 r.wall.as_secs_f64() * 1e3,
                 r.wall.as_secs_f64() / base.wall.as_secs_f64(),
+                r.cpu.as_secs_f64() * 1e3,
+                r.cpu.as_secs_f64() / base.cpu.as_secs_f64(),
                 r.peak_kib as f64 / 1024.0,
                 r.peak_kib as f64 / base.peak_kib as f64,
             );
