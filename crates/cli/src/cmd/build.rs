@@ -37,12 +37,7 @@ pub fn run(
         }
     }
     // The record of what escala wrote here: what `--prune` may remove later.
-    let mut record: std::collections::BTreeSet<std::path::PathBuf> =
-        cmp.generated.iter().chain(&cmp.kept).cloned().collect();
-    if !args.prune {
-        record.extend(cmp.stale.iter().cloned());
-    }
-    if let Err(e) = output::write_record(&sel.out, &record) {
+    if let Err(e) = output::write_record(&sel.out, &output::recorded(&cmp, !args.prune)) {
         return ctx.internal(&e);
     }
     ctx.say(&format!(

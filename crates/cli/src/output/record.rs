@@ -1,7 +1,6 @@
 //! What escala wrote: the record at the root of the output folder, and the exact header of
 //! every generated file (for output written before the record existed).
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -36,8 +35,9 @@ pub(super) fn read_record(out: &Path) -> Option<Vec<PathBuf>> {
     )
 }
 
-/// Writes the record of the files escala wrote in `out` (atomically).
-pub fn write_record(out: &Path, files: &BTreeSet<PathBuf>) -> Result<(), OutputError> {
+/// Writes the record of the files escala wrote in `out` (atomically): `files` in the order
+/// given, one per line (see [`recorded`](super::recorded)).
+pub fn write_record(out: &Path, files: &[&Path]) -> Result<(), OutputError> {
     let mut text = format!("{RECORD_HEADER}\n");
     for f in files {
         text.push_str(&f.to_string_lossy());

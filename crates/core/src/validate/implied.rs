@@ -50,8 +50,11 @@ pub(super) fn check(system: &System, services: &[Vec<InPhase<'_>>], diags: &mut 
         for (i, s) in system.services.iter().enumerate() {
             let twice = seen.get(s.name.as_str()).is_some_and(|n| *n > 1)
                 && in_model.get(s.name.as_str()) == Some(&1);
+            if !twice {
+                continue;
+            }
             let path = format!("services.{}", s.name);
-            if twice && !reported.contains(&path) && named.insert(path.clone()) {
+            if !reported.contains(&path) && named.insert(path.clone()) {
                 diags
                     .error(
                         NAME_DUPLICATE,
@@ -111,12 +114,13 @@ pub(super) fn check(system: &System, services: &[Vec<InPhase<'_>>], diags: &mut 
             *volumes.entry(v.name.as_str()).or_default() += 1;
         }
         for (i, v) in system.volumes.iter().enumerate() {
-            let path = format!("volumes[{i}]");
-            if volumes.get(v.name.as_str()).is_some_and(|n| *n > 1)
-                && volumes_in_model.get(v.name.as_str()) == Some(&1)
-                && !reported.contains(&path)
-                && named.insert(path.clone())
+            if !(volumes.get(v.name.as_str()).is_some_and(|n| *n > 1)
+                && volumes_in_model.get(v.name.as_str()) == Some(&1))
             {
+                continue;
+            }
+            let path = format!("volumes[{i}]");
+            if !reported.contains(&path) && named.insert(path.clone()) {
                 diags
                     .error(
                         NAME_DUPLICATE,

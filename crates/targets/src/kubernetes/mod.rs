@@ -706,7 +706,8 @@ impl Kubernetes {
         }
 
         let mut files = manifests.files;
-        files.sort();
+        // Each once (`Emitted` refuses a second), so an unstable sort gives the same order.
+        files.sort_unstable();
         let kustomization = Kustomization {
             api_version: "kustomize.config.k8s.io/v1beta1",
             kind: "Kustomization",

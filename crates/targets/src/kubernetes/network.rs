@@ -1,6 +1,6 @@
 //! Traffic: an Ingress per route host, and NetworkPolicies from the dependency graph.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
@@ -279,7 +279,7 @@ pub(super) fn policies(
         &deny,
     )?);
     // Who depends on whom, and which ports are routed, in one pass each.
-    let mut dependents: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
     for d in plan.services() {
         for dep in &d.depends_on {
             dependents
@@ -315,8 +315,7 @@ pub(super) fn policies(
     // Per routed service, the controllers that serve its routes (the phase's, or the one a
     // route's own ingress class names) with the ports each reaches. An unknown controller is
     // an error of `check`: no rule can name its pods.
-    let mut routed: BTreeMap<&str, Vec<(escala_core::IngressController, Vec<u16>)>> =
-        BTreeMap::new();
+    let mut routed: HashMap<&str, Vec<(escala_core::IngressController, Vec<u16>)>> = HashMap::new();
     for r in plan.routes() {
         let Some(controller) = k.route_controller(plan, r) else {
             continue;
