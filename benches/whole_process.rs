@@ -16,6 +16,12 @@
 //! process at all). What escala's build itself costs is the difference between the first
 //! two.
 //!
+//! With `ESCALA_BENCH_INSTRUCTIONS=1` (and valgrind installed), it ends with the instructions
+//! each build executes, counted by valgrind's cachegrind: the same count on every run, on a
+//! machine whose timings move by more than the 10 % that tells linear from not. The copies
+//! builds against the 1,000-copy one (10,000 too with `ESCALA_BENCH_LARGE=1`: about three
+//! minutes), and the finanzas build against its `--version`.
+//!
 //! `cargo bench --bench whole_process`
 
 #![allow(missing_docs)]
@@ -174,6 +180,95 @@ fn main() {
         }
     }
     finanzas();
+    if std::env::var("ESCALA_BENCH_INSTRUCTIONS").as_deref() == Ok("1") {
+        instructions(&exe, &sizes);
+    }
+}
+
+/// The instructions one run of `exe` with `args` executes (every thread), counted by
+/// valgrind's cachegrind, with `ESCALA_COPIES` set to `copies` and `dir` as the working
+/// directory.
+fn counted(exe: &Path, args: &[&str], copies: usize, dir: &Path) -> u64 {
+    let log = scratch().with_extension("valgrind.log");
+    let status = Command::new("valgrind")
+        .args([
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--cachegrind-out-file=/dev/null",
+        ])
+        .arg(format!("--log-file={}", log.display()))
+        .arg(exe)
+        .args(args)
+        .env("ESCALA_COPIES", copies.to_string())
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("valgrind runs (ESCALA_BENCH_INSTRUCTIONS=1 needs it installed)");
+    assert!(
+        status.success(),
+        "{} {args:?} under valgrind",
+        exe.display()
+    );
+    let text = std::fs::read_to_string(&log).expect("valgrind's log");
+    let _ = std::fs::remove_file(&log);
+    // `==123== I   refs:      2,073,473,938` (`I refs:` in newer versions).
+    let line = text
+        .lines()
+        .find(|l| l.contains(" I ") && l.contains("refs:"))
+        .unwrap_or_else(|| panic!("no instruction count in valgrind's log:\n{text}"));
+    let count = line.rsplit(':').next().unwrap_or_default();
+    count.trim().replace(',', "").parse().expect("a count")
+}
+
+/// The instructions of each copies build (all targets, and Kubernetes only) against the
+/// 1,000-copy one, and of the finanzas build against its `--version`.
+fn instructions(copies_exe: &Path, sizes: &[usize]) {
+    let out = scratch();
+    let out_arg = out.to_string_lossy().into_owned();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let build = ["build", "--out", out_arg.as_str()];
+    for only in [None, Some("kubernetes")] {
+        let mut args = build.to_vec();
+        if let Some(target) = only {
+            args.extend(["--target", target]);
+        }
+        let counts: Vec<(usize, u64)> = sizes
+            .iter()
+            .map(|&n| {
+                let _ = std::fs::remove_dir_all(&out);
+                (n, counted(copies_exe, &args, n, root))
+            })
+            .collect();
+        let _ = std::fs::remove_dir_all(&out);
+        let base = counts
+            .iter()
+            .find(|(n, _)| *n == 1_000)
+            .map_or(1, |(_, c)| *c);
+        let label = only.map_or("all targets", |_| "kubernetes only");
+        println!("instructions, {label} (cachegrind; each ratio against the 1,000-copy build):");
+        for (n, c) in &counts {
+            println!(
+                "  {n:>6} copies: {c:>15} {:>7.3}×  ({:.0} per copy)",
+                *c as f64 / base as f64,
+                *c as f64 / *n as f64
+            );
+        }
+    }
+    let finanzas = example_binary("finanzas");
+    // Into an up-to-date folder, as in the timed runs: the first build writes it.
+    let _ = std::fs::remove_dir_all(&out);
+    counted(&finanzas, &build, 1, root);
+    let built = counted(&finanzas, &build, 1, root);
+    let version = counted(&finanzas, &["--version"], 1, root);
+    let _ = std::fs::remove_dir_all(&out);
+    println!("instructions, the finanzas example (cachegrind):");
+    println!("       build: {built:>12}");
+    println!(
+        "   --version: {version:>12}  {:.3}× the build",
+        version as f64 / built as f64
+    );
+    println!("  own work (build − --version): {}", built - version);
 }
 
 /// The `finanzas` build against its two floors, one run of each in turn (`ROUNDS` rounds),
