@@ -55,7 +55,7 @@ pub struct Comparison {
 /// compared with the separator as the smallest byte. The common start of the two paths is
 /// skipped sixteen bytes at a time (generated paths share long ones: `k3s/kubernetes/…`),
 /// and only the first byte that differs is compared as a key.
-pub(crate) fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
     let (a, b) = (
         a.as_os_str().as_encoded_bytes(),
         b.as_os_str().as_encoded_bytes(),
