@@ -17,8 +17,9 @@
 //! two.
 //!
 //! With `ESCALA_BENCH_INSTRUCTIONS=1` (and valgrind installed), it ends with the instructions
-//! each build executes, counted by valgrind's cachegrind: the same count on every run, on a
-//! machine whose timings move by more than the 10 % that tells linear from not. The copies
+//! each build executes, counted by valgrind's cachegrind: a count that moves by tenths of a
+//! percent from run to run, on a machine whose timings move by more than the 10 % that tells
+//! linear from not. The copies
 //! builds against the 1,000-copy one (10,000 too with `ESCALA_BENCH_LARGE=1`: about three
 //! minutes), and the finanzas build against its `--version`.
 //!
