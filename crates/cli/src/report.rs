@@ -58,7 +58,7 @@ pub fn human(diags: &Diagnostics, style: Style, w: &mut dyn Write) -> io::Result
 #[derive(Default)]
 struct Sources {
     /// File → its lines (`None`: unreadable).
-    files: std::collections::HashMap<String, Option<Vec<String>>>,
+    files: foldhash::HashMap<String, Option<Vec<String>>>,
 }
 
 impl Sources {

@@ -11,6 +11,7 @@
 //! ([`Backups::image`]; the book shows a three-line Dockerfile). The SQL target writes the
 //! matching `restore.sh`.
 
+use foldhash::HashMapExt;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -395,7 +396,7 @@ pub(crate) fn services(
         }
     }
     // The first running service (not the database) that mounts each volume, found once.
-    let mut users: std::collections::HashMap<&Name, &Service> = std::collections::HashMap::new();
+    let mut users: foldhash::HashMap<&Name, &Service> = foldhash::HashMap::new();
     if system.volumes.iter().any(|v| v.backup) {
         for s in running
             .iter()

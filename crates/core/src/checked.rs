@@ -4,6 +4,7 @@ use crate::{
     ByteSize, Cpu, Dependency, Diagnostics, Engine, InPhase, Name, Phase, Resources, Restart,
     Route, Service, System, Volume, Workload, UPKEEP_SERVICE,
 };
+use foldhash::HashMapExt;
 
 /// A [`System`] that passed [`System::check`]: the only thing targets accept.
 ///
@@ -98,7 +99,7 @@ struct PhaseData<'a> {
 struct Indexed<'a> {
     /// The system's volumes, borrowed, then the ones the phase derives.
     volumes: Vec<std::borrow::Cow<'a, Volume>>,
-    index: std::collections::HashMap<Name, usize>,
+    index: foldhash::HashMap<Name, usize>,
     used: Used,
 }
 
@@ -120,16 +121,16 @@ pub struct PhasePlan<'a> {
 /// The volumes, networks, secrets and configs the plan's services use, looked up once.
 #[derive(Clone, Debug, Default)]
 struct Used {
-    volumes: std::collections::HashSet<Name>,
-    networks: std::collections::HashSet<Name>,
-    secrets: std::collections::HashSet<Name>,
-    configs: std::collections::HashSet<Name>,
+    volumes: foldhash::HashSet<Name>,
+    networks: foldhash::HashSet<Name>,
+    secrets: foldhash::HashSet<Name>,
+    configs: foldhash::HashSet<Name>,
     /// The services in each service's network namespace (`network_of`), by index.
-    sidecars: std::collections::HashMap<Name, Vec<usize>>,
+    sidecars: foldhash::HashMap<Name, Vec<usize>>,
     /// The system's secrets by name, by index.
-    secrets_by_name: std::collections::HashMap<Name, usize>,
+    secrets_by_name: foldhash::HashMap<Name, usize>,
     /// The plan's volumes by name, by index.
-    volumes_by_name: std::collections::HashMap<Name, usize>,
+    volumes_by_name: foldhash::HashMap<Name, usize>,
 }
 
 impl Used {
@@ -167,17 +168,17 @@ pub enum FileContent<'a> {
 impl<'a> Indexed<'a> {
     fn new(system: &'a System, phase: &'a Phase, services: &[InPhase<'a>]) -> Self {
         // The first of a name wins (the check refuses a name given twice).
-        let mut index = std::collections::HashMap::with_capacity(services.len());
+        let mut index = foldhash::HashMap::with_capacity(services.len());
         for (i, s) in services.iter().enumerate() {
             index.entry(s.name.clone()).or_insert(i);
         }
         let volumes = phase_volumes(system, phase);
         let mut used = Used::of(services);
-        used.secrets_by_name = std::collections::HashMap::with_capacity(system.secrets.len());
+        used.secrets_by_name = foldhash::HashMap::with_capacity(system.secrets.len());
         for (i, s) in system.secrets.iter().enumerate() {
             used.secrets_by_name.entry(s.name.clone()).or_insert(i);
         }
-        used.volumes_by_name = std::collections::HashMap::with_capacity(volumes.len());
+        used.volumes_by_name = foldhash::HashMap::with_capacity(volumes.len());
         for (i, v) in volumes.iter().enumerate() {
             used.volumes_by_name.entry(v.name.clone()).or_insert(i);
         }
@@ -469,13 +470,13 @@ pub(crate) fn phase_volumes<'a>(
 /// A phase's overrides (the first of each service's, as in `Phase::override_of`) and the
 /// services it leaves out, by name: a phase may override or leave out thousands.
 pub(crate) struct PhaseIndex<'p> {
-    pub(crate) overrides: std::collections::HashMap<&'p Name, &'p crate::Override>,
-    pub(crate) without: std::collections::HashSet<&'p Name>,
+    pub(crate) overrides: foldhash::HashMap<&'p Name, &'p crate::Override>,
+    pub(crate) without: foldhash::HashSet<&'p Name>,
 }
 
 impl<'p> PhaseIndex<'p> {
     pub(crate) fn of(phase: &'p Phase) -> Self {
-        let mut overrides = std::collections::HashMap::with_capacity(phase.overrides.len());
+        let mut overrides = foldhash::HashMap::with_capacity(phase.overrides.len());
         for o in &phase.overrides {
             overrides.entry(&o.service).or_insert(o);
         }

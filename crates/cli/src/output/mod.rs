@@ -11,7 +11,7 @@
 //! a file's first line is exactly the header escala writes, inside a `<phase>/<target>`
 //! folder this build writes.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};

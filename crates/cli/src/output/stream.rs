@@ -6,7 +6,9 @@
 //! [`Stream::commit`], after every file was rendered and written: a failed or interrupted
 //! build leaves the previous files intact, and its temporaries are removed.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use foldhash::{HashMapExt, HashSetExt};
+use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};

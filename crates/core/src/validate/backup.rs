@@ -4,6 +4,7 @@
 use super::unknown;
 use crate::codes::{BACKUP, BACKUP_SKIPPED};
 use crate::{Diagnostics, Engine, Env, System};
+use foldhash::HashMapExt;
 
 pub(super) fn check(
     system: &System,
@@ -73,8 +74,8 @@ pub(super) fn check(
         .filter(|(p, _)| p.engine == Engine::Kubernetes)
     {
         // The first running service (not the database) that writes each volume, found once.
-        let mut writers: std::collections::HashMap<&crate::Name, &crate::Service> =
-            std::collections::HashMap::new();
+        let mut writers: foldhash::HashMap<&crate::Name, &crate::Service> =
+            foldhash::HashMap::new();
         for s in running
             .iter()
             .filter(|s| system.database.as_ref().is_none_or(|d| d.service != s.name))

@@ -2,7 +2,9 @@
 //! any SQL is written. The messages quote the server's own errors (observed on Citus 13.2 /
 //! PostgreSQL 15, see `../shared/reference/citus-sql.md`).
 
-use std::collections::{BTreeMap, HashSet};
+use foldhash::HashSet;
+use foldhash::HashSetExt;
+use std::collections::BTreeMap;
 
 use super::unknown;
 use crate::codes::{

@@ -1,6 +1,7 @@
 //! Start-order dependencies: health conditions that can be met, and no cycles.
 
-use std::collections::{BTreeSet, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeSet;
 
 use crate::codes::{DEP_CYCLE, DEP_NO_HEALTH};
 use crate::{Condition, Diagnostics, System};

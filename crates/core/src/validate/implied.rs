@@ -4,7 +4,8 @@
 //! knows; this one catches any other, so that no engine's file ever holds one name twice
 //! (where one of the two would silently replace the other).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use foldhash::{HashMapExt, HashSetExt};
 
 use crate::codes::NAME_DUPLICATE;
 use crate::{Diagnostics, Engine, InPhase, System};

@@ -1,7 +1,8 @@
 //! Names: valid everywhere, unique per kind; image references and env var names, and no
 //! literal value under a secret's name.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
+use foldhash::HashSetExt;
 
 use crate::codes::{
     NAME_DUPLICATE, NAME_INVALID, SERVICE_BAD_ENV, SERVICE_BAD_IMAGE, SERVICE_CONTROL_CHAR,

@@ -1,6 +1,7 @@
 //! References between objects: every name used must be declared, and used the right way.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::HashSetExt;
+use foldhash::{HashMap, HashSet};
 
 use super::unknown;
 use crate::codes::{

@@ -1,6 +1,7 @@
 //! Routes: valid hosts and paths, a declared service and port, one owner per host+path.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 
 use super::unknown;
 use crate::codes::{ROUTE_BAD, ROUTE_DUPLICATE, ROUTE_PORT};

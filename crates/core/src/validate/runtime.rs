@@ -1,7 +1,8 @@
 //! What a service asks of the container runtime: kernel parameters an engine can set per
 //! container, process limits Docker knows, and `/etc/hosts` entries that are entries.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 
 use crate::codes::{PORT_TAKEN, SERVICE_EXTRA_HOST, SERVICE_SYSCTL, SERVICE_ULIMIT};
 use crate::{sysctl_is_namespaced, Diagnostics, Engine, Name, System, ULIMITS};

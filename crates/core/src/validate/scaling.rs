@@ -4,7 +4,8 @@
 //! and again for every phase override that changes the fields involved (path
 //! `phases.p.overrides[i].…`), so a problem is reported once, where it was written.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
+use foldhash::HashSetExt;
 
 use crate::checked::with_override;
 use crate::codes::{
@@ -65,7 +66,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             .help("add one, e.g. `.phase(Phase::new(\"single-node\", Engine::Compose))`");
     }
 
-    let by_name: std::collections::HashMap<&crate::Name, &crate::Service> =
+    let by_name: foldhash::HashMap<&crate::Name, &crate::Service> =
         system.services.iter().rev().map(|s| (&s.name, s)).collect();
     for phase in &system.phases {
         let pat = format!("phases.{}", phase.name);

@@ -11,7 +11,8 @@ pub(crate) mod traefik;
 
 pub(crate) use crate::usage::{joins_network, mounts_config, mounts_secret, mounts_volume};
 
-use std::collections::HashMap;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 
 use indexmap::IndexMap;
 

@@ -28,6 +28,7 @@ mod network;
 mod pod;
 mod workload;
 
+use foldhash::{HashMapExt, HashSetExt};
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
@@ -562,7 +563,7 @@ impl Kubernetes {
         let system = plan.system();
         let mut manifests = Emitted {
             emit,
-            seen: std::collections::HashSet::new(),
+            seen: foldhash::HashSet::new(),
             files: Vec::new(),
         };
         if let Some(ns) = namespace(plan, self.compat) {
@@ -587,8 +588,7 @@ impl Kubernetes {
         }
         // Standalone claims for every mounted volume that is not a claim template.
         // Per volume: whether every mount of it is read-only (absent: not mounted).
-        let mut read_only_mounts: std::collections::HashMap<&Name, bool> =
-            std::collections::HashMap::new();
+        let mut read_only_mounts: foldhash::HashMap<&Name, bool> = foldhash::HashMap::new();
         for m in plan.services().iter().flat_map(|s| s.mounts.iter()) {
             if let MountSource::Volume(x) = &m.source {
                 *read_only_mounts.entry(x).or_insert(true) &= m.read_only;
@@ -731,7 +731,7 @@ impl Kubernetes {
 /// in Kompose), and the names for the kustomization.
 struct Emitted<'e> {
     emit: &'e mut dyn FnMut(String, String),
-    seen: std::collections::HashSet<String>,
+    seen: foldhash::HashSet<String>,
     files: Vec<String>,
 }
 
@@ -802,7 +802,7 @@ fn secret_commands_in(plan: &PhasePlan<'_>, ns: Option<&str>) -> Vec<String> {
     let ns = ns.map(|ns| format!(" -n {ns}")).unwrap_or_default();
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    let in_env: std::collections::HashSet<&Name> = plan
+    let in_env: foldhash::HashSet<&Name> = plan
         .services()
         .iter()
         .flat_map(|s| s.env.values())

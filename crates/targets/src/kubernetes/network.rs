@@ -1,6 +1,8 @@
 //! Traffic: an Ingress per route host, and NetworkPolicies from the dependency graph.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use foldhash::HashMapExt;
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
     HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
@@ -104,8 +106,7 @@ fn per_service(
 ) -> Result<(), TargetError> {
     // In the order of each service's first route.
     let mut by_service: Vec<(&escala_core::Name, Vec<&Route>)> = Vec::new();
-    let mut at: std::collections::HashMap<&escala_core::Name, usize> =
-        std::collections::HashMap::new();
+    let mut at: foldhash::HashMap<&escala_core::Name, usize> = foldhash::HashMap::new();
     for r in plan.routes() {
         match at.get(&r.service) {
             Some(&i) => by_service[i].1.push(r),

@@ -4,6 +4,7 @@
 //! replica and jobs are services of the phase).
 
 use escala_core::{PhasePlan, Workload};
+use foldhash::{HashMapExt, HashSetExt};
 use std::fmt::Write as _;
 
 use super::capacity::{autoscale, loads, most};
@@ -62,9 +63,9 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
     let loads = loads(plan);
     let mut placed: Vec<String> = Vec::new();
     // On how many nodes each service has replicas.
-    let mut spread: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut spread: foldhash::HashMap<&str, usize> = foldhash::HashMap::new();
     for l in &loads {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = foldhash::HashSet::new();
         for (s, _) in &l.replicas {
             if seen.insert(s.as_str()) {
                 *spread.entry(s.as_str()).or_default() += 1;
@@ -95,7 +96,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         }
         out.push_str("  end\n");
     }
-    let placed: std::collections::HashSet<&str> = placed.iter().map(String::as_str).collect();
+    let placed: foldhash::HashSet<&str> = placed.iter().map(String::as_str).collect();
     let rest: Vec<&str> = plan
         .services()
         .iter()
@@ -125,8 +126,8 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
         );
     }
     // The volumes services write, as cylinders.
-    let mut volumes: std::collections::HashSet<&escala_core::Name> =
-        std::collections::HashSet::with_capacity(plan.volumes().len());
+    let mut volumes: foldhash::HashSet<&escala_core::Name> =
+        foldhash::HashSet::with_capacity(plan.volumes().len());
     for s in plan.services() {
         for m in s.mounts.iter().filter(|m| !m.read_only) {
             if let escala_core::MountSource::Volume(v) = &m.source {
@@ -142,8 +143,8 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
             }
         }
     }
-    let mut edges: std::collections::HashSet<(&str, &str)> =
-        std::collections::HashSet::with_capacity(plan.services().len());
+    let mut edges: foldhash::HashSet<(&str, &str)> =
+        foldhash::HashSet::with_capacity(plan.services().len());
     for s in plan.services() {
         for d in &s.depends_on {
             if plan.service(&d.service).is_some()

@@ -2,6 +2,7 @@
 //! create on the new engine, and the checklist of the migration weekend, in order.
 
 use escala_core::{Engine, MountSource, Phase, PhasePlan, Service, Workload};
+use foldhash::HashSetExt;
 use std::fmt::Write as _;
 
 fn shape(phase: &Phase, s: &Service) -> String {
@@ -61,10 +62,10 @@ fn ports(plan: &PhasePlan<'_>) -> String {
         // As the compose and stack files do: on Dokploy a routed service publishes no host
         // port (the platform's Traefik reaches it over the network).
         let dokploy = matches!(plan.phase().platform, escala_core::Platform::Dokploy { .. });
-        let routed: std::collections::HashSet<&escala_core::Name> = if dokploy {
+        let routed: foldhash::HashSet<&escala_core::Name> = if dokploy {
             plan.routes().into_iter().map(|r| &r.service).collect()
         } else {
-            std::collections::HashSet::new()
+            foldhash::HashSet::new()
         };
         let published = plan.services().iter().filter(|s| !routed.contains(&s.name));
         for p in published.flat_map(|s| &s.ports) {
@@ -235,11 +236,11 @@ fn data(plan: &PhasePlan<'_>, from: &Phase, before: &[escala_core::InPhase<'_>])
     let moves = from.engine != to.engine || !same_nodes(from, to);
     let mut out = String::from("### Data\n\n");
     let db = system.database.as_ref();
-    let old: std::collections::HashMap<&escala_core::Name, &Service> = stateful(before)
+    let old: foldhash::HashMap<&escala_core::Name, &Service> = stateful(before)
         .into_iter()
         .map(|(s, _)| (&s.name, s))
         .collect();
-    let declared: std::collections::HashSet<&escala_core::Name> =
+    let declared: foldhash::HashSet<&escala_core::Name> =
         system.services.iter().map(|s| &s.name).collect();
     if moves {
         out.push_str("The applications are held while their data moves (see the checklist); each service below is stopped while its volume is copied, on both sides.\n\n");
@@ -336,11 +337,11 @@ fn previous<'p, 'a>(
 /// Whether a stateful service of the previous phase carries its data into this one.
 fn carries_data(plan: &PhasePlan<'_>, from: &Phase) -> bool {
     let before = previous(plan, from);
-    let old: std::collections::HashSet<&escala_core::Name> = stateful(&before)
+    let old: foldhash::HashSet<&escala_core::Name> = stateful(&before)
         .into_iter()
         .map(|(s, _)| &s.name)
         .collect();
-    let model: std::collections::HashSet<&escala_core::Name> =
+    let model: foldhash::HashSet<&escala_core::Name> =
         plan.system().services.iter().map(|d| &d.name).collect();
     stateful(plan.services())
         .iter()
@@ -440,7 +441,7 @@ pub(crate) fn section(plan: &PhasePlan<'_>, from: &Phase) -> String {
     }
     out.push_str("### Services\n\n| service | before | after |\n|---|---|---|\n");
     let mut rows = 0;
-    let by_name: std::collections::HashMap<&escala_core::Name, &escala_core::Service> =
+    let by_name: foldhash::HashMap<&escala_core::Name, &escala_core::Service> =
         before.iter().map(|b| (&b.name, &**b)).collect();
     for s in plan.services() {
         let old = by_name.get(&s.name).copied();

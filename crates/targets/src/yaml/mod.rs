@@ -44,7 +44,7 @@ pub fn to_string_after<T: Serialize>(prefix: &str, value: &T) -> Result<String, 
 pub(crate) struct Streamed {
     out: String,
     /// The keys of the open mapping's entries so far (no key twice).
-    open: Option<std::collections::HashSet<String>>,
+    open: Option<foldhash::HashSet<String>>,
     /// The first failure: a value that did not serialize, or a key written twice.
     error: Option<String>,
 }
@@ -94,7 +94,7 @@ impl Streamed {
         self.close();
         key_into(key, &mut self.out);
         self.out.push(':');
-        self.open = Some(std::collections::HashSet::new());
+        self.open = Some(foldhash::HashSet::default());
     }
 
     /// An entry of the open mapping.
