@@ -127,8 +127,7 @@ pub fn finish(
     selection: &Selection,
 ) -> Result<Comparison, OutputError> {
     cmp.changed.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
-    cmp.written.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
-    cmp.generated.sort_unstable_by(|a, b| path_order(a, b));
+    sort_generated_and_written(&mut cmp);
     let generated: HashSet<&Path> = cmp.generated.iter().map(PathBuf::as_path).collect();
     let mut stale = Vec::new();
     let mut kept = Vec::new();
@@ -171,6 +170,32 @@ pub fn finish(
     cmp.stale = stale;
     cmp.kept = kept;
     Ok(cmp)
+}
+
+/// Sorts the generated files and, with them, the written ones, in one sort: a [`Stream`]
+/// takes each file's `written` entry (if any) before its `generated` one, so `written` is a
+/// subsequence of `generated`, and each generated file carries its entry through the sort.
+/// Lists filled some other way are sorted each on its own.
+fn sort_generated_and_written(cmp: &mut Comparison) {
+    let mut written = std::mem::take(&mut cmp.written).into_iter().peekable();
+    let mut both: Vec<(PathBuf, Option<(PathBuf, bool)>)> = std::mem::take(&mut cmp.generated)
+        .into_iter()
+        .map(|path| {
+            let entry = written.next_if(|(w, _)| w.as_os_str() == path.as_os_str());
+            (path, entry)
+        })
+        .collect();
+    let rest: Vec<(PathBuf, bool)> = written.collect();
+    both.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
+    cmp.generated.reserve_exact(both.len());
+    for (path, entry) in both {
+        cmp.written.extend(entry);
+        cmp.generated.push(path);
+    }
+    if !rest.is_empty() {
+        cmp.written.extend(rest);
+        cmp.written.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
+    }
 }
 
 /// What the record of a finished build lists (see [`write_record`]): every file it
@@ -288,6 +313,39 @@ mod tests {
             let b: PathBuf = start.iter().chain(&b).collect();
             proptest::prop_assert_eq!(path_order(&a, &b), a.cmp(&b));
             proptest::prop_assert_eq!(path_order(&a, &a), std::cmp::Ordering::Equal);
+        }
+
+        /// One sort orders the generated files and the written ones as two sorts would, for
+        /// written files taken in the generated files' order (a `Stream`'s) or not.
+        #[test]
+        fn one_sort_orders_generated_and_written_files(
+            files in proptest::collection::btree_map(proptest::collection::vec("[a-c]{1,2}", 1..3), proptest::option::of(proptest::bool::ANY), 0..16),
+            shuffle in proptest::collection::vec(proptest::num::usize::ANY, 16),
+            in_order: bool,
+        ) {
+            // Each file generated, and written (created or updated) or not.
+            let mut files: Vec<(PathBuf, Option<bool>)> =
+                files.into_iter().map(|(p, w)| (p.iter().collect(), w)).collect();
+            for (i, j) in shuffle.iter().enumerate().take(files.len()) {
+                let len = files.len();
+                files.swap(i, j % len);
+            }
+            let mut written: Vec<(PathBuf, bool)> =
+                files.iter().filter_map(|(p, w)| w.map(|w| (p.clone(), w))).collect();
+            if !in_order {
+                written.reverse();
+            }
+            let mut cmp = Comparison {
+                generated: files.iter().map(|(p, _)| p.clone()).collect(),
+                written: written.clone(),
+                ..Comparison::default()
+            };
+            super::sort_generated_and_written(&mut cmp);
+            let mut generated: Vec<PathBuf> = files.into_iter().map(|(p, _)| p).collect();
+            generated.sort();
+            written.sort();
+            proptest::prop_assert_eq!(cmp.generated, generated);
+            proptest::prop_assert_eq!(cmp.written, written);
         }
 
         /// The record's list is what a `BTreeSet` of all three lists holds (`Path`'s own
