@@ -431,7 +431,8 @@ fn network_policies_follow_the_dependency_graph() {
             .collect()
     };
     // The jobs (backup, partition upkeep, the Citus cluster's registration, the replica's
-    // setup), PgBouncer and the Citus workers connect to postgres too (the coordinator on K3s).
+    // setup), PgBouncer, the Citus workers and the read replica (it streams from the primary)
+    // connect to postgres too (the coordinator on K3s).
     assert_eq!(
         from(&allow("postgres")),
         [
@@ -441,6 +442,7 @@ fn network_policies_follow_the_dependency_graph() {
             "citus-nodes",
             "partition-upkeep",
             "pgbouncer",
+            "postgres-replica",
             "postgres-worker-1",
             "postgres-worker-2",
             "replication-setup"

@@ -121,10 +121,14 @@ pub(crate) fn services(
         replica_script(host, port, replica),
     ];
     r.command = Vec::new();
-    // The script retries until the primary lets it replicate: only compose needs an order.
+    // The script retries until the primary lets it replicate, so an order is not needed for
+    // that: compose waits for the setup job; on Kubernetes the replica depends on the primary
+    // it streams from, which is what lets it through the primary's NetworkPolicy (derived
+    // from `depends_on`; without it the default-deny policy kept the replica out for good).
     r.depends_on = match phase.engine {
         Engine::Compose => vec![Dependency::completed(SETUP_JOB)],
-        _ => Vec::new(),
+        Engine::Kubernetes => vec![Dependency::started(host)],
+        Engine::Swarm => Vec::new(),
     };
     crate::database_node::remount(&mut r, volume);
     vec![job, r]
