@@ -45,6 +45,12 @@ fn example_binary(name: &str) -> PathBuf {
     target.join("release/examples").join(name)
 }
 
+/// What each build renders (`--target`, or every target) and its label.
+const SELECTIONS: [(Option<&str>, &str); 2] = [
+    (None, "all targets"),
+    (Some("kubernetes"), "kubernetes only"),
+];
+
 fn scratch() -> PathBuf {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
@@ -153,8 +159,7 @@ fn main() {
     if std::env::var("ESCALA_BENCH_LARGE").as_deref() == Ok("1") {
         sizes.push(10_000);
     }
-    for only in [None, Some("kubernetes")] {
-        let label = only.map_or("all targets", |_| "kubernetes only");
+    for (only, label) in SELECTIONS {
         let runs: Vec<(usize, Run)> = sizes
             .iter()
             .map(|&n| (n, median(&exe, n, only, 5)))
@@ -229,7 +234,7 @@ fn instructions(copies_exe: &Path, sizes: &[usize]) {
     let out_arg = out.to_string_lossy().into_owned();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let build = ["build", "--out", out_arg.as_str()];
-    for only in [None, Some("kubernetes")] {
+    for (only, label) in SELECTIONS {
         let mut args = build.to_vec();
         if let Some(target) = only {
             args.extend(["--target", target]);
@@ -246,7 +251,6 @@ fn instructions(copies_exe: &Path, sizes: &[usize]) {
             .iter()
             .find(|(n, _)| *n == 1_000)
             .map_or(1, |(_, c)| *c);
-        let label = only.map_or("all targets", |_| "kubernetes only");
         println!("instructions, {label} (cachegrind; each ratio against the 1,000-copy build):");
         for (n, c) in &counts {
             println!(
