@@ -58,8 +58,9 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// A progress line for people (stderr; silent in JSON mode).
-    pub fn say(&mut self, line: &str) {
+    /// A progress line for people (stderr; silent in JSON mode). A line made with
+    /// `format_args!` is written as it is formatted, with no `String` in between.
+    pub fn say(&mut self, line: impl std::fmt::Display) {
         if self.format == ErrorFormat::Human {
             let _ = writeln!(self.err, "{line}");
         }

@@ -1,5 +1,6 @@
 //! Rendering diagnostics and diffs for people (optionally colored) or as JSON.
 
+use std::fmt;
 use std::io::{self, Write};
 
 use escala_core::{Diagnostic, Diagnostics, Severity};
@@ -16,12 +17,29 @@ impl Style {
     pub fn new(color: bool) -> Self {
         Style { color }
     }
-    /// Wraps `text` in the ANSI code `code` when colors are on.
-    pub fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
+    /// `text` wrapped in the ANSI code `code` when colors are on, written as it is displayed
+    /// (no `String` is made for it).
+    pub fn paint<'a, T: fmt::Display>(&self, code: &'a str, text: T) -> Painted<'a, T> {
+        Painted {
+            code: self.color.then_some(code),
+            text,
+        }
+    }
+}
+
+/// Text displayed in an ANSI color, or plain: see [`Style::paint`].
+#[derive(Debug, Clone, Copy)]
+pub struct Painted<'a, T> {
+    /// The ANSI code, when colors are on.
+    code: Option<&'a str>,
+    text: T,
+}
+
+impl<T: fmt::Display> fmt::Display for Painted<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(f, "\x1b[{code}m{}\x1b[0m", self.text),
+            None => self.text.fmt(f),
         }
     }
 }
@@ -64,12 +82,16 @@ struct Sources {
 impl Sources {
     /// Line `line` (1-based) of `file`, when it can be read.
     fn line(&mut self, file: &str, line: u32) -> Option<&str> {
-        let lines = self.files.entry(file.to_owned()).or_insert_with(|| {
-            std::fs::read_to_string(file)
+        // Looked up before it is inserted: the name is copied once per file, not once per
+        // diagnostic.
+        if !self.files.contains_key(file) {
+            let lines = std::fs::read_to_string(file)
                 .ok()
-                .map(|text| text.lines().map(str::to_owned).collect())
-        });
-        lines
+                .map(|text| text.lines().map(str::to_owned).collect());
+            self.files.insert(file.to_owned(), lines);
+        }
+        self.files
+            .get(file)?
             .as_ref()?
             .get(line.checked_sub(1)? as usize)
             .map(String::as_str)
@@ -84,8 +106,8 @@ fn one(d: &Diagnostic, style: Style, sources: &mut Sources, w: &mut dyn Write) -
     writeln!(
         w,
         "{}{}",
-        style.paint(color, &format!("{label}[{}]", d.code)),
-        style.paint("1", &format!(": {}", d.message))
+        style.paint(color, format_args!("{label}[{}]", d.code)),
+        style.paint("1", format_args!(": {}", d.message))
     )?;
     writeln!(w, "  {} {}", style.paint("1;34", "-->"), d.path)?;
     if let Some(o) = &d.origin {
@@ -151,7 +173,7 @@ pub fn diff(
         } else if line.starts_with("@@") {
             style.paint("36", line)
         } else {
-            line.to_owned()
+            Style::new(false).paint("", line)
         };
         writeln!(w, "{painted}")?;
     }

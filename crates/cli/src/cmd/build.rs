@@ -17,22 +17,25 @@ pub fn run(
         Ok(c) => c,
         Err(exit) => return exit,
     };
+    // `out` joined to each path as `Path::join` would (the paths are relative), joined once.
+    let out = sel.out.join("");
+    let out = out.display();
     for (path, existed) in &cmp.written {
         let verb = if *existed { "updated" } else { "created" };
-        ctx.say(&format!("{verb} {}", sel.out.join(path).display()));
+        ctx.say(format_args!("{verb} {out}{}", path.display()));
     }
     if args.prune {
         if let Err(e) = output::prune(&sel.out, &cmp.stale) {
             return ctx.internal(&e);
         }
         for path in &cmp.stale {
-            ctx.say(&format!("removed {}", sel.out.join(path).display()));
+            ctx.say(format_args!("removed {out}{}", path.display()));
         }
     } else {
         for path in &cmp.stale {
-            ctx.say(&format!(
-                "stale {} (no longer generated; `build --prune` removes it)",
-                sel.out.join(path).display()
+            ctx.say(format_args!(
+                "stale {out}{} (no longer generated; `build --prune` removes it)",
+                path.display()
             ));
         }
     }
@@ -40,7 +43,7 @@ pub fn run(
     if let Err(e) = output::write_record(&sel.out, &output::recorded(&cmp, !args.prune)) {
         return ctx.internal(&e);
     }
-    ctx.say(&format!(
+    ctx.say(format_args!(
         "{} written, {} unchanged in {}",
         cmp.written.len(),
         cmp.unchanged,
