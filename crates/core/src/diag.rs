@@ -50,6 +50,38 @@ impl fmt::Display for Origin {
     }
 }
 
+/// A place in the model named by its collection and its name (`services.api`), written out
+/// only when a diagnostic is recorded there: a check that finds nothing makes no string for
+/// it. `format!("{at}.ports")` gives `services.api.ports`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct At<'a> {
+    collection: &'a str,
+    name: &'a str,
+}
+
+impl<'a> At<'a> {
+    /// The item `name` of `collection`: `At::new("services", "api")` is `services.api`.
+    pub fn new(collection: &'a str, name: &'a str) -> Self {
+        At { collection, name }
+    }
+    /// The service `name`: `services.<name>`.
+    pub fn service(name: &'a str) -> Self {
+        At::new("services", name)
+    }
+}
+
+impl From<At<'_>> for String {
+    fn from(at: At<'_>) -> String {
+        at.to_string()
+    }
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.collection, self.name)
+    }
+}
+
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {

@@ -58,7 +58,7 @@ pub use alert::{Alerts, Threshold};
 pub use backup::Backups;
 pub use checked::{Checked, FileContent, PhasePlan};
 pub use cluster::CitusCluster;
-pub use diag::{Diagnostic, Diagnostics, Origin, Severity};
+pub use diag::{At, Diagnostic, Diagnostics, Origin, Severity};
 pub use in_phase::InPhase;
 pub use name::{Name, NameError};
 pub use network::Network;

@@ -3,6 +3,7 @@
 
 use foldhash::HashSet;
 use foldhash::HashSetExt;
+use std::fmt;
 
 use crate::codes::{
     NAME_DUPLICATE, NAME_INVALID, SERVICE_BAD_ENV, SERVICE_BAD_IMAGE, SERVICE_CONTROL_CHAR,
@@ -11,7 +12,7 @@ use crate::codes::{
 use crate::{Diagnostics, Name, Origin, System};
 
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
-    name(&system.name, "name".into(), None, diags);
+    name(&system.name, "name", None, diags);
     let services = system.services.iter().map(|s| (&s.name, s.origin.as_ref()));
     unique("services", "service", services, diags);
     unique(
@@ -61,35 +62,37 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         for (i, o) in phase.overrides.iter().enumerate() {
             let at = format!("phases.{}.overrides[{i}]", phase.name);
             if let Some(image) = &o.image {
-                image_at(image, format!("{at}.image"), o.origin.as_ref(), diags);
+                image_at(image, format_args!("{at}.image"), o.origin.as_ref(), diags);
             }
-            let args = o
-                .command
-                .iter()
-                .flatten()
-                .enumerate()
-                .map(|(j, v)| (format!("{at}.command[{j}]"), v));
-            let entry = o
-                .entrypoint
-                .iter()
-                .flatten()
-                .enumerate()
-                .map(|(j, v)| (format!("{at}.entrypoint[{j}]"), v));
-            for (path, text) in args.chain(entry) {
+            for (j, text) in o.command.iter().flatten().enumerate() {
+                control_chars(
+                    text,
+                    format_args!("{at}.command[{j}]"),
+                    o.origin.as_ref(),
+                    diags,
+                );
+            }
+            for (j, text) in o.entrypoint.iter().flatten().enumerate() {
+                let path = format_args!("{at}.entrypoint[{j}]");
                 control_chars(text, path, o.origin.as_ref(), diags);
             }
             env(&o.service, &o.env, &at, o.origin.as_ref(), diags);
         }
     }
     for s in &system.services {
-        let at = format!("services.{}", s.name);
+        let at = crate::At::service(s.name.as_str());
         let mut steps = HashSet::new();
         for (i, step) in s.init_steps.iter().enumerate() {
-            let here = format!("{at}.init_steps[{i}]");
-            name(&step.name, format!("{here}.name"), s.origin.as_ref(), diags);
+            let here = format_args!("{at}.init_steps[{i}]");
+            name(
+                &step.name,
+                format_args!("{here}.name"),
+                s.origin.as_ref(),
+                diags,
+            );
             image_at(
                 &step.image,
-                format!("{here}.image"),
+                format_args!("{here}.image"),
                 s.origin.as_ref(),
                 diags,
             );
@@ -109,31 +112,24 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         match (&s.image, &s.build) {
             (None, None) => {
                 diags
-                    .error(SERVICE_NO_IMAGE, &at, format!("service `{}` has neither an image nor a build", s.name))
+                    .error(SERVICE_NO_IMAGE, at, format!("service `{}` has neither an image nor a build", s.name))
                     .help("set `.image(\"registry/name:tag\")`, or `.build_from(Build::new(\"./dir\"))` for engines that build")
                     .origin(s.origin.as_ref());
             }
-            (Some(image), _) => image_at(image, format!("{at}.image"), s.origin.as_ref(), diags),
+            (Some(image), _) => {
+                image_at(image, format_args!("{at}.image"), s.origin.as_ref(), diags)
+            }
             _ => {}
         }
-        let texts = s
-            .command
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (format!("{at}.command[{i}]"), v))
-            .chain(
-                s.entrypoint
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| (format!("{at}.entrypoint[{i}]"), v)),
-            )
-            .chain(
-                s.labels
-                    .iter()
-                    .map(|(k, v)| (format!("{at}.labels.{k}"), v)),
-            );
-        for (path, text) in texts {
-            control_chars(text, path, s.origin.as_ref(), diags);
+        let o = s.origin.as_ref();
+        for (i, text) in s.command.iter().enumerate() {
+            control_chars(text, format_args!("{at}.command[{i}]"), o, diags);
+        }
+        for (i, text) in s.entrypoint.iter().enumerate() {
+            control_chars(text, format_args!("{at}.entrypoint[{i}]"), o, diags);
+        }
+        for (k, text) in &s.labels {
+            control_chars(text, format_args!("{at}.labels.{k}"), o, diags);
         }
         env(&s.name, &s.env, &at, s.origin.as_ref(), diags);
     }
@@ -144,7 +140,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
 pub(super) fn env(
     service: &Name,
     env: &indexmap::IndexMap<String, crate::Env>,
-    at: &str,
+    at: &dyn fmt::Display,
     origin: Option<&Origin>,
     diags: &mut Diagnostics,
 ) {
@@ -152,7 +148,7 @@ pub(super) fn env(
         let (crate::Env::Literal(v) | crate::Env::NotSecret(v)) = value else {
             continue;
         };
-        control_chars(v, format!("{at}.env.{key}"), origin, diags);
+        control_chars(v, format_args!("{at}.env.{key}"), origin, diags);
     }
     for (key, value) in env {
         let (crate::Env::Literal(v) | crate::Env::NotSecret(v)) = value else {
@@ -197,12 +193,18 @@ pub(super) fn env(
 }
 
 /// An image reference that is not one is an error at `path`.
-fn image_at(image: &str, path: String, origin: Option<&Origin>, diags: &mut Diagnostics) {
+/// `path` is written out only when the reference is not one.
+fn image_at(
+    image: &str,
+    path: impl fmt::Display,
+    origin: Option<&Origin>,
+    diags: &mut Diagnostics,
+) {
     if let Err(why) = image_ref(image) {
         diags
             .error(
                 SERVICE_BAD_IMAGE,
-                path,
+                path.to_string(),
                 format!("image `{image}` is not a valid reference: {why}"),
             )
             .help("write it as `[registry/]repository[:tag][@digest]`, repository in lowercase")
@@ -211,7 +213,13 @@ fn image_at(image: &str, path: String, origin: Option<&Origin>, diags: &mut Diag
 }
 
 /// A value with a control character (other than newline and tab) is an error at `path`.
-fn control_chars(text: &str, path: String, origin: Option<&Origin>, diags: &mut Diagnostics) {
+/// `path` is written out only when the text holds a control character.
+fn control_chars(
+    text: &str,
+    path: impl fmt::Display,
+    origin: Option<&Origin>,
+    diags: &mut Diagnostics,
+) {
     if let Some(c) = text
         .chars()
         .find(|c| c.is_control() && *c != '\n' && *c != '\t')
@@ -219,7 +227,7 @@ fn control_chars(text: &str, path: String, origin: Option<&Origin>, diags: &mut 
         diags
             .error(
                 SERVICE_CONTROL_CHAR,
-                path,
+                path.to_string(),
                 format!("the value holds the control character U+{:04X}", c as u32),
             )
             .help(
@@ -233,10 +241,11 @@ fn plain(names: Vec<&Name>) -> Vec<(&Name, Option<&Origin>)> {
     names.into_iter().map(|n| (n, None)).collect()
 }
 
-fn name(n: &Name, path: String, origin: Option<&Origin>, diags: &mut Diagnostics) {
+/// `path` is written out only when the name is invalid.
+fn name(n: &Name, path: impl fmt::Display, origin: Option<&Origin>, diags: &mut Diagnostics) {
     if let Err(e) = n.validate() {
         let suggestion = n.suggestion();
-        let d = diags.error(NAME_INVALID, path, e.to_string());
+        let d = diags.error(NAME_INVALID, path.to_string(), e.to_string());
         if suggestion.is_empty() {
             d.help("names are DNS-1123 labels: lowercase letters, digits and `-`, at most 63");
         } else {

@@ -2,6 +2,7 @@
 
 use foldhash::HashSetExt;
 use foldhash::{HashMap, HashSet};
+use std::fmt;
 
 use super::unknown;
 use crate::codes::{
@@ -61,7 +62,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         }
     }
     for s in &system.services {
-        let at = format!("services.{}", s.name);
+        let at = crate::At::service(s.name.as_str());
         let origin = s.origin.as_ref();
         if let Some(host) = &s.network_of {
             sidecar(system, &service_by_name, s, host, &at, diags);
@@ -89,12 +90,12 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             }
         }
         for (i, dep) in s.depends_on.iter().enumerate() {
-            let path = format!("{at}.depends_on[{i}]");
+            let path = format_args!("{at}.depends_on[{i}]");
             if dep.service == s.name {
                 diags
                     .error(
                         REF_SELF,
-                        path,
+                        path.to_string(),
                         format!("service `{}` depends on itself", s.name),
                     )
                     .help("remove this dependency")
@@ -102,7 +103,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             } else if !service_set.contains(&dep.service) {
                 unknown(
                     diags,
-                    path,
+                    path.to_string(),
                     "service",
                     &dep.service,
                     services.iter().copied(),
@@ -113,7 +114,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         }
         let mut targets = HashSet::new();
         for (i, m) in s.mounts.iter().enumerate() {
-            let path = format!("{at}.mounts[{i}]");
+            let path = format_args!("{at}.mounts[{i}]");
             if let MountSource::Volume(v) = &m.source {
                 if !volume_set.contains(v) {
                     unknown(
@@ -175,12 +176,12 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             }
         }
         for (i, c) in s.configs.iter().enumerate() {
-            let path = format!("{at}.configs[{i}]");
+            let path = format_args!("{at}.configs[{i}]");
             match config_by_name.get(&c.config) {
                 None => {
                     unknown(
                         diags,
-                        path.clone(),
+                        path.to_string(),
                         "config",
                         &c.config,
                         configs.iter().copied(),
@@ -190,7 +191,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 }
                 Some(cfg) if matches!(cfg.source, ConfigSource::Values(_)) => {
                     diags
-                        .error(REF_CONFIG_KIND, path.clone(), format!("config `{}` holds key/value pairs and cannot be mounted as a file", c.config))
+                        .error(REF_CONFIG_KIND, path.to_string(), format!("config `{}` holds key/value pairs and cannot be mounted as a file", c.config))
                         .help("mount a `Config::file` or `Config::inline`, or read its keys with `Env::config`")
                         .origin(origin);
                 }
@@ -207,10 +208,10 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         env_refs(system, &lookup, &s.env, &at, origin, diags);
         let mut ports = HashSet::new();
         for (i, p) in s.ports.iter().enumerate() {
-            let path = format!("{at}.ports[{i}]");
+            let path = format_args!("{at}.ports[{i}]");
             if p.container == 0 || p.publish == Some(0) {
                 diags
-                    .error(SERVICE_BAD_PORT, path, "port 0 is not a port")
+                    .error(SERVICE_BAD_PORT, path.to_string(), "port 0 is not a port")
                     .help("use a port between 1 and 65535")
                     .origin(origin);
             } else if let Some(why) = p.name.as_deref().and_then(port_name_problem) {
@@ -237,7 +238,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 diags
                     .error(
                         SERVICE_BAD_PORT,
-                        path,
+                        path.to_string(),
                         format!(
                             "port {}/{} is declared twice",
                             p.container,
@@ -250,7 +251,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         }
         for (field, check) in [("health", &s.health), ("readiness", &s.readiness)] {
             let Some(h) = check else { continue };
-            let path = format!("{at}.{field}");
+            let path = format_args!("{at}.{field}");
             let port = match &h.probe {
                 Probe::Http { port, .. } | Probe::Tcp { port } => Some(*port),
                 Probe::Command(args) => {
@@ -430,19 +431,20 @@ pub(super) fn env_refs(
     system: &System,
     lookup: &Lookup<'_>,
     env: &indexmap::IndexMap<String, Env>,
-    at: &str,
+    at: &dyn fmt::Display,
     origin: Option<&crate::Origin>,
     diags: &mut Diagnostics,
 ) {
     for (key, value) in env {
-        let path = format!("{at}.env.{key}");
+        // Written out only for a finding.
+        let path = || format!("{at}.env.{key}");
         match value {
             Env::Literal(_) | Env::NotSecret(_) => {}
             Env::Secret(n) | Env::SecretFile(n) => {
                 if !lookup.secrets.contains(n) {
                     unknown(
                         diags,
-                        path,
+                        path(),
                         "secret",
                         n,
                         system.secrets.iter().map(|x| &x.name),
@@ -455,7 +457,7 @@ pub(super) fn env_refs(
                 None => {
                     unknown(
                         diags,
-                        path,
+                        path(),
                         "config",
                         config,
                         system.configs.iter().map(|x| &x.name),
@@ -469,7 +471,7 @@ pub(super) fn env_refs(
                         let hint = crate::suggest::closest(k, values.keys().map(String::as_str));
                         let d = diags.error(
                             crate::codes::REF_UNKNOWN,
-                            path,
+                            path(),
                             format!("config `{config}` has no key `{k}`"),
                         );
                         match hint {
@@ -482,7 +484,7 @@ pub(super) fn env_refs(
                         diags
                             .error(
                                 REF_CONFIG_KIND,
-                                path,
+                                path(),
                                 format!("config `{config}` is a file, not key/value pairs"),
                             )
                             .help("declare it with `Config::values`, or mount the file instead")
@@ -524,15 +526,15 @@ fn sidecar(
     services: &HashMap<&Name, &crate::Service>,
     s: &crate::Service,
     host: &Name,
-    at: &str,
+    at: &dyn fmt::Display,
     diags: &mut Diagnostics,
 ) {
     let origin = s.origin.as_ref();
-    let path = format!("{at}.network_of");
+    let path = format_args!("{at}.network_of");
     let Some(h) = services.get(host).copied() else {
         unknown(
             diags,
-            path,
+            path.to_string(),
             "service",
             host,
             system.services.iter().map(|x| &x.name),
@@ -560,7 +562,7 @@ fn sidecar(
     };
     if let Some(why) = why {
         diags
-            .error(crate::codes::SERVICE_SIDECAR, path, why)
+            .error(crate::codes::SERVICE_SIDECAR, path.to_string(), why)
             .help(format!(
                 "declare the ports and networks on `{host}`, which the sidecar shares"
             ))

@@ -10,7 +10,7 @@ use crate::{sysctl_is_namespaced, Diagnostics, Engine, Name, System, ULIMITS};
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     host_ports(system, diags);
     for s in &system.services {
-        let at = format!("services.{}", s.name);
+        let at = crate::At::service(s.name.as_str());
         let origin = s.origin.as_ref();
         for (key, value) in &s.sysctls {
             if !sysctl_is_namespaced(key) {

@@ -6,6 +6,7 @@
 
 use foldhash::HashSet;
 use foldhash::HashSetExt;
+use std::fmt;
 
 use crate::checked::with_override;
 use crate::codes::{
@@ -25,7 +26,7 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
         .map(|p| (p, crate::checked::PhaseIndex::of(p)))
         .collect();
     for s in &system.services {
-        let at = format!("services.{}", s.name);
+        let at = crate::At::service(s.name.as_str());
         let o = s.origin.as_ref();
         autoscale(s, &at, "", o, diags);
         replicas(s, &at, "", o, diags);
@@ -153,9 +154,15 @@ fn percent(name: &str, t: &Threshold<f64>, diags: &mut Diagnostics) {
     }
 }
 
-fn autoscale(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
+fn autoscale(
+    s: &Service,
+    at: &dyn fmt::Display,
+    ctx: &str,
+    o: Option<&Origin>,
+    diags: &mut Diagnostics,
+) {
     let Some(a) = &s.autoscale else { return };
-    let path = format!("{at}.autoscale");
+    let path = format_args!("{at}.autoscale");
     let problem = if a.min == 0 {
         Some(format!("autoscaling of `{}`{ctx} has min 0", s.name))
     } else if a.min > a.max {
@@ -175,29 +182,35 @@ fn autoscale(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut D
     };
     if let Some(msg) = problem {
         diags
-            .error(SCALE_AUTOSCALE, path, msg)
+            .error(SCALE_AUTOSCALE, path.to_string(), msg)
             .help("use `Autoscale::between(min, max).cpu(70)` with 1 ≤ min ≤ max and a target above 0")
             .origin(o);
     } else if matches!(s.workload, Workload::Scheduled { .. } | Workload::PerNode) {
         diags
-            .error(SCALE_AUTOSCALE, path, format!("`{}`{ctx} runs on a schedule or on every node; there is no replica count to autoscale", s.name))
+            .error(SCALE_AUTOSCALE, path.to_string(), format!("`{}`{ctx} runs on a schedule or on every node; there is no replica count to autoscale", s.name))
             .help("remove the autoscaling; a scheduled job runs `replicas` copies each time")
             .origin(o);
     } else if a.cpu_percent.is_some() && s.resources.cpu_request.is_none() {
         // A warning: Kompose files carry such autoscalers, and the rest of the model holds.
         diags
-            .warning(SCALE_AUTOSCALE, path, format!("autoscaling of `{}`{ctx} targets a CPU use, but it requests no CPU: a utilization is a share of the request, so the autoscaler has nothing to compute and never scales", s.name))
+            .warning(SCALE_AUTOSCALE, path.to_string(), format!("autoscaling of `{}`{ctx} targets a CPU use, but it requests no CPU: a utilization is a share of the request, so the autoscaler has nothing to compute and never scales", s.name))
             .help("give it a CPU request: `.resources(Resources::new().cpu(Cpu::millis(250), Cpu::cores(1)))`")
             .origin(o);
     } else if a.memory_percent.is_some() && s.resources.memory_request.is_none() {
         diags
-            .warning(SCALE_AUTOSCALE, path, format!("autoscaling of `{}`{ctx} targets a memory use, but it requests no memory: a utilization is a share of the request", s.name))
+            .warning(SCALE_AUTOSCALE, path.to_string(), format!("autoscaling of `{}`{ctx} targets a memory use, but it requests no memory: a utilization is a share of the request", s.name))
             .help("give it a memory request: `.resources(Resources::new().memory(ByteSize::mib(256), ByteSize::mib(512)))`")
             .origin(o);
     }
 }
 
-fn replicas(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
+fn replicas(
+    s: &Service,
+    at: &dyn fmt::Display,
+    ctx: &str,
+    o: Option<&Origin>,
+    diags: &mut Diagnostics,
+) {
     let most = s.replicas.max(s.autoscale.as_ref().map_or(0, |a| a.max));
     if most > crate::capacity::MAX_REPLICAS {
         diags
@@ -228,7 +241,7 @@ fn shares_volumes(s: &Service, phase: &crate::Phase) -> bool {
 fn single_writer(
     system: &System,
     s: &Service,
-    at: &str,
+    at: &dyn fmt::Display,
     ctx: &str,
     o: Option<&Origin>,
     diags: &mut Diagnostics,
@@ -255,7 +268,13 @@ fn single_writer(
     }
 }
 
-fn resources(s: &Service, at: &str, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
+fn resources(
+    s: &Service,
+    at: &dyn fmt::Display,
+    ctx: &str,
+    o: Option<&Origin>,
+    diags: &mut Diagnostics,
+) {
     let r = &s.resources;
     if let (Some(req), Some(lim)) = (r.cpu_request, r.cpu_limit) {
         if req > lim {

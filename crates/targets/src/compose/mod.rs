@@ -79,7 +79,7 @@ impl Target for Compose {
         let routes = docker::routes_by_service(plan);
         let dokploy = docker::dokploy(plan.phase());
         for s in plan.services() {
-            let at = format!("services.{}", s.name);
+            let at = escala_core::At::service(s.name.as_str());
             let o = s.origin.as_ref();
             if !s.placement.is_empty() {
                 diags

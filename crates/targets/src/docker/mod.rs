@@ -581,7 +581,7 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
         }
     }
     for s in plan.services() {
-        let at = format!("services.{}", s.name);
+        let at = escala_core::At::service(s.name.as_str());
         let o = s.origin.as_ref();
         let routed = routes.contains_key(&s.name);
         if routed && dokploy.is_none() {

@@ -281,8 +281,14 @@ impl Manifest {
         kind: &str,
         object: &T,
     ) -> Result<Self, TargetError> {
-        let file = format!("{name}-{}.yaml", kind.to_ascii_lowercase());
-        let text = crate::yaml::to_string_after(&header("kubernetes"), object).map_err(|e| {
+        // One manifest per object, so made without `format!`: the name, then the kind in
+        // lowercase, in one allocation.
+        let mut file = String::with_capacity(name.len() + kind.len() + ".yaml".len() + 1);
+        file.push_str(name);
+        file.push('-');
+        file.extend(kind.chars().map(|c| c.to_ascii_lowercase()));
+        file.push_str(".yaml");
+        let text = crate::yaml::to_string_after(manifest_header(), object).map_err(|e| {
             TargetError::Serialize {
                 target: "kubernetes",
                 path: file.clone(),
@@ -291,6 +297,12 @@ impl Manifest {
         })?;
         Ok(Manifest { file, text })
     }
+}
+
+/// The header of every Kubernetes manifest ([`header`]), made once.
+fn manifest_header() -> &'static str {
+    static HEADER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HEADER.get_or_init(|| header("kubernetes"))
 }
 
 /// The volumes that become claim templates of a StatefulSet: mounted by exactly one
@@ -443,7 +455,7 @@ impl Kubernetes {
             }
         }
         for s in plan.services() {
-            let at = format!("services.{}", s.name);
+            let at = escala_core::At::service(s.name.as_str());
             let o = s.origin.as_ref();
             if !s.ulimits.is_empty() {
                 diags
@@ -528,7 +540,7 @@ impl Kubernetes {
             } else {
                 "Deployment"
             };
-            let at = format!("services.{}", s.name);
+            let at = escala_core::At::service(s.name.as_str());
             if total > OBJECT_MAX - MANIFEST_ROOM {
                 diags
                     .error(codes::TOO_LARGE, at, format!("the environment, command and labels of `{}` hold {total} bytes: its {kind} would be over the 1.5 MiB (1572864 bytes) the API server stores for one object in phase `{p}` (`etcdserver: request is too large`)", s.name))
@@ -714,7 +726,7 @@ impl Kubernetes {
             resources: files,
         };
         let text =
-            crate::yaml::to_string_after(&header("kubernetes"), &kustomization).map_err(|e| {
+            crate::yaml::to_string_after(manifest_header(), &kustomization).map_err(|e| {
                 TargetError::Serialize {
                     target: "kubernetes",
                     path: "kustomization.yaml".into(),

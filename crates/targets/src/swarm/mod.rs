@@ -137,7 +137,7 @@ impl Target for Swarm {
         let phase = plan.phase();
         let p = &phase.name;
         for s in plan.services() {
-            let at = format!("services.{}", s.name);
+            let at = escala_core::At::service(s.name.as_str());
             if let Some(host) = &s.network_of {
                 diags
                     .error(codes::SHARED_NAMESPACE, format!("{at}.network_of"), format!("`{}` runs in `{host}`'s network namespace, and Swarm services cannot share one (phase `{p}`)", s.name))
@@ -161,7 +161,7 @@ impl Target for Swarm {
             }
         }
         for s in plan.services() {
-            let at = format!("services.{}", s.name);
+            let at = escala_core::At::service(s.name.as_str());
             let o = s.origin.as_ref();
             match (&s.image, &s.build) {
                 (None, Some(b)) => {
