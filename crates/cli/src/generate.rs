@@ -195,7 +195,7 @@ pub fn generate_into(
                     unsafe_path.get_or_insert(path);
                 } else if unsafe_path.is_none() {
                     bytes += content.len();
-                    batch.push((job.dir.join(path), content));
+                    batch.push((crate::output::joined(&job.dir, Path::new(&path)), content));
                     if bytes >= BATCH_BYTES {
                         sink(std::mem::take(&mut batch));
                         bytes = 0;

@@ -50,6 +50,15 @@ pub struct Comparison {
     pub fresh: bool,
 }
 
+/// `base.join(rel)`, allocated once at its final size (`Path::join` copies `base`, then
+/// grows the copy for `rel`): the output's paths are joined several times per file.
+pub(crate) fn joined(base: &Path, rel: &Path) -> PathBuf {
+    let mut path = PathBuf::with_capacity(base.as_os_str().len() + 1 + rel.as_os_str().len());
+    path.push(base);
+    path.push(rel);
+    path
+}
+
 /// The order of [`Path`]'s `Ord` (component by component) for the relative paths of
 /// normal components that a build generates, without splitting them into components: bytes
 /// compared with the separator as the smallest byte. The common start of the two paths is

@@ -77,8 +77,12 @@ pub struct Stream {
     mode: Mode,
     /// Whether a folder (relative to `out`) exists: one lookup per folder, not per file.
     known: HashMap<PathBuf, bool>,
+    /// The last file's folder (relative to `out`), and its [`Stream::new_folder`].
+    last_folder: Option<(PathBuf, Option<PathBuf>)>,
     /// Folders created so far (absolute), each created once.
     made: HashSet<PathBuf>,
+    /// The last folder [`Stream::mkdir`] was asked for (empty at first).
+    last_made: PathBuf,
     /// Temporary files beside their final name: (temporary, final).
     beside: Vec<(PathBuf, PathBuf)>,
     /// New folders (relative to `out`) whose files are in the staging folder.
@@ -137,7 +141,9 @@ impl Stream {
             out: out.to_path_buf(),
             mode,
             known: HashMap::new(),
+            last_folder: None,
             made: HashSet::new(),
+            last_made: PathBuf::new(),
             beside: Vec::new(),
             new_folders: BTreeSet::new(),
             staging_ready: false,
@@ -171,7 +177,7 @@ impl Stream {
             }
             return Ok(());
         }
-        let path = self.out.join(rel);
+        let path = super::joined(&self.out, rel);
         let current = match on_disk(&path, content.as_bytes(), &mut self.scratch) {
             Ok(OnDisk::Same) => {
                 self.cmp.unchanged += 1;
@@ -199,8 +205,22 @@ impl Stream {
     /// The first folder on the way from `out` to `rel`'s file that does not exist yet (its
     /// parent does), relative to `out`; `None` when the file's folder exists.
     fn new_folder(&mut self, rel: &Path) -> Option<PathBuf> {
-        let mut at = PathBuf::new();
         let parent = rel.parent()?;
+        // A target's files come one folder after another: the answer for the last folder
+        // is kept (what `known` says of a folder never changes).
+        if let Some((last, answer)) = &self.last_folder {
+            if last.as_os_str() == parent.as_os_str() {
+                return answer.clone();
+            }
+        }
+        let answer = self.first_new_folder(parent);
+        self.last_folder = Some((parent.to_path_buf(), answer.clone()));
+        answer
+    }
+
+    /// [`Stream::new_folder`] of a file in `parent`, looked up folder by folder.
+    fn first_new_folder(&mut self, parent: &Path) -> Option<PathBuf> {
+        let mut at = PathBuf::new();
         for c in parent.components() {
             at.push(c);
             let there = match self.known.get(&at) {
@@ -219,16 +239,21 @@ impl Stream {
     }
 
     fn mkdir(&mut self, dir: &Path) -> Result<(), OutputError> {
+        // Files come folder by folder: the last folder made is checked first.
+        if self.last_made.as_os_str() == dir.as_os_str() && !dir.as_os_str().is_empty() {
+            return Ok(());
+        }
         if !self.made.contains(dir) {
             fs::create_dir_all(dir).map_err(err("cannot create directory", dir))?;
             self.made.insert(dir.to_path_buf());
         }
+        dir.clone_into(&mut self.last_made);
         Ok(())
     }
 
     /// Writes a file of a new folder into the staging folder.
     fn stage_new(&mut self, folder: PathBuf, rel: &Path, content: &str) -> Result<(), OutputError> {
-        let staging = self.out.join(STAGE);
+        let staging = super::joined(&self.out, Path::new(STAGE));
         // A leftover of an interrupted build is not ours to trust: start clean.
         if !self.staging_ready {
             if fs::symlink_metadata(&staging).is_ok() {
@@ -243,7 +268,7 @@ impl Stream {
             self.staging_ready = true;
         }
         self.new_folders.insert(folder);
-        let tmp = staging.join(rel);
+        let tmp = super::joined(&staging, rel);
         // Written with the lock held: once an interrupt takes it to remove the staging
         // folder, no file appears in it any more.
         let _writing = staged();
