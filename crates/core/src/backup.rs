@@ -97,9 +97,18 @@ impl Backups {
 /// The name of the database backup job.
 pub const DATABASE_JOB: &str = "backup-database";
 
+/// What the name of a volume's backup job starts with; the volume's name follows.
+const VOLUME_JOB_PREFIX: &str = "backup-";
+
 /// The name of the backup job of volume `volume`.
 pub fn volume_job(volume: &Name) -> Name {
-    Name::from(format!("backup-{volume}"))
+    Name::from(format!("{VOLUME_JOB_PREFIX}{volume}"))
+}
+
+/// Whether `service` is the name of `volume`'s backup job ([`volume_job`]), told without
+/// making that name: callers ask it of every service against every volume.
+pub fn is_volume_job(service: &str, volume: &Name) -> bool {
+    service.strip_prefix(VOLUME_JOB_PREFIX) == Some(volume.as_str())
 }
 
 /// The rclone remote, from the environment only.
@@ -428,4 +437,26 @@ pub(crate) fn services(
         out.push(j);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_volume_job, volume_job};
+    use crate::Name;
+
+    proptest::proptest! {
+        /// Telling a volume's job by its name agrees with making that name.
+        #[test]
+        fn a_volume_job_is_told_as_its_name_is_made(
+            service in "(backup-)?[a-z0-9-]{0,12}",
+            volume in "[a-z0-9-]{0,12}",
+        ) {
+            let volume = Name::from(volume.as_str());
+            proptest::prop_assert_eq!(
+                is_volume_job(&service, &volume),
+                volume_job(&volume).as_str() == service
+            );
+            proptest::prop_assert!(is_volume_job(volume_job(&volume).as_str(), &volume));
+        }
+    }
 }

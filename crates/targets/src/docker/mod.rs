@@ -559,7 +559,7 @@ pub(crate) fn check_common(plan: &PhasePlan<'_>, codes: &Codes, diags: &mut Diag
                 || system
                     .volumes
                     .iter()
-                    .any(|v| escala_core::backup::volume_job(&v.name) == s.name)
+                    .any(|v| escala_core::backup::is_volume_job(s.name.as_str(), &v.name))
         }) {
             schedules.push(("backups.schedule", b.schedule.as_str(), "the backups"));
         }
