@@ -123,7 +123,7 @@ impl Target for Compose {
     }
 
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
-        let mut vars = Vars::new();
+        let mut vars = Vars::default();
         let file = compose_file(plan, &mut vars);
         let text = file.finish().map_err(|e| TargetError::Serialize {
             target: "compose",

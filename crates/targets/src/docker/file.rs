@@ -5,8 +5,12 @@
 //! Field order here is the key order in the output. Every optional field is skipped when
 //! empty, so a file holds only what the model says.
 
-use indexmap::IndexMap;
 use serde::Serialize;
+
+/// The files' maps: in insertion order (which is the output's), hashed with foldhash (the
+/// keys are the model's own names and labels; a stack file's labels are hashed tens of
+/// thousands of times at scale).
+pub(crate) type Map<K, V> = indexmap::IndexMap<K, V, foldhash::fast::RandomState>;
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -18,23 +22,23 @@ fn is_false(b: &bool) -> bool {
 #[derive(Debug)]
 pub(crate) struct File {
     text: crate::yaml::Streamed,
-    pub networks: IndexMap<String, NetworkSpec>,
-    pub volumes: IndexMap<String, VolumeSpec>,
-    pub secrets: IndexMap<String, ObjectSpec>,
-    pub configs: IndexMap<String, ObjectSpec>,
+    pub networks: Map<String, NetworkSpec>,
+    pub volumes: Map<String, VolumeSpec>,
+    pub secrets: Map<String, ObjectSpec>,
+    pub configs: Map<String, ObjectSpec>,
 }
 
 /// What follows the services, in the file's key order.
 #[derive(Serialize)]
 struct Rest<'a> {
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    networks: &'a IndexMap<String, NetworkSpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    volumes: &'a IndexMap<String, VolumeSpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    secrets: &'a IndexMap<String, ObjectSpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    configs: &'a IndexMap<String, ObjectSpec>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    networks: &'a Map<String, NetworkSpec>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    volumes: &'a Map<String, VolumeSpec>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    secrets: &'a Map<String, ObjectSpec>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    configs: &'a Map<String, ObjectSpec>,
 }
 
 impl File {
@@ -47,10 +51,10 @@ impl File {
         text.open_map("services");
         File {
             text,
-            networks: IndexMap::new(),
-            volumes: IndexMap::new(),
-            secrets: IndexMap::new(),
-            configs: IndexMap::new(),
+            networks: Map::default(),
+            volumes: Map::default(),
+            secrets: Map::default(),
+            configs: Map::default(),
         }
     }
     /// Writes the service `name` (a name written twice makes [`finish`](File::finish) fail).
@@ -104,12 +108,12 @@ pub(crate) struct ServiceSpec {
     pub stop_grace_period: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_hosts: Vec<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub sysctls: IndexMap<String, String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub ulimits: IndexMap<String, UlimitSpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub environment: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub sysctls: Map<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub ulimits: Map<String, UlimitSpec>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub environment: Map<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<PortSpec>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -122,18 +126,18 @@ pub(crate) struct ServiceSpec {
     pub configs: Vec<FileRef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub networks: Vec<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub depends_on: IndexMap<String, DependsSpec>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub depends_on: Map<String, DependsSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<HealthSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deploy: Option<DeploySpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub labels: IndexMap<String, String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub annotations: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub labels: Map<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub annotations: Map<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -141,8 +145,8 @@ pub(crate) struct BuildSpec {
     pub context: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<String>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub args: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub args: Map<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
 }
@@ -226,8 +230,8 @@ pub(crate) struct DeploySpec {
     pub rollback_config: Option<UpdateSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<RestartPolicySpec>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub labels: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub labels: Map<String, String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -291,14 +295,14 @@ pub(crate) struct NetworkSpec {
     pub internal: bool,
     #[serde(skip_serializing_if = "is_false")]
     pub attachable: bool,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub driver_opts: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub driver_opts: Map<String, String>,
 }
 
 #[derive(Debug, Default, Serialize)]
 pub(crate) struct VolumeSpec {
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    pub labels: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub labels: Map<String, String>,
 }
 
 /// A top-level secret or config: from a file, the environment, inline content, or external.

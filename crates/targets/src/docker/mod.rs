@@ -14,15 +14,13 @@ pub(crate) use crate::usage::{joins_network, mounts_config, mounts_secret, mount
 use foldhash::HashMap;
 use foldhash::HashMapExt;
 
-use indexmap::IndexMap;
-
 use escala_core::{
     ByteSize, ConfigSource, Cpu, Diagnostics, Env, MountSource, Name, Phase, PhasePlan, Platform,
     Probe, Protocol, Route, SecretSource, Service, Workload,
 };
 
 use file::{
-    BuildSpec, FileRef, HealthSpec, MountSpec, PortSpec, ResourceValues, ResourcesSpec,
+    BuildSpec, FileRef, HealthSpec, Map, MountSpec, PortSpec, ResourceValues, ResourcesSpec,
     ServiceSpec, TmpfsSpec, UlimitSpec, VolumeOptions,
 };
 
@@ -49,7 +47,7 @@ impl Dialect {
 pub(crate) const DOKPLOY_NETWORK: &str = "dokploy-network";
 
 /// Variables the file interpolates, with why: written to the env example.
-pub(crate) type Vars = IndexMap<String, String>;
+pub(crate) type Vars = Map<String, String>;
 
 /// Writes `$` as `$$`: compose and the stack loader interpolate every string value.
 pub(crate) fn dollar(s: &str) -> String {
@@ -375,7 +373,7 @@ pub(crate) fn traefik_labels(
     dialect: Dialect,
     spec: &mut ServiceSpec,
     vars: &mut Vars,
-) -> (IndexMap<String, String>, bool) {
+) -> (Map<String, String>, bool) {
     let system = plan.system();
     let provider = dialect.provider();
     let mut joined = false;
@@ -732,7 +730,7 @@ pub(crate) struct Codes {
 pub(crate) fn sensitive_secret(
     plan: &PhasePlan<'_>,
     config: &escala_core::Config,
-    secrets: &mut IndexMap<String, file::ObjectSpec>,
+    secrets: &mut Map<String, file::ObjectSpec>,
 ) -> bool {
     let escala_core::ConfigSource::File(path) = &config.source else {
         return false;

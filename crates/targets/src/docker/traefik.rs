@@ -8,11 +8,10 @@
 //! shared by several projects and never starts with a Dokploy app name, so Dokploy's domain
 //! feature does not delete them.
 
-use indexmap::IndexMap;
-
 use escala_core::{Route, Service, System};
 
 use super::dollar;
+use super::file::Map;
 
 /// Where the labels will be read and what the environment around Traefik is called.
 pub(crate) struct Conventions {
@@ -32,8 +31,8 @@ pub(crate) fn labels(
     service: &Service,
     routes: &[&Route],
     conv: &Conventions,
-) -> IndexMap<String, String> {
-    let mut l = IndexMap::new();
+) -> Map<String, String> {
+    let mut l = Map::default();
     if routes.is_empty() {
         return l;
     }

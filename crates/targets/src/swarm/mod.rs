@@ -247,7 +247,7 @@ impl Target for Swarm {
     }
 
     fn render(&self, plan: &PhasePlan<'_>) -> Result<Artifacts, TargetError> {
-        let mut vars = Vars::new();
+        let mut vars = Vars::default();
         let mut artifacts = Artifacts::new();
         let mut creates = String::new();
         // First, so the stack file can name the `alert-rules` config after its content.
