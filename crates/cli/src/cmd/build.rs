@@ -19,23 +19,23 @@ pub fn run(
     };
     // `out` joined to each path as `Path::join` would (the paths are relative), joined once.
     let out = sel.out.join("");
-    let out = out.display();
+    let out = output::Shown(&out);
     for (path, existed) in &cmp.written {
         let verb = if *existed { "updated" } else { "created" };
-        ctx.say(format_args!("{verb} {out}{}", path.display()));
+        ctx.say(format_args!("{verb} {out}{}", output::Shown(path)));
     }
     if args.prune {
         if let Err(e) = output::prune(&sel.out, &cmp.stale) {
             return ctx.internal(&e);
         }
         for path in &cmp.stale {
-            ctx.say(format_args!("removed {out}{}", path.display()));
+            ctx.say(format_args!("removed {out}{}", output::Shown(path)));
         }
     } else {
         for path in &cmp.stale {
             ctx.say(format_args!(
                 "stale {out}{} (no longer generated; `build --prune` removes it)",
-                path.display()
+                output::Shown(path)
             ));
         }
     }

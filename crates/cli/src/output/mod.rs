@@ -50,6 +50,20 @@ pub struct Comparison {
     pub fresh: bool,
 }
 
+/// A path as text, as [`Path::display`] shows it, checked for UTF-8 in one pass (`display`
+/// walks the path chunk by chunk): "created …" lines name every file written.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a>(pub &'a Path);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.to_str() {
+            Some(text) => f.write_str(text),
+            None => self.0.display().fmt(f),
+        }
+    }
+}
+
 /// `base.join(rel)`, allocated once at its final size (`Path::join` copies `base`, then
 /// grows the copy for `rel`): the output's paths are joined several times per file.
 pub(crate) fn joined(base: &Path, rel: &Path) -> PathBuf {
@@ -292,8 +306,42 @@ pub fn prune(out: &Path, stale: &[PathBuf]) -> Result<(), OutputError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{path_order, recorded, Comparison};
+    use super::{joined, path_order, recorded, Comparison, Shown};
     use std::path::{Path, PathBuf};
+
+    /// A path shows as `Path::display` shows it, UTF-8 or not (then lossily).
+    #[test]
+    fn a_path_shows_as_display_shows_it() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt as _;
+            let odd = Path::new(std::ffi::OsStr::from_bytes(b"deploy/k3s/a\xff\xfeb.yaml"));
+            assert_eq!(Shown(odd).to_string(), odd.display().to_string());
+            assert!(Shown(odd).to_string().contains('\u{fffd}'));
+        }
+        let plain = Path::new("deploy/vps/compose/docker-compose.yml");
+        assert_eq!(Shown(plain).to_string(), plain.display().to_string());
+    }
+
+    /// Joining at the final size is `Path::join`.
+    #[test]
+    fn joined_is_join() {
+        for (base, rel) in [
+            ("deploy", "k3s/a.yaml"),
+            ("deploy/", "a"),
+            ("", "a/b"),
+            ("/", "x"),
+        ] {
+            assert_eq!(
+                joined(Path::new(base), Path::new(rel)),
+                Path::new(base).join(rel)
+            );
+            assert_eq!(
+                joined(Path::new(base), Path::new(rel)).as_os_str(),
+                Path::new(base).join(rel).as_os_str()
+            );
+        }
+    }
 
     proptest::proptest! {
         /// The byte order with the separator lowest is `Path`'s component order, for the

@@ -38,9 +38,15 @@ pub(super) fn read_record(out: &Path) -> Option<Vec<PathBuf>> {
 /// Writes the record of the files escala wrote in `out` (atomically): `files` in the order
 /// given, one per line (see [`recorded`](super::recorded)).
 pub fn write_record(out: &Path, files: &[&Path]) -> Result<(), OutputError> {
-    let mut text = format!("{RECORD_HEADER}\n");
+    let size: usize = files.iter().map(|f| f.as_os_str().len() + 1).sum();
+    let mut text = String::with_capacity(RECORD_HEADER.len() + 1 + size);
+    text.push_str(RECORD_HEADER);
+    text.push('\n');
     for f in files {
-        text.push_str(&f.to_string_lossy());
+        match f.to_str() {
+            Some(name) => text.push_str(name),
+            None => text.push_str(&f.to_string_lossy()),
+        }
         text.push('\n');
     }
     let path = out.join(RECORD);
