@@ -114,7 +114,7 @@ pub(crate) fn compared(
         ctx.diagnostics(&outcome.warnings);
     }
     for (phase, engine) in &outcome.skipped {
-        ctx.say(&format!(
+        ctx.say(format_args!(
             "note: no target compiled in renders engine `{engine}` yet; phase `{phase}` skipped"
         ));
     }

@@ -18,13 +18,13 @@ pub fn run(
     };
     for (path, old, _) in &cmp.changed {
         let what = if old.is_some() { "modified" } else { "missing" };
-        ctx.say(&format!("{what}: {}", sel.out.join(path).display()));
+        ctx.say(format_args!("{what}: {}", sel.out.join(path).display()));
     }
     for path in &cmp.stale {
-        ctx.say(&format!("stale: {}", sel.out.join(path).display()));
+        ctx.say(format_args!("stale: {}", sel.out.join(path).display()));
     }
     for (path, change) in unappliable(&cmp, targets) {
-        ctx.say(&format!(
+        ctx.say(format_args!(
             "cannot be applied in place: {}: {}\n  = do instead: {}",
             sel.out.join(path).display(),
             change.what,
@@ -32,7 +32,7 @@ pub fn run(
         ));
     }
     if cmp.is_clean() {
-        ctx.say(&format!(
+        ctx.say(format_args!(
             "up to date: {} file(s) in {}",
             cmp.unchanged,
             sel.out.display()
