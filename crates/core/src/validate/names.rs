@@ -73,8 +73,12 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
                 );
             }
             for (j, text) in o.entrypoint.iter().flatten().enumerate() {
-                let path = format_args!("{at}.entrypoint[{j}]");
-                control_chars(text, path, o.origin.as_ref(), diags);
+                control_chars(
+                    text,
+                    format_args!("{at}.entrypoint[{j}]"),
+                    o.origin.as_ref(),
+                    diags,
+                );
             }
             env(&o.service, &o.env, &at, o.origin.as_ref(), diags);
         }

@@ -21,10 +21,18 @@ impl std::fmt::Display for Id<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.0)?;
         f.write_char('_')?;
-        for c in self.1.chars() {
-            f.write_char(if c.is_ascii_alphanumeric() { c } else { '_' })?;
+        // Every character but an ASCII letter or digit becomes `_`; the runs between them are
+        // written whole (a diagram names each service several times).
+        let name = self.1;
+        let mut run = 0;
+        for (i, c) in name.char_indices() {
+            if !c.is_ascii_alphanumeric() {
+                f.write_str(&name[run..i])?;
+                f.write_char('_')?;
+                run = i + c.len_utf8();
+            }
         }
-        Ok(())
+        f.write_str(&name[run..])
     }
 }
 
@@ -195,4 +203,25 @@ pub(crate) fn section(plan: &PhasePlan<'_>) -> String {
     }
     out.push_str("```\n\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Id;
+
+    proptest::proptest! {
+        /// An id is the prefix, `_`, and the name with every character but an ASCII letter or
+        /// digit (multi-byte ones included) replaced by one `_`.
+        #[test]
+        fn an_id_replaces_each_other_character(prefix in "[a-z]{1,3}", name in "\\PC{0,12}") {
+            let expected: String = name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            proptest::prop_assert_eq!(
+                Id(&prefix, &name).to_string(),
+                format!("{prefix}_{expected}")
+            );
+        }
+    }
 }
