@@ -20,8 +20,8 @@ pub fn run(
     // `out` joined to each path as `Path::join` would (the paths are relative), joined once.
     let out = sel.out.join("");
     let out = output::Shown(&out);
-    for (path, existed) in &cmp.written {
-        let verb = if *existed { "updated" } else { "created" };
+    for (path, existed) in cmp.written_files() {
+        let verb = if existed { "updated" } else { "created" };
         ctx.say(format_args!("{verb} {out}{}", output::Shown(path)));
     }
     if args.prune {

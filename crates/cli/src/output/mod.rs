@@ -33,9 +33,10 @@ pub struct Comparison {
     /// [`Mode::Compare`]: the files that differ from the disk, sorted: relative path, current
     /// content (if any), new content.
     pub changed: Vec<(PathBuf, Option<String>, String)>,
-    /// [`Mode::Write`]: the files written, sorted: relative path, and whether a file was
-    /// there before (updated) or not (created).
-    pub written: Vec<(PathBuf, bool)>,
+    /// [`Mode::Write`]: the files written, in the order of `generated`: the file's index in
+    /// `generated` (its path is not copied again), and whether a file was there before
+    /// (updated) or not (created). [`Comparison::written_files`] gives their paths.
+    pub written: Vec<(usize, bool)>,
     /// Files already identical.
     pub unchanged: usize,
     /// escala-generated files on disk that the model no longer produces, sorted.
@@ -98,6 +99,13 @@ fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
 }
 
 impl Comparison {
+    /// The files written ([`Comparison::written`]): relative path, and whether a file was
+    /// there before (updated) or not (created). An index out of `generated` is skipped.
+    pub fn written_files(&self) -> impl Iterator<Item = (&Path, bool)> {
+        self.written
+            .iter()
+            .filter_map(|&(i, existed)| Some((self.generated.get(i)?.as_path(), existed)))
+    }
     /// Whether disk and model agree.
     pub fn is_clean(&self) -> bool {
         self.changed.is_empty() && self.written.is_empty() && self.stale.is_empty()
@@ -151,14 +159,16 @@ pub fn finish(
 ) -> Result<Comparison, OutputError> {
     cmp.changed.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
     sort_generated_and_written(&mut cmp);
-    let generated: HashSet<&Path> = cmp.generated.iter().map(PathBuf::as_path).collect();
     let mut stale = Vec::new();
     let mut kept = Vec::new();
+    // Made only when the folder was there before (a fresh one has nothing stale).
+    let generated = || -> HashSet<&Path> { cmp.generated.iter().map(PathBuf::as_path).collect() };
     match read_record(out) {
         // The output folder did not exist before this build: nothing in it is stale.
         _ if cmp.fresh => {}
         // What escala wrote, and the model no longer produces: still there, a regular file.
         Some(recorded) => {
+            let generated = generated();
             for rel in recorded {
                 if generated.contains(rel.as_path()) {
                     continue;
@@ -172,6 +182,7 @@ pub fn finish(
         }
         // Output written before the record: only exact headers, in folders this build owns.
         None => {
+            let generated = generated();
             let mut found = Vec::new();
             if out.is_dir() {
                 walk(out, Path::new(""), &mut found)?;
@@ -195,29 +206,27 @@ pub fn finish(
     Ok(cmp)
 }
 
-/// Sorts the generated files and, with them, the written ones, in one sort: a [`Stream`]
-/// takes each file's `written` entry (if any) before its `generated` one, so `written` is a
-/// subsequence of `generated`, and each generated file carries its entry through the sort.
-/// Lists filled some other way are sorted each on its own.
+/// Sorts the generated files, each with what became of it: the written files' indices
+/// follow their files, and stay in the order of `generated`.
 fn sort_generated_and_written(cmp: &mut Comparison) {
-    let mut written = std::mem::take(&mut cmp.written).into_iter().peekable();
-    let mut both: Vec<(PathBuf, Option<(PathBuf, bool)>)> = std::mem::take(&mut cmp.generated)
-        .into_iter()
-        .map(|path| {
-            let entry = written.next_if(|(w, _)| w.as_os_str() == path.as_os_str());
-            (path, entry)
-        })
-        .collect();
-    let rest: Vec<(PathBuf, bool)> = written.collect();
-    both.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
-    cmp.generated.reserve_exact(both.len());
-    for (path, entry) in both {
-        cmp.written.extend(entry);
-        cmp.generated.push(path);
+    let mut fates: Vec<Option<bool>> = vec![None; cmp.generated.len()];
+    for &(i, existed) in &cmp.written {
+        if let Some(fate) = fates.get_mut(i) {
+            *fate = Some(existed);
+        }
     }
-    if !rest.is_empty() {
-        cmp.written.extend(rest);
-        cmp.written.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
+    let mut both: Vec<(PathBuf, Option<bool>)> = std::mem::take(&mut cmp.generated)
+        .into_iter()
+        .zip(fates)
+        .collect();
+    both.sort_unstable_by(|a, b| path_order(&a.0, &b.0));
+    cmp.written.clear();
+    cmp.generated.reserve_exact(both.len());
+    for (i, (path, fate)) in both.into_iter().enumerate() {
+        if let Some(existed) = fate {
+            cmp.written.push((i, existed));
+        }
+        cmp.generated.push(path);
     }
 }
 
@@ -372,10 +381,10 @@ mod tests {
             proptest::prop_assert_eq!(path_order(&a, &a), std::cmp::Ordering::Equal);
         }
 
-        /// One sort orders the generated files and the written ones as two sorts would, for
-        /// written files taken in the generated files' order (a `Stream`'s) or not.
+        /// Sorting the generated files keeps each written file's fate with it, whatever the
+        /// order the written files were taken in.
         #[test]
-        fn one_sort_orders_generated_and_written_files(
+        fn one_sort_keeps_each_file_with_its_fate(
             files in proptest::collection::btree_map(proptest::collection::vec("[a-c]{1,2}", 1..3), proptest::option::of(proptest::bool::ANY), 0..16),
             shuffle in proptest::collection::vec(proptest::num::usize::ANY, 16),
             in_order: bool,
@@ -387,22 +396,34 @@ mod tests {
                 let len = files.len();
                 files.swap(i, j % len);
             }
-            let mut written: Vec<(PathBuf, bool)> =
-                files.iter().filter_map(|(p, w)| w.map(|w| (p.clone(), w))).collect();
+            let mut written: Vec<(usize, bool)> = files
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (_, w))| w.map(|w| (i, w)))
+                .collect();
             if !in_order {
                 written.reverse();
             }
             let mut cmp = Comparison {
                 generated: files.iter().map(|(p, _)| p.clone()).collect(),
-                written: written.clone(),
+                written,
                 ..Comparison::default()
             };
             super::sort_generated_and_written(&mut cmp);
-            let mut generated: Vec<PathBuf> = files.into_iter().map(|(p, _)| p).collect();
+            let mut generated: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
             generated.sort();
-            written.sort();
-            proptest::prop_assert_eq!(cmp.generated, generated);
-            proptest::prop_assert_eq!(cmp.written, written);
+            let mut expected: Vec<(PathBuf, bool)> = files
+                .into_iter()
+                .filter_map(|(p, w)| w.map(|w| (p, w)))
+                .collect();
+            expected.sort();
+            let listed: Vec<(PathBuf, bool)> = cmp
+                .written_files()
+                .map(|(p, w)| (p.to_path_buf(), w))
+                .collect();
+            proptest::prop_assert_eq!(&cmp.generated, &generated);
+            proptest::prop_assert_eq!(listed, expected);
+            proptest::prop_assert!(cmp.written.windows(2).all(|w| w[0].0 < w[1].0));
         }
 
         /// The record's list is what a `BTreeSet` of all three lists holds (`Path`'s own

@@ -22,7 +22,7 @@ pub enum Mode {
     /// changed file (in [`Comparison::changed`](super::Comparison::changed)).
     Compare,
     /// `build`: write each changed file to a temporary file as it arrives and keep only its
-    /// path (in [`Comparison::written`](super::Comparison::written)); [`Stream::commit`]
+    /// index (in [`Comparison::written`](super::Comparison::written)); [`Stream::commit`]
     /// moves them all into place.
     Write,
 }
@@ -172,7 +172,8 @@ impl Stream {
                 Mode::Compare => self.cmp.changed.push((rel.to_path_buf(), None, content)),
                 Mode::Write => {
                     self.stage_new(folder, rel, &content)?;
-                    self.cmp.written.push((rel.to_path_buf(), false));
+                    // Its index in `generated`, which takes it next.
+                    self.cmp.written.push((self.cmp.generated.len(), false));
                 }
             }
             return Ok(());
@@ -194,9 +195,8 @@ impl Stream {
             }
             Mode::Write => {
                 self.write_beside(&path, &content)?;
-                self.cmp
-                    .written
-                    .push((rel.to_path_buf(), current.is_some()));
+                let index = self.cmp.generated.len();
+                self.cmp.written.push((index, current.is_some()));
             }
         }
         Ok(())
