@@ -64,21 +64,11 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             if let Some(image) = &o.image {
                 image_at(image, format_args!("{at}.image"), o.origin.as_ref(), diags);
             }
-            for (j, text) in o.command.iter().flatten().enumerate() {
-                control_chars(
-                    text,
-                    format_args!("{at}.command[{j}]"),
-                    o.origin.as_ref(),
-                    diags,
-                );
-            }
-            for (j, text) in o.entrypoint.iter().flatten().enumerate() {
-                control_chars(
-                    text,
-                    format_args!("{at}.entrypoint[{j}]"),
-                    o.origin.as_ref(),
-                    diags,
-                );
+            for (field, texts) in [("command", &o.command), ("entrypoint", &o.entrypoint)] {
+                for (j, text) in texts.iter().flatten().enumerate() {
+                    let path = format_args!("{at}.{field}[{j}]");
+                    control_chars(text, path, o.origin.as_ref(), diags);
+                }
             }
             env(&o.service, &o.env, &at, o.origin.as_ref(), diags);
         }
@@ -126,11 +116,10 @@ pub(super) fn check(system: &System, diags: &mut Diagnostics) {
             _ => {}
         }
         let o = s.origin.as_ref();
-        for (i, text) in s.command.iter().enumerate() {
-            control_chars(text, format_args!("{at}.command[{i}]"), o, diags);
-        }
-        for (i, text) in s.entrypoint.iter().enumerate() {
-            control_chars(text, format_args!("{at}.entrypoint[{i}]"), o, diags);
+        for (field, texts) in [("command", &s.command), ("entrypoint", &s.entrypoint)] {
+            for (i, text) in texts.iter().enumerate() {
+                control_chars(text, format_args!("{at}.{field}[{i}]"), o, diags);
+            }
         }
         for (k, text) in &s.labels {
             control_chars(text, format_args!("{at}.labels.{k}"), o, diags);

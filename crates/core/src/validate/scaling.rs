@@ -18,6 +18,10 @@ use crate::{
     Workload,
 };
 
+/// Where a finding of these checks is, written out only for a finding: a service
+/// ([`crate::At`]) or a phase's override of it.
+type Place<'a> = &'a dyn fmt::Display;
+
 pub(super) fn check(system: &System, diags: &mut Diagnostics) {
     // Each phase's overrides and left-out services by name, looked up once per service.
     let phases: Vec<(&crate::Phase, crate::checked::PhaseIndex<'_>)> = system
@@ -154,13 +158,7 @@ fn percent(name: &str, t: &Threshold<f64>, diags: &mut Diagnostics) {
     }
 }
 
-fn autoscale(
-    s: &Service,
-    at: &dyn fmt::Display,
-    ctx: &str,
-    o: Option<&Origin>,
-    diags: &mut Diagnostics,
-) {
+fn autoscale(s: &Service, at: Place<'_>, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
     let Some(a) = &s.autoscale else { return };
     let path = format_args!("{at}.autoscale");
     let problem = if a.min == 0 {
@@ -204,13 +202,7 @@ fn autoscale(
     }
 }
 
-fn replicas(
-    s: &Service,
-    at: &dyn fmt::Display,
-    ctx: &str,
-    o: Option<&Origin>,
-    diags: &mut Diagnostics,
-) {
+fn replicas(s: &Service, at: Place<'_>, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
     let most = s.replicas.max(s.autoscale.as_ref().map_or(0, |a| a.max));
     if most > crate::capacity::MAX_REPLICAS {
         diags
@@ -241,7 +233,7 @@ fn shares_volumes(s: &Service, phase: &crate::Phase) -> bool {
 fn single_writer(
     system: &System,
     s: &Service,
-    at: &dyn fmt::Display,
+    at: Place<'_>,
     ctx: &str,
     o: Option<&Origin>,
     diags: &mut Diagnostics,
@@ -268,13 +260,7 @@ fn single_writer(
     }
 }
 
-fn resources(
-    s: &Service,
-    at: &dyn fmt::Display,
-    ctx: &str,
-    o: Option<&Origin>,
-    diags: &mut Diagnostics,
-) {
+fn resources(s: &Service, at: Place<'_>, ctx: &str, o: Option<&Origin>, diags: &mut Diagnostics) {
     let r = &s.resources;
     if let (Some(req), Some(lim)) = (r.cpu_request, r.cpu_limit) {
         if req > lim {
