@@ -17,23 +17,24 @@ pub fn run(
         Ok(c) => c,
         Err(exit) => return exit,
     };
-    let out = Under::new(&sel.out);
+    // Each file as `out.join(path).display()` shows it, joined at its final size.
+    let file = |path| output::joined(&sel.out, path);
     for (path, existed) in cmp.written_files() {
         let verb = if existed { "updated" } else { "created" };
-        ctx.say(format_args!("{verb} {}", out.file(path)));
+        ctx.say(format_args!("{verb} {}", output::Shown(&file(path))));
     }
     if args.prune {
         if let Err(e) = output::prune(&sel.out, &cmp.stale) {
             return ctx.internal(&e);
         }
         for path in &cmp.stale {
-            ctx.say(format_args!("removed {}", out.file(path)));
+            ctx.say(format_args!("removed {}", output::Shown(&file(path))));
         }
     } else {
         for path in &cmp.stale {
             ctx.say(format_args!(
                 "stale {} (no longer generated; `build --prune` removes it)",
-                out.file(path)
+                output::Shown(&file(path))
             ));
         }
     }
@@ -48,34 +49,4 @@ pub fn run(
         sel.out.display()
     ));
     Exit::Ok
-}
-
-/// The output folder, to show the files under it as `out.join(path).display()` shows them.
-struct Under<'a> {
-    out: &'a std::path::Path,
-    /// `out` with the separator a relative path is joined after: on Unix, `Path::join` of a
-    /// relative path only adds that separator, so it is joined once for every line.
-    prefix: std::path::PathBuf,
-}
-
-impl<'a> Under<'a> {
-    fn new(out: &'a std::path::Path) -> Self {
-        Under {
-            out,
-            prefix: out.join(""),
-        }
-    }
-
-    /// The file `path` (relative to the folder), shown.
-    fn file(&'a self, path: &'a std::path::Path) -> impl std::fmt::Display + 'a {
-        std::fmt::from_fn(move |f| {
-            if cfg!(unix) {
-                write!(f, "{}{}", output::Shown(&self.prefix), output::Shown(path))
-            } else {
-                // Elsewhere a join may rewrite the path (Windows' verbatim `\\?\` folders
-                // turn every `/` into `\`): joined as before, line by line.
-                write!(f, "{}", output::Shown(&self.out.join(path)))
-            }
-        })
-    }
 }
