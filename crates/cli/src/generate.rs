@@ -413,10 +413,14 @@ const CONFIG_READ_LIMIT: u64 = 16 * 1024 * 1024;
 /// else (a folder, a FIFO, a device) or an unreadable file.
 fn read_config(path: &Path) -> Option<Vec<u8>> {
     use std::io::Read;
-    if !std::fs::metadata(path).ok()?.is_file() {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
         return None;
     }
-    let mut content = Vec::new();
+    // Room for the whole file and the byte that would show it grew: two reads, not a read
+    // of 32 bytes, then 64, and so on (`Take` hides the size from `read_to_end`).
+    let room = meta.len().min(CONFIG_READ_LIMIT) + 1;
+    let mut content = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
     std::fs::File::open(path)
         .ok()?
         .take(CONFIG_READ_LIMIT + 1)
